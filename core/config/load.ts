@@ -1,0 +1,95 @@
+import { readFileSync } from "node:fs";
+import { configError } from "../errors.js";
+import { configSchema, type SkaldConfig } from "./schema.js";
+
+type Json = Record<string, unknown>;
+
+/** Environment variables → config paths. Values are parsed as the schema's type. */
+export const ENV_KEYS: Record<string, { path: string; type: "string" | "int" | "bool" }> = {
+  SKALD_DATA_DIR: { path: "storage.dataDir", type: "string" },
+  SKALD_CLICKHOUSE_URL: { path: "storage.url", type: "string" },
+  SKALD_CLICKHOUSE_USER: { path: "storage.username", type: "string" },
+  SKALD_CLICKHOUSE_PASSWORD: { path: "storage.password", type: "string" },
+  SKALD_CLICKHOUSE_DATABASE: { path: "storage.database", type: "string" },
+  SKALD_CLICKHOUSE_CLUSTER: { path: "storage.cluster", type: "string" },
+  SKALD_RETENTION_SPANS_DAYS: { path: "storage.retention.spansDays", type: "int" },
+  SKALD_FSYNC_INSERTS: { path: "storage.fsyncInserts", type: "bool" },
+  SKALD_LISTEN_HOST: { path: "otlp.host", type: "string" },
+  SKALD_OTLP_GRPC_PORT: { path: "otlp.grpcPort", type: "int" },
+  SKALD_OTLP_HTTP_PORT: { path: "otlp.httpPort", type: "int" },
+  SKALD_TENANT_HEADER: { path: "otlp.tenantHeader", type: "string" },
+  SKALD_HTTP_PORT: { path: "query.port", type: "int" },
+  SKALD_HTTP_HOST: { path: "query.host", type: "string" },
+  SKALD_BATCH_MAX_ROWS: { path: "pipeline.batchMaxRows", type: "int" },
+  SKALD_BATCH_MAX_DELAY_MS: { path: "pipeline.batchMaxDelayMs", type: "int" },
+  SKALD_QUEUE_MAX_ROWS: { path: "pipeline.queueMaxRows", type: "int" },
+  SKALD_LOG_LEVEL: { path: "log.level", type: "string" },
+};
+
+function setPath(target: Json, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
+    node = node[key] as Json;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+function parseEnvValue(name: string, raw: string, type: "string" | "int" | "bool"): unknown {
+  if (type === "string") return raw;
+  if (type === "int") {
+    if (!/^-?\d+$/.test(raw.trim())) throw configError(`${name}: expected an integer, got "${raw}"`);
+    return Number(raw);
+  }
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw configError(`${name}: expected true or false, got "${raw}"`);
+}
+
+/**
+ * Builds the configuration: defaults, then the JSON file (if any), then environment variables.
+ * Unknown keys and bad values fail with the key's path. The result is frozen.
+ */
+export function loadConfig(
+  opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Json } = {},
+): SkaldConfig {
+  const env = opts.env ?? process.env;
+  let raw: Json = {};
+  const file = opts.file ?? env.SKALD_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw configError(`config file ${file}: ${(err as Error).message}`);
+    }
+    try {
+      raw = JSON.parse(text) as Json;
+    } catch (err) {
+      throw configError(`config file ${file}: not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, { path, type }] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") setPath(raw, path, parseEnvValue(name, value, type));
+  }
+  for (const [path, value] of Object.entries(opts.overrides ?? {})) setPath(raw, path, value);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const keys = issue.code === "unrecognized_keys" ? ` (unknown key: ${issue.keys.join(", ")})` : "";
+      return `${issue.path.join(".") || "(root)"}: ${issue.message}${keys}`;
+    });
+    throw configError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  return deepFreeze(parsed.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

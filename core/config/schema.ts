@@ -1,0 +1,92 @@
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+
+/** ClickHouse connection: embedded chDB under `dataDir` unless `url` is set. */
+export const storageSchema = z
+  .object({
+    dataDir: z.string().min(1).default("./data"),
+    url: z.string().url().optional(),
+    username: z.string().default("default"),
+    password: z.string().default(""),
+    database: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a plain identifier")
+      .default("skald"),
+    /** Cluster name for ON CLUSTER / Replicated / Distributed tables; empty = single node. */
+    cluster: z.string().default(""),
+    requestTimeoutMs: positiveInt.default(30_000),
+    retention: z
+      .object({
+        /** Days spans (and their indexes) are kept. */
+        spansDays: positiveInt.default(7),
+      })
+      .strict()
+      .default({}),
+    /** Ask ClickHouse to fsync parts before an insert returns (survives power loss, slower). */
+    fsyncInserts: z.boolean().default(false),
+  })
+  .strict();
+
+export const otlpSchema = z
+  .object({
+    host: z.string().default("127.0.0.1"),
+    grpcPort: port.default(4317),
+    httpPort: port.default(4318),
+    /** Largest accepted request, compressed or not (OTLP answers 413 / INVALID_ARGUMENT above). */
+    maxRequestBytes: positiveInt.default(16 * 1024 * 1024),
+    /** Header carrying the tenant (HTTP header / gRPC metadata key, case-insensitive). */
+    tenantHeader: z.string().default("x-scope-orgid"),
+    defaultTenant: z.string().default("default"),
+  })
+  .strict();
+
+export const pipelineSchema = z
+  .object({
+    /** A batch is written when it holds this many spans... */
+    batchMaxRows: positiveInt.default(20_000),
+    /** ...or when its oldest span has waited this long. */
+    batchMaxDelayMs: positiveInt.default(200),
+    /** Spans accepted but not yet written; beyond it senders get 429 / RESOURCE_EXHAUSTED. */
+    queueMaxRows: positiveInt.default(200_000),
+    /** Insert attempts before the waiting requests are answered 503 / UNAVAILABLE. */
+    insertAttempts: positiveInt.default(3),
+    /** Retry delay suggested to senders when throttled. */
+    retryAfterMs: positiveInt.default(1000),
+  })
+  .strict();
+
+export const querySchema = z
+  .object({
+    host: z.string().default("127.0.0.1"),
+    port: port.default(8080),
+    maxDepth: positiveInt.default(12),
+    maxComplexity: positiveInt.default(5000),
+    /** Upper bound on spans one page of a trace returns. */
+    maxTracePage: positiveInt.default(10_000),
+    /** Upper bound on traces one search returns. */
+    maxSearchLimit: positiveInt.default(1000),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    storage: storageSchema.default({}),
+    otlp: otlpSchema.default({}),
+    pipeline: pipelineSchema.default({}),
+    query: querySchema.default({}),
+    log: z
+      .object({
+        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type SkaldConfig = z.infer<typeof configSchema>;
+export type StorageConfig = SkaldConfig["storage"];
+export type OtlpConfig = SkaldConfig["otlp"];
+export type PipelineConfig = SkaldConfig["pipeline"];
+export type QueryConfig = SkaldConfig["query"];

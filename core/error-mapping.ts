@@ -1,0 +1,41 @@
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import type { SkaldError } from "./errors.js";
+
+/** HTTP status for an error kind; OTLP/HTTP: 400 malformed, 429/503 throttled with Retry-After. */
+export function httpStatusOf(err: SkaldError): number {
+  switch (err.kind) {
+    case "invalid_input":
+      return 400;
+    case "not_found":
+      return 404;
+    case "limit":
+      return err.code === "BODY_TOO_LARGE" ? 413 : 429;
+    case "retryable":
+      return err.code === "QUEUE_FULL" ? 429 : 503;
+    case "config":
+    case "permanent":
+      return 500;
+  }
+}
+
+/** gRPC status for an error kind, following the OTLP/gRPC retry rules. */
+export function grpcStatusOf(err: SkaldError): GrpcStatus {
+  switch (err.kind) {
+    case "invalid_input":
+      return GrpcStatus.INVALID_ARGUMENT;
+    case "not_found":
+      return GrpcStatus.NOT_FOUND;
+    case "limit":
+      return err.code === "BODY_TOO_LARGE" ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.RESOURCE_EXHAUSTED;
+    case "retryable":
+      return GrpcStatus.UNAVAILABLE;
+    case "config":
+    case "permanent":
+      return GrpcStatus.INTERNAL;
+  }
+}
+
+/** Seconds for an HTTP Retry-After header (at least 1). */
+export function retryAfterSeconds(err: SkaldError): number | undefined {
+  return err.retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+}

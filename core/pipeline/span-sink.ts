@@ -1,0 +1,56 @@
+import type { PipelineConfig } from "../config/schema.js";
+import type { SkaldMetrics } from "../metrics.js";
+import type { Span } from "../model/span.js";
+import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
+import type { Store } from "../store/store.js";
+import { Batcher } from "./batcher.js";
+
+/** Where receivers hand decoded spans. */
+export interface SpanSink {
+  /**
+   * Called once per accepted export request. Resolves when the spans are durable (stored, or
+   * acknowledged by Kafka); rejects with a SkaldError (retryable when the sender should retry).
+   * Ownership of `spans` passes to the sink.
+   */
+  consume(tenant: string, spans: Span[]): Promise<void>;
+  /** Stops accepting and makes everything accepted durable. Safe before start and twice. */
+  shutdown(): Promise<void>;
+}
+
+/** The embedded/direct sink: encode → bounded batcher → ClickHouse `spans`. */
+export function createStoreSpanSink(store: Store, config: PipelineConfig, metrics: SkaldMetrics): SpanSink {
+  metrics.queueCapacity.set(config.queueMaxRows);
+  const batcher = new Batcher(
+    {
+      maxRows: config.batchMaxRows,
+      maxDelayMs: config.batchMaxDelayMs,
+      maxQueuedRows: config.queueMaxRows,
+      attempts: config.insertAttempts,
+      retryAfterMs: config.retryAfterMs,
+    },
+    (body, _rows, token) =>
+      store.insertTsv("spans", SPAN_COLUMNS, body, {
+        insert_deduplication_token: token,
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+      }),
+    {
+      onBatchWritten(rows, seconds) {
+        metrics.batchSpans.observe(rows);
+        metrics.insertSeconds.observe({ table: "spans" }, seconds);
+      },
+      onWriteFailed() {
+        metrics.insertFailures.inc({ table: "spans" });
+      },
+      onDepth(rows) {
+        metrics.queueDepth.set(rows);
+      },
+    },
+  );
+  return {
+    consume(tenant, spans) {
+      if (spans.length === 0) return Promise.resolve();
+      return batcher.add(encodeSpans(tenant, spans), spans.length);
+    },
+    shutdown: () => batcher.shutdown(),
+  };
+}

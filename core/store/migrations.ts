@@ -1,0 +1,172 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { StorageConfig } from "../config/schema.js";
+import { packageRoot } from "../paths.js";
+import type { Store } from "./store.js";
+
+/**
+ * Migrations are numbered SQL files in `migrations/`, rendered for single node or cluster from the
+ * same text. Placeholders:
+ *   {database}                     the configured database
+ *   {on_cluster}                   "" or ON CLUSTER '<cluster>'
+ *   {engine:<Family>}              <Family> or Replicated<Family>(path, replica) in cluster mode
+ *   {ttl:<class>:<time expr>}      TTL <time expr> + toIntervalDay(<days of class>)
+ * Every statement is idempotent (IF NOT EXISTS), so a migration interrupted halfway re-runs safely.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export interface RenderContext {
+  database: string;
+  cluster: string;
+  retentionDays: Record<string, number>;
+}
+
+export interface TtlBinding {
+  table: string;
+  retentionClass: string;
+  expression: string;
+}
+
+export function retentionDaysOf(storage: StorageConfig): Record<string, number> {
+  return { spans: storage.retention.spansDays };
+}
+
+export function loadMigrations(dir = join(packageRoot(), "migrations")): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((file) => {
+      const sql = readFileSync(join(dir, file), "utf8");
+      return {
+        version: Number(file.slice(0, 4)),
+        name: file.replace(/\.sql$/, ""),
+        sql,
+        checksum: createHash("sha256").update(sql).digest("hex").slice(0, 16),
+      };
+    });
+}
+
+const stripComments = (sql: string): string => sql.replace(/^\s*--.*$/gm, "");
+
+/** Splits a migration into statements (on `;` at end of line) and renders its placeholders. */
+export function renderMigration(sql: string, ctx: RenderContext): string[] {
+  const onCluster = ctx.cluster ? `ON CLUSTER '${ctx.cluster}'` : "";
+  return stripComments(sql)
+    .split(/;\s*$/m)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((statement) => {
+      const table = /CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS \{database\}\.(\w+)/.exec(
+        statement,
+      )?.[1];
+      return statement
+        .replaceAll("{database}", ctx.database)
+        .replaceAll("{on_cluster}", onCluster)
+        .replace(/\{engine:(\w+)\}/g, (_, family: string) =>
+          ctx.cluster
+            ? `Replicated${family}('/clickhouse/tables/{shard}/${ctx.database}/${table}', '{replica}')`
+            : family,
+        )
+        .replace(/\{ttl:(\w+):([^}]+)\}/g, (_, cls: string, expr: string) => ttlClause(expr, ctx, cls));
+    });
+}
+
+function ttlClause(expression: string, ctx: RenderContext, retentionClass: string): string {
+  const days = ctx.retentionDays[retentionClass];
+  if (days === undefined) throw new Error(`migration uses unknown retention class "${retentionClass}"`);
+  return `TTL ${expression} + toIntervalDay(${days})`;
+}
+
+/** Tables whose TTL follows a retention class, read from the migrations' placeholders. */
+export function ttlBindings(migrations: Migration[]): TtlBinding[] {
+  const out: TtlBinding[] = [];
+  for (const m of migrations) {
+    for (const statement of stripComments(m.sql).split(/;\s*$/m)) {
+      const table = /CREATE TABLE IF NOT EXISTS \{database\}\.(\w+)/.exec(statement)?.[1];
+      const ttl = /\{ttl:(\w+):([^}]+)\}/.exec(statement);
+      if (table && ttl) out.push({ table, retentionClass: ttl[1], expression: ttl[2] });
+    }
+  }
+  return out;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  ttlChanged: string[];
+}
+
+/**
+ * Applies pending migrations in order and records them in `schema_migrations`, then brings every
+ * table's TTL in line with the configured retention. Safe to run repeatedly and concurrently with
+ * itself (statements are idempotent; the record table deduplicates by version).
+ */
+export async function migrate(store: Store, retentionDays: Record<string, number>): Promise<MigrateResult> {
+  const { client, database, cluster } = store;
+  const onCluster = cluster ? ` ON CLUSTER '${cluster}'` : "";
+  const ctx: RenderContext = { database, cluster, retentionDays };
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}${onCluster}` });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations${onCluster}
+      (version UInt32, name String, checksum String, applied_at DateTime64(3) DEFAULT now64(3))
+      ENGINE = ${cluster ? `ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${database}/schema_migrations', '{replica}')` : "ReplacingMergeTree"}
+      ORDER BY version`,
+  });
+  const done = await client.query({
+    query: `SELECT version FROM ${database}.schema_migrations FINAL`,
+    format: "JSONEachRow",
+  });
+  const appliedVersions = new Set((await done.json<{ version: number }>()).map((r) => Number(r.version)));
+  const migrations = loadMigrations();
+  const applied: string[] = [];
+  for (const m of migrations) {
+    if (appliedVersions.has(m.version)) continue;
+    for (const statement of renderMigration(m.sql, ctx)) await client.command({ query: statement });
+    await client.insert({
+      table: `${database}.schema_migrations`,
+      values: [{ version: m.version, name: m.name, checksum: m.checksum }],
+      format: "JSONEachRow",
+    });
+    applied.push(m.name);
+  }
+  const ttlChanged = await applyRetention(store, ttlBindings(migrations), ctx);
+  return { applied, ttlChanged };
+}
+
+/** ALTERs each table whose TTL differs from the configured retention; returns the tables changed. */
+async function applyRetention(store: Store, bindings: TtlBinding[], ctx: RenderContext): Promise<string[]> {
+  const changed: string[] = [];
+  for (const b of bindings) {
+    const rs = await store.client.query({
+      query:
+        "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+      query_params: { db: ctx.database, t: b.table },
+      format: "JSONEachRow",
+    });
+    const rows = await rs.json<{ create_table_query: string }>();
+    const days = ctx.retentionDays[b.retentionClass];
+    if (rows.length === 0 || rows[0].create_table_query.includes(`toIntervalDay(${days})`)) continue;
+    const onCluster = ctx.cluster ? ` ON CLUSTER '${ctx.cluster}'` : "";
+    await store.client.command({
+      query: `ALTER TABLE ${ctx.database}.${b.table}${onCluster} MODIFY ${ttlClause(b.expression, ctx, b.retentionClass)}`,
+    });
+    changed.push(b.table);
+  }
+  return changed;
+}
+
+/** The TTL clause ClickHouse currently holds for a table, or "" (for tests and `skald migrate`). */
+export async function currentTtl(store: Store, table: string): Promise<string> {
+  const rs = await store.client.query({
+    query: "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+    query_params: { db: store.database, t: table },
+    format: "JSONEachRow",
+  });
+  const rows = await rs.json<{ create_table_query: string }>();
+  return /\bTTL (.+?)(?: SETTINGS |$)/.exec(rows[0]?.create_table_query ?? "")?.[1] ?? "";
+}

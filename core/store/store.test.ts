@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STORE_TARGETS } from "../../test/support/targets.js";
+import { loadConfig } from "../config/load.js";
+import type { Resource, Span } from "../model/span.js";
+import { currentTtl, migrate } from "./migrations.js";
+import { encodeSpans, SPAN_COLUMNS } from "./span-encoder.js";
+import { openStore, type Store } from "./store.js";
+
+const resource: Resource = {
+  serviceName: "checkout",
+  droppedAttributesCount: 0,
+  attributes: [
+    { key: "service.name", value: "checkout", type: "string" },
+    { key: "host.cpu", value: "8", type: "int" },
+  ],
+};
+
+function span(over: Partial<Span> = {}): Span {
+  const start = BigInt(Date.now()) * 1_000_000n + 123_456n;
+  return {
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    spanId: "b7ad6b7169203331",
+    parentSpanId: "",
+    traceState: "k=v",
+    flags: 1,
+    name: "GET /cart\t'quoted'\\",
+    kind: 2,
+    startTimeUnixNano: start,
+    endTimeUnixNano: start + 1_500_000_001n,
+    attributes: [
+      { key: "http.route", value: "/cart", type: "string" },
+      { key: "retry", value: "true", type: "bool" },
+      { key: "weird'key\n", value: "line1\nline2\t'x'\\", type: "string" },
+    ],
+    droppedAttributesCount: 2,
+    events: [
+      {
+        timeUnixNano: start + 5n,
+        name: "exception",
+        attributes: [{ key: "a", value: "1", type: "int" }],
+        droppedAttributesCount: 0,
+      },
+    ],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    statusCode: 2,
+    statusMessage: "boom",
+    resource,
+    scope: { name: "manual", version: "1.0" },
+    ...over,
+  };
+}
+
+describe.each(STORE_TARGETS)("store on $name ClickHouse", (target) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let storage: Record<string, unknown>;
+
+  beforeAll(async () => {
+    const t = await target.setup();
+    cleanup = t.cleanup;
+    storage = t.storage;
+    store = await openStore(loadConfig({ env: {}, overrides: { storage } }).storage);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await cleanup?.();
+  });
+
+  it("applies migrations once and records them", async () => {
+    const first = await migrate(store, { spans: 7 });
+    expect(first.applied).toEqual(["0001_spans"]);
+    const second = await migrate(store, { spans: 7 });
+    expect(second.applied).toEqual([]);
+    expect(second.ttlChanged).toEqual([]);
+  });
+
+  it("stores encoded spans with nanosecond times, escapes and typed attributes intact", async () => {
+    const s = span();
+    await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("tenant-a", [s]));
+    const rs = await store.client.query({
+      query: `SELECT name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns, duration_ns, attributes,
+                attribute_types, resource_attributes, kind, status_code, events.attributes AS ev
+              FROM ${store.database}.spans WHERE tenant = {t:String}`,
+      query_params: { t: "tenant-a" },
+      format: "JSONEachRow",
+    });
+    const rows = await rs.json<Record<string, unknown>>();
+    expect(rows).toHaveLength(1);
+    expect(rows[0].name).toBe(s.name);
+    expect(rows[0].start_ns).toBe(s.startTimeUnixNano.toString());
+    expect(String(rows[0].duration_ns)).toBe("1500000001");
+    expect(rows[0].attributes).toEqual({
+      "http.route": "/cart",
+      retry: "true",
+      "weird'key\n": "line1\nline2\t'x'\\",
+    });
+    expect(rows[0].attribute_types).toEqual({ retry: "bool" });
+    expect(rows[0].resource_attributes).toEqual({ "service.name": "checkout", "host.cpu": "8" });
+    expect(rows[0].kind).toBe("SERVER");
+    expect(rows[0].status_code).toBe("ERROR");
+    expect(rows[0].ev).toEqual(['[["a","int","1"]]']);
+    const idx = await store.client.query({
+      query: `SELECT trace_id, sum(span_count) AS n FROM ${store.database}.trace_index WHERE tenant = 'tenant-a' GROUP BY trace_id`,
+      format: "JSONEachRow",
+    });
+    expect(await idx.json()).toEqual([{ trace_id: s.traceId, n: "1" }]);
+  });
+
+  it("changes the tables' TTL when the configured retention changes", async () => {
+    expect(await currentTtl(store, "spans")).toContain("toIntervalDay(7)");
+    const result = await migrate(store, { spans: 30 });
+    expect(result.ttlChanged.sort()).toEqual(["operations", "spans", "trace_index"]);
+    expect(await currentTtl(store, "spans")).toContain("toIntervalDay(30)");
+    expect(await currentTtl(store, "trace_index")).toContain("toIntervalDay(30)");
+    expect((await migrate(store, { spans: 30 })).ttlChanged).toEqual([]);
+  });
+});

@@ -1,0 +1,110 @@
+import { Readable } from "node:stream";
+import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import type { StorageConfig } from "../config/schema.js";
+
+/**
+ * The one handle to ClickHouse. Reads go through `client` (@clickhouse/client); inserts of
+ * pre-encoded TabSeparated bytes go through `insertTsv`, which uses the chDB connection's
+ * zero-copy passthrough when embedded and a byte stream over HTTP otherwise.
+ */
+export interface Store {
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  readonly kind: "embedded" | "server";
+  /** Cluster name, or "" on a single node. */
+  readonly cluster: string;
+  /**
+   * Inserts TabSeparated rows. Resolves once ClickHouse has written them. The caller must not
+   * mutate `body` until the promise settles. Safe to call concurrently.
+   */
+  insertTsv(
+    table: string,
+    columns: readonly string[],
+    body: Buffer,
+    settings?: InsertSettings,
+  ): Promise<void>;
+  /** Closes the connection; safe to call twice. */
+  close(): Promise<void>;
+}
+
+export type InsertSettings = Record<string, string | number>;
+
+interface ChdbRawInsert {
+  rawInsert(params: {
+    table: string;
+    values: Buffer;
+    format: "TabSeparated";
+    columns?: ReadonlyArray<string>;
+    settings?: Record<string, string | number | boolean>;
+  }): Promise<unknown>;
+}
+
+export async function openStore(config: StorageConfig): Promise<Store> {
+  const settings: InsertSettings = config.fsyncInserts ? { fsync_after_insert: 1, fsync_part_directory: 1 } : {};
+  if (config.url) {
+    const client = createClient({
+      url: config.url,
+      username: config.username,
+      password: config.password,
+      request_timeout: config.requestTimeoutMs,
+      compression: { request: false, response: true },
+      clickhouse_settings: { ...settings, output_format_json_quote_64bit_integers: 1 },
+    });
+    return serverStore(client, config);
+  }
+  const { mkdirSync } = await import("node:fs");
+  mkdirSync(config.dataDir, { recursive: true });
+  const { createChdbConnection } = await import("chdb/connection");
+  const connection = createChdbConnection({ path: config.dataDir });
+  const client = createClient({
+    connection,
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
+  } as Parameters<typeof createClient>[0]);
+  const raw = (connection as unknown as { chdb: ChdbRawInsert }).chdb;
+  let closed = false;
+  return {
+    client,
+    database: config.database,
+    kind: "embedded",
+    cluster: "",
+    async insertTsv(table, columns, body, extra) {
+      await raw.rawInsert({
+        table: `${config.database}.${table}`,
+        values: body,
+        format: "TabSeparated",
+        columns,
+        settings: { ...settings, ...extra },
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.close();
+      await connection.close();
+    },
+  };
+}
+
+function serverStore(client: ClickHouseClient, config: StorageConfig): Store {
+  let closed = false;
+  return {
+    client,
+    database: config.database,
+    kind: "server",
+    cluster: config.cluster,
+    async insertTsv(table, columns, body, extra) {
+      await client.insert({
+        table: `${config.database}.${table}`,
+        columns: columns as [string, ...string[]],
+        format: "TabSeparated",
+        values: Readable.from([body], { objectMode: false }),
+        clickhouse_settings: extra,
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.close();
+    },
+  };
+}

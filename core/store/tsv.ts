@@ -1,0 +1,49 @@
+/**
+ * TabSeparated text encoding helpers. Top-level strings escape backslash, tab, newline, carriage
+ * return and NUL; strings inside a Map or Array are single-quoted and escape the quote as well.
+ */
+
+const NEEDS_ESCAPE = /[\\\t\n\r\0']/;
+
+function escapeChars(s: string, quote: boolean): string {
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let rep: string | undefined;
+    if (c === 92) rep = "\\\\";
+    else if (c === 9) rep = "\\t";
+    else if (c === 10) rep = "\\n";
+    else if (c === 13) rep = "\\r";
+    else if (c === 0) rep = "\\0";
+    else if (c === 39 && quote) rep = "\\'";
+    if (rep !== undefined) {
+      out += s.slice(from, i) + rep;
+      from = i + 1;
+    }
+  }
+  return out + s.slice(from);
+}
+
+/** A top-level TabSeparated string field. */
+export function tsvString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? escapeChars(s, false) : s;
+}
+
+/** A single-quoted string inside a Map or Array field. */
+export function tsvQuoted(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? `'${escapeChars(s, true)}'` : `'${s}'`;
+}
+
+/** A DateTime64(9) field from nanoseconds since the epoch (seconds.nanoseconds). */
+export function tsvNanos(ns: bigint): string {
+  if (ns <= 0n) return "0.000000000";
+  const s = ns.toString();
+  if (s.length <= 9) return `0.${s.padStart(9, "0")}`;
+  return `${s.slice(0, -9)}.${s.slice(-9)}`;
+}
+
+/** An Array(String) field from already-quoted items. */
+export function tsvArray(quotedItems: string[]): string {
+  return `[${quotedItems.join(",")}]`;
+}
