@@ -40,7 +40,9 @@ interface ChdbRawInsert {
 }
 
 export async function openStore(config: StorageConfig): Promise<Store> {
-  const settings: InsertSettings = config.fsyncInserts ? { fsync_after_insert: 1, fsync_part_directory: 1 } : {};
+  const settings: InsertSettings = config.fsyncInserts
+    ? { fsync_after_insert: 1, fsync_part_directory: 1 }
+    : {};
   if (config.url) {
     const client = createClient({
       url: config.url,

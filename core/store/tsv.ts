@@ -35,11 +35,16 @@ export function tsvQuoted(s: string): string {
   return NEEDS_ESCAPE.test(s) ? `'${escapeChars(s, true)}'` : `'${s}'`;
 }
 
-/** A DateTime64(9) field from nanoseconds since the epoch (seconds.nanoseconds). */
+const MAX_NANOS = 9_223_372_036_854_775_807n; // DateTime64(9) ends at 2262-04-11
+
+/**
+ * A DateTime64(9) field from nanoseconds since the epoch, as seconds.nanoseconds. Seconds are
+ * padded to 10 digits (ClickHouse reads a shorter number as a date) and out-of-range times are
+ * clamped, so a hostile timestamp can never make a whole batch unparseable.
+ */
 export function tsvNanos(ns: bigint): string {
-  if (ns <= 0n) return "0.000000000";
-  const s = ns.toString();
-  if (s.length <= 9) return `0.${s.padStart(9, "0")}`;
+  const v = ns <= 0n ? 0n : ns > MAX_NANOS ? MAX_NANOS : ns;
+  const s = v.toString().padStart(19, "0");
   return `${s.slice(0, -9)}.${s.slice(-9)}`;
 }
 

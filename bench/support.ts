@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { traceServiceDefinition } from "../collector/otlp-grpc.js";
+import { packageRoot } from "../core/paths.js";
+
+/** Starts `skald start` as a child process and resolves once it prints its listeners. */
+export async function spawnSkald(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(packageRoot(), "bin", "skald.js"), "start"], {
+    env: { ...process.env, SKALD_LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("Ctrl-C")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`skald exited with ${code}: ${out}`)));
+  });
+  return child;
+}
+
+export async function stopSkald(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  child.kill("SIGTERM");
+  return exited;
+}
+
+/** Peak resident set size of a process in bytes (VmHWM), 0 if unknown. */
+export function peakRss(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const GrpcClient = grpc.makeGenericClientConstructor(traceServiceDefinition, "TraceService");
+
+export interface RawTraceClient {
+  export(body: Buffer): Promise<grpc.ServiceError | null>;
+  close(): void;
+}
+
+/** A gRPC client sending pre-encoded ExportTraceServiceRequest bytes. */
+export function rawTraceClient(address: string): RawTraceClient {
+  const client = new GrpcClient(address, grpc.credentials.createInsecure(), {
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  }) as unknown as {
+    Export(req: Buffer, cb: (err: grpc.ServiceError | null) => void): void;
+    close(): void;
+  };
+  return {
+    export: (body) => new Promise((resolve) => client.Export(body, (err) => resolve(err))),
+    close: () => client.close(),
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const fmt = (n: number) => Math.round(n).toLocaleString("en-US");

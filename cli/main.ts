@@ -1,0 +1,129 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig } from "../core/config/load.js";
+import { SkaldError } from "../core/errors.js";
+import { createLogger } from "../core/log.js";
+import { packageRoot } from "../core/paths.js";
+import { type Role, runRole } from "./app.js";
+
+const ROLES: Record<string, string> = {
+  start: "every role in one process on the embedded store (or the configured ClickHouse)",
+  collector: "OTLP receivers → batching pipeline → store",
+  ingester: "Kafka consumer group → ClickHouse (not built yet)",
+  query: "GraphQL API, /metrics, /healthz, /readyz",
+  recorder: "cloud configuration recorder (not built yet)",
+  migrate: "apply migrations/ to ClickHouse and exit",
+};
+const NOT_BUILT = new Set(["ingester", "recorder"]);
+
+const HELP = `skald: black-box recorder for a microservice estate
+
+usage: skald <role> [--config FILE]
+
+roles:
+${Object.entries(ROLES)
+  .map(([r, d]) => `  ${r.padEnd(10)} ${d}`)
+  .join("\n")}
+
+options:
+  --config FILE   JSON configuration file (also SKALD_CONFIG)
+  --help          this text
+  --version       print the version
+
+environment (override the file): SKALD_DATA_DIR, SKALD_CLICKHOUSE_URL, SKALD_CLICKHOUSE_USER,
+  SKALD_CLICKHOUSE_PASSWORD, SKALD_CLICKHOUSE_DATABASE, SKALD_OTLP_GRPC_PORT, SKALD_OTLP_HTTP_PORT,
+  SKALD_HTTP_PORT, SKALD_LISTEN_HOST, SKALD_HTTP_HOST, SKALD_RETENTION_SPANS_DAYS, SKALD_LOG_LEVEL, …
+  (see README.md, "Configuration")
+`;
+
+export async function main(argv: string[]): Promise<void> {
+  const args = [...argv];
+  if (args.includes("--help") || args.includes("-h") || args.length === 0) {
+    process.stdout.write(HELP);
+    process.exitCode = args.length === 0 ? 2 : 0;
+    return;
+  }
+  if (args.includes("--version")) {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string };
+    process.stdout.write(`skald ${pkg.version}\n`);
+    return;
+  }
+  const role = args.shift() as string;
+  if (!(role in ROLES)) {
+    process.stderr.write(`skald: unknown role "${role}"; run skald --help\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (NOT_BUILT.has(role)) {
+    process.stderr.write(`skald: the ${role} role is not built yet\n`);
+    process.exitCode = 2;
+    return;
+  }
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--config") file = args[++i];
+    else {
+      process.stderr.write(`skald: unknown option "${args[i]}"; run skald --help\n`);
+      process.exitCode = 2;
+      return;
+    }
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ file });
+  } catch (err) {
+    process.stderr.write(`skald: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const logger = createLogger(config.log.level);
+  let app: Awaited<ReturnType<typeof runRole>>;
+  try {
+    app = await runRole(role as Role, config, logger);
+  } catch (err) {
+    const msg = err instanceof SkaldError ? `${err.code}: ${err.message}` : (err as Error).message;
+    process.stderr.write(`skald: ${role} failed to start: ${msg}\n`);
+    logger.flush();
+    process.exitCode = 1;
+    return;
+  }
+  if (role === "migrate") {
+    process.stdout.write("skald: migrations applied\n");
+    await app.shutdown();
+    return;
+  }
+  const store = config.storage.url
+    ? `ClickHouse ${config.storage.url}`
+    : `embedded ClickHouse in ${config.storage.dataDir}`;
+  const lines = [`skald ${role}: storing into ${store}`];
+  if (app.listeners.otlpGrpc) lines.push(`  OTLP gRPC  ${app.listeners.otlpGrpc}`);
+  if (app.listeners.otlpHttp) lines.push(`  OTLP HTTP  ${app.listeners.otlpHttp}`);
+  if (app.listeners.graphql) lines.push(`  GraphQL    ${app.listeners.graphql} (GraphiQL in a browser)`);
+  lines.push("  Ctrl-C drains what was accepted and exits");
+  process.stdout.write(`${lines.join("\n")}\n`);
+
+  let signalled = false;
+  const stop = (signal: string) => {
+    if (signalled) {
+      process.stderr.write("skald: second signal, exiting without draining\n");
+      process.exit(130);
+    }
+    signalled = true;
+    process.stdout.write(`skald: ${signal} received, draining…\n`);
+    app.shutdown().then(
+      () => {
+        process.stdout.write("skald: stopped cleanly\n");
+        logger.flush();
+        process.exitCode = 0;
+        // Everything is closed; a library handle left open must not keep the process alive.
+        setTimeout(() => process.exit(0), 2000).unref();
+      },
+      (err) => {
+        process.stderr.write(`skald: error while stopping: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}

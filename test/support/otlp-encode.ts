@@ -1,0 +1,147 @@
+import { randomBytes } from "node:crypto";
+
+/**
+ * A small protobuf writer for ExportTraceServiceRequest, for load generators and hostile-input
+ * tests: it can write valid requests fast and also deliberately wrong ones (bad id lengths,
+ * invalid UTF-8, deep nesting). Correctness of the product's decoder is tested against the real
+ * OpenTelemetry serializer elsewhere; this is only a sender.
+ */
+export class ProtoWriter {
+  private buf = Buffer.alloc(1024);
+  private pos = 0;
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  varint(n: number | bigint): this {
+    let v = BigInt.asUintN(64, BigInt(n));
+    this.ensure(10);
+    while (v > 0x7fn) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+    return this;
+  }
+
+  tag(field: number, wire: number): this {
+    return this.varint(field * 8 + wire);
+  }
+
+  bytes(field: number, data: Uint8Array): this {
+    this.tag(field, 2).varint(data.length);
+    this.ensure(data.length);
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+    return this;
+  }
+
+  string(field: number, s: string): this {
+    return this.bytes(field, Buffer.from(s, "utf8"));
+  }
+
+  fixed64(field: number, v: bigint): this {
+    this.tag(field, 1);
+    this.ensure(8);
+    this.buf.writeBigUInt64LE(v, this.pos);
+    this.pos += 8;
+    return this;
+  }
+
+  message(field: number, build: (w: ProtoWriter) => void): this {
+    const inner = new ProtoWriter();
+    build(inner);
+    return this.bytes(field, inner.finish());
+  }
+
+  finish(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+export interface GenSpan {
+  traceId: Buffer;
+  spanId: Buffer;
+  parentSpanId?: Buffer;
+  name: string;
+  kind?: number;
+  startNs: bigint;
+  endNs: bigint;
+  attributes?: Array<[string, string]>;
+  statusCode?: number;
+}
+
+export function writeSpan(w: ProtoWriter, s: GenSpan): void {
+  w.bytes(1, s.traceId).bytes(2, s.spanId);
+  if (s.parentSpanId) w.bytes(4, s.parentSpanId);
+  w.string(5, s.name)
+    .tag(6, 0)
+    .varint(s.kind ?? 2);
+  w.fixed64(7, s.startNs).fixed64(8, s.endNs);
+  for (const [k, v] of s.attributes ?? [])
+    w.message(9, (kv) => kv.string(1, k).message(2, (av) => av.string(1, v)));
+  if (s.statusCode) w.message(15, (st) => st.tag(3, 0).varint(s.statusCode ?? 0));
+}
+
+/** One ExportTraceServiceRequest with one resource (service) and one scope. */
+export function encodeRequest(
+  service: string,
+  spans: GenSpan[],
+  resourceAttrs: Array<[string, string]> = [],
+): Buffer {
+  const w = new ProtoWriter();
+  w.message(1, (rs) => {
+    rs.message(1, (res) => {
+      for (const [k, v] of [["service.name", service], ...resourceAttrs]) {
+        res.message(1, (kv) => kv.string(1, k).message(2, (av) => av.string(1, v)));
+      }
+    });
+    rs.message(2, (ss) => {
+      ss.message(1, (scope) => scope.string(1, "skald-loadgen").string(2, "1.0.0"));
+      for (const s of spans) ss.message(2, (sw) => writeSpan(sw, s));
+    });
+  });
+  return w.finish();
+}
+
+/** A request of `count` spans forming traces of `perTrace` spans, each with `attrs` attributes. */
+export function generateRequest(opts: {
+  service: string;
+  count: number;
+  attrs: number;
+  perTrace?: number;
+  nowNs?: bigint;
+}): { body: Buffer; spanIds: string[] } {
+  const perTrace = opts.perTrace ?? 8;
+  const now = opts.nowNs ?? BigInt(Date.now()) * 1_000_000n;
+  const spans: GenSpan[] = [];
+  let traceId = randomBytes(16);
+  let root: Buffer | undefined;
+  for (let i = 0; i < opts.count; i++) {
+    if (i % perTrace === 0) {
+      traceId = randomBytes(16);
+      root = undefined;
+    }
+    const spanId = randomBytes(8);
+    const start = now - BigInt(opts.count - i) * 1000n;
+    const attributes: Array<[string, string]> = [];
+    for (let a = 0; a < opts.attrs; a++) attributes.push([`attr.key${a}`, `value-${a}-${i % 50}`]);
+    spans.push({
+      traceId,
+      spanId,
+      parentSpanId: root,
+      name: `op-${i % 20}`,
+      kind: root ? 3 : 2,
+      startNs: start,
+      endNs: start + 1_000_000n + BigInt(i % 1000) * 1000n,
+      attributes,
+      statusCode: i % 97 === 0 ? 2 : 0,
+    });
+    root ??= spanId;
+  }
+  return { body: encodeRequest(opts.service, spans), spanIds: spans.map((s) => s.spanId.toString("hex")) };
+}
