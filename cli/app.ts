@@ -1,34 +1,64 @@
 import { createOtlpGrpcReceiver, createOtlpHttpReceiver, type Receiver } from "../collector/index.js";
 import type { SkaldConfig } from "../core/config/schema.js";
+import { configError } from "../core/errors.js";
+import { createKafkaClient } from "../core/kafka/client.js";
 import type { Logger } from "../core/log.js";
 import { createMetrics, type SkaldMetrics } from "../core/metrics.js";
+import { createKafkaSpanSink } from "../core/pipeline/kafka-span-sink.js";
 import { createStoreSpanSink, type SpanSink } from "../core/pipeline/span-sink.js";
 import { migrate, retentionDaysOf } from "../core/store/migrations.js";
 import { openStore, type Store } from "../core/store/store.js";
+import { createIngester, type Ingester } from "../ingester/index.js";
 import { createQueryServer } from "../query/index.js";
 
-export type Role = "start" | "collector" | "query" | "migrate";
+export type Role = "start" | "collector" | "ingester" | "query" | "migrate";
 
 export interface RunningApp {
   /** Where each listener is, for people: name → address. */
   listeners: Record<string, string>;
   metrics: SkaldMetrics;
+  /** The store; a collector that produces to Kafka has none (reading it throws). */
   store: Store;
   /** Stops receivers, writes everything accepted, closes the store. Safe to call twice. */
   shutdown(): Promise<void>;
 }
 
+export interface RunOptions {
+  /** Tests only: the ingester SIGKILLs its own process after this many inserts, before committing. */
+  crashAfterInserts?: number;
+}
+
 /**
  * Runs one role (or every role, for `start`) in this process. Start-up order: store, migrations,
- * pipeline, query server, receivers (so nothing is accepted before it can be stored); shutdown runs
- * in reverse: receivers stop taking requests, the pipeline drains, then the store closes.
+ * ingester, query server, sink, receivers (so nothing is accepted before it can be made durable);
+ * shutdown runs in reverse: receivers stop taking requests, the sink drains (into the store, or
+ * until Kafka acknowledged), the ingester writes and commits the batches in hand and leaves its
+ * group, then the store closes.
+ *
+ * Kafka is in the path when `kafka.brokers` is set (SKALD_KAFKA_BROKERS): the collector role then
+ * produces to Kafka and needs no store, and `start` runs an ingester in the same process, so
+ * collector → Kafka → ingester → ClickHouse. Without brokers, `start` hands spans over in-process.
  */
-export async function runRole(role: Role, config: SkaldConfig, logger: Logger): Promise<RunningApp> {
+export async function runRole(
+  role: Role,
+  config: SkaldConfig,
+  logger: Logger,
+  opts: RunOptions = {},
+): Promise<RunningApp> {
+  const kafkaOn = config.kafka.brokers.length > 0;
+  if (role === "ingester" && !kafkaOn) {
+    throw configError(
+      "kafka.brokers: the ingester role needs Kafka brokers (set SKALD_KAFKA_BROKERS=host:port,...)",
+    );
+  }
   const metrics = createMetrics();
-  const store = await openStore(config.storage);
+  const needsStore = role !== "collector" || !kafkaOn;
+  const store = needsStore ? await openStore(config.storage) : undefined;
+  const kafka = kafkaOn ? createKafkaClient(config.kafka, logger, role) : undefined;
   const listeners: Record<string, string> = {};
   const receivers: Receiver[] = [];
   let sink: SpanSink | undefined;
+  let ingester: Ingester | undefined;
   let query: Awaited<ReturnType<typeof createQueryServer>> | undefined;
   let ready = false;
   let stopping: Promise<void> | undefined;
@@ -36,21 +66,36 @@ export async function runRole(role: Role, config: SkaldConfig, logger: Logger): 
   const shutdown = () => {
     stopping ??= (async () => {
       ready = false;
-      await Promise.all([...receivers.map((r) => r.shutdown()), sink?.shutdown()]);
+      await Promise.all(receivers.map((r) => r.shutdown()));
+      await sink?.shutdown();
+      await ingester?.shutdown();
       await query?.close();
-      await store.close();
+      await store?.close();
     })();
     return stopping;
   };
 
   try {
-    const migrateNow = role === "migrate" || role === "start" || store.kind === "embedded";
-    if (migrateNow) {
+    const migrateNow = store && (role === "migrate" || role === "start" || store.kind === "embedded");
+    if (store && migrateNow) {
       const result = await migrate(store, retentionDaysOf(config.storage));
       if (result.applied.length > 0) logger.info({ applied: result.applied }, "migrations applied");
       if (result.ttlChanged.length > 0) logger.info({ tables: result.ttlChanged }, "retention changed");
     }
-    if (role === "start" || role === "query") {
+    if (kafka && store && (role === "start" || role === "ingester")) {
+      ingester = createIngester({
+        kafka,
+        store,
+        config: config.kafka,
+        defaultTenant: config.otlp.defaultTenant,
+        metrics,
+        logger,
+        crashAfterInserts: opts.crashAfterInserts,
+      });
+      await ingester.start();
+      listeners.ingester = `group ${config.kafka.group} on topic ${config.kafka.topic} (${config.kafka.brokers.join(",")})`;
+    }
+    if (store && (role === "start" || role === "query")) {
       query = await createQueryServer({ store, config, metrics, logger, isReady: () => ready });
       await query.listen({ host: config.query.host, port: config.query.port });
       const addr = query.server.address();
@@ -58,7 +103,12 @@ export async function runRole(role: Role, config: SkaldConfig, logger: Logger): 
       listeners.graphql = `http://${config.query.host}:${port}/graphql`;
     }
     if (role === "start" || role === "collector") {
-      sink = createStoreSpanSink(store, config.pipeline, metrics);
+      if (kafka) {
+        sink = await createKafkaSpanSink({ kafka, config: config.kafka, metrics, logger });
+        listeners.kafka = `topic ${config.kafka.topic} (${config.kafka.brokers.join(",")})`;
+      } else {
+        sink = createStoreSpanSink(store as Store, config.pipeline, metrics);
+      }
       const deps = { config: config.otlp, sink, metrics, logger };
       const grpc = createOtlpGrpcReceiver(deps);
       const http = createOtlpHttpReceiver(deps);
@@ -71,5 +121,13 @@ export async function runRole(role: Role, config: SkaldConfig, logger: Logger): 
     await shutdown().catch(() => undefined);
     throw err;
   }
-  return { listeners, metrics, store, shutdown };
+  return {
+    listeners,
+    metrics,
+    get store(): Store {
+      if (!store) throw new Error(`the ${role} role produces to Kafka and has no store`);
+      return store;
+    },
+    shutdown,
+  };
 }

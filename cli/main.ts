@@ -8,13 +8,13 @@ import { type Role, runRole } from "./app.js";
 
 const ROLES: Record<string, string> = {
   start: "every role in one process on the embedded store (or the configured ClickHouse)",
-  collector: "OTLP receivers → batching pipeline → store",
-  ingester: "Kafka consumer group → ClickHouse (not built yet)",
+  collector: "OTLP receivers → batching pipeline → store, or → Kafka when SKALD_KAFKA_BROKERS is set",
+  ingester: "Kafka consumer group → ClickHouse (needs SKALD_KAFKA_BROKERS)",
   query: "GraphQL API, /metrics, /healthz, /readyz",
   recorder: "cloud configuration recorder (not built yet)",
   migrate: "apply migrations/ to ClickHouse and exit",
 };
-const NOT_BUILT = new Set(["ingester", "recorder"]);
+const NOT_BUILT = new Set(["recorder"]);
 
 const HELP = `skald: black-box recorder for a microservice estate
 
@@ -32,8 +32,10 @@ options:
 
 environment (override the file): SKALD_DATA_DIR, SKALD_CLICKHOUSE_URL, SKALD_CLICKHOUSE_USER,
   SKALD_CLICKHOUSE_PASSWORD, SKALD_CLICKHOUSE_DATABASE, SKALD_OTLP_GRPC_PORT, SKALD_OTLP_HTTP_PORT,
-  SKALD_HTTP_PORT, SKALD_LISTEN_HOST, SKALD_HTTP_HOST, SKALD_RETENTION_SPANS_DAYS, SKALD_LOG_LEVEL, …
-  (see README.md, "Configuration")
+  SKALD_HTTP_PORT, SKALD_LISTEN_HOST, SKALD_HTTP_HOST, SKALD_RETENTION_SPANS_DAYS, SKALD_LOG_LEVEL,
+  SKALD_KAFKA_BROKERS (puts Kafka between collectors and ingesters; \`start\` then runs both),
+  SKALD_KAFKA_TOPIC, SKALD_KAFKA_PARTITIONS, SKALD_KAFKA_REPLICATION, SKALD_KAFKA_GROUP, …
+  (see README.md, "Configuration" and "Running at scale")
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -79,7 +81,10 @@ export async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.log.level);
   let app: Awaited<ReturnType<typeof runRole>>;
   try {
-    app = await runRole(role as Role, config, logger);
+    const crash = process.env.SKALD_TEST_CRASH_AFTER_INSERTS;
+    app = await runRole(role as Role, config, logger, {
+      crashAfterInserts: crash ? Number(crash) : undefined,
+    });
   } catch (err) {
     const msg = err instanceof SkaldError ? `${err.code}: ${err.message}` : (err as Error).message;
     process.stderr.write(`skald: ${role} failed to start: ${msg}\n`);
@@ -95,7 +100,13 @@ export async function main(argv: string[]): Promise<void> {
   const store = config.storage.url
     ? `ClickHouse ${config.storage.url}`
     : `embedded ClickHouse in ${config.storage.dataDir}`;
-  const lines = [`skald ${role}: storing into ${store}`];
+  const lines = [
+    role === "collector" && app.listeners.kafka
+      ? `skald ${role}: producing to Kafka`
+      : `skald ${role}: storing into ${store}`,
+  ];
+  if (app.listeners.kafka) lines.push(`  Kafka      ${app.listeners.kafka}`);
+  if (app.listeners.ingester) lines.push(`  ingester   ${app.listeners.ingester}`);
   if (app.listeners.otlpGrpc) lines.push(`  OTLP gRPC  ${app.listeners.otlpGrpc}`);
   if (app.listeners.otlpHttp) lines.push(`  OTLP HTTP  ${app.listeners.otlpHttp}`);
   if (app.listeners.graphql) lines.push(`  GraphQL    ${app.listeners.graphql} (GraphiQL in a browser)`);

@@ -5,7 +5,9 @@ import { configSchema, type SkaldConfig } from "./schema.js";
 type Json = Record<string, unknown>;
 
 /** Environment variables → config paths. Values are parsed as the schema's type. */
-export const ENV_KEYS: Record<string, { path: string; type: "string" | "int" | "bool" }> = {
+type EnvType = "string" | "int" | "bool" | "list";
+
+export const ENV_KEYS: Record<string, { path: string; type: EnvType }> = {
   SKALD_DATA_DIR: { path: "storage.dataDir", type: "string" },
   SKALD_CLICKHOUSE_URL: { path: "storage.url", type: "string" },
   SKALD_CLICKHOUSE_USER: { path: "storage.username", type: "string" },
@@ -24,6 +26,23 @@ export const ENV_KEYS: Record<string, { path: string; type: "string" | "int" | "
   SKALD_BATCH_MAX_DELAY_MS: { path: "pipeline.batchMaxDelayMs", type: "int" },
   SKALD_QUEUE_MAX_ROWS: { path: "pipeline.queueMaxRows", type: "int" },
   SKALD_LOG_LEVEL: { path: "log.level", type: "string" },
+  SKALD_KAFKA_BROKERS: { path: "kafka.brokers", type: "list" },
+  SKALD_KAFKA_CLIENT_ID: { path: "kafka.clientId", type: "string" },
+  SKALD_KAFKA_TOPIC: { path: "kafka.topic", type: "string" },
+  SKALD_KAFKA_DLQ_TOPIC: { path: "kafka.deadLetterTopic", type: "string" },
+  SKALD_KAFKA_PARTITIONS: { path: "kafka.partitions", type: "int" },
+  SKALD_KAFKA_REPLICATION: { path: "kafka.replication", type: "int" },
+  SKALD_KAFKA_CREATE_TOPICS: { path: "kafka.createTopics", type: "bool" },
+  SKALD_KAFKA_GROUP: { path: "kafka.group", type: "string" },
+  SKALD_KAFKA_COMPRESSION: { path: "kafka.compression", type: "string" },
+  SKALD_KAFKA_MAX_IN_FLIGHT_BYTES: { path: "kafka.producer.maxInFlightBytes", type: "int" },
+  SKALD_KAFKA_SEND_TIMEOUT_MS: { path: "kafka.producer.sendTimeoutMs", type: "int" },
+  SKALD_INGEST_BATCH_MAX_ROWS: { path: "kafka.ingester.batchMaxRows", type: "int" },
+  SKALD_INGEST_BATCH_MAX_BYTES: { path: "kafka.ingester.batchMaxBytes", type: "int" },
+  SKALD_INGEST_BATCH_MAX_DELAY_MS: { path: "kafka.ingester.batchMaxDelayMs", type: "int" },
+  SKALD_INGEST_PARTITION_MAX_BYTES: { path: "kafka.ingester.partitionMaxBytes", type: "int" },
+  SKALD_INGEST_RETRY_MAX_DELAY_MS: { path: "kafka.ingester.retryMaxDelayMs", type: "int" },
+  SKALD_INGEST_SESSION_TIMEOUT_MS: { path: "kafka.ingester.sessionTimeoutMs", type: "int" },
 };
 
 function setPath(target: Json, path: string, value: unknown): void {
@@ -36,8 +55,14 @@ function setPath(target: Json, path: string, value: unknown): void {
   node[keys[keys.length - 1]] = value;
 }
 
-function parseEnvValue(name: string, raw: string, type: "string" | "int" | "bool"): unknown {
+function parseEnvValue(name: string, raw: string, type: EnvType): unknown {
   if (type === "string") return raw;
+  if (type === "list") {
+    return raw
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+  }
   if (type === "int") {
     if (!/^-?\d+$/.test(raw.trim())) throw configError(`${name}: expected an integer, got "${raw}"`);
     return Number(raw);

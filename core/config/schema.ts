@@ -70,12 +70,76 @@ export const querySchema = z
   })
   .strict();
 
+const topicName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be 1-249 characters of letters, digits, '.', '_', '-'");
+
+/**
+ * Kafka between collectors and ingesters (core/kafka/README.md describes the message format).
+ * With no brokers configured, `skald start` hands spans from its collector to storage in-process.
+ */
+export const kafkaSchema = z
+  .object({
+    /** Bootstrap servers, host:port. Empty = no Kafka. */
+    brokers: z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, "must be host:port")).default([]),
+    clientId: z.string().min(1).default("skald"),
+    /** Spans, keyed by trace id. */
+    topic: topicName.default("skald.spans"),
+    /** Messages the ingester cannot decode or store, with the reason in headers. */
+    deadLetterTopic: topicName.default("skald.spans.dlq"),
+    /** Partitions and replication factor used when Skald creates a missing topic. */
+    partitions: positiveInt.default(8),
+    replication: positiveInt.default(1),
+    /** Create missing topics at start (else only verify they exist). */
+    createTopics: z.boolean().default(true),
+    /** The ingesters' consumer group. */
+    group: z.string().min(1).default("skald-ingesters"),
+    /** Compression of produced record batches (gzip is built into the client; see the README). */
+    compression: z.enum(["gzip", "none"]).default("gzip"),
+    producer: z
+      .object({
+        /** Bytes accepted from receivers and not yet acknowledged by Kafka; beyond → 429. */
+        maxInFlightBytes: positiveInt.default(64 * 1024 * 1024),
+        /** Uncompressed bytes per partition in one produce request (the broker caps a batch at ~1 MB). */
+        maxPartitionBatchBytes: positiveInt.default(900_000),
+        /** A trace's rows are split into messages of at most this many uncompressed bytes. */
+        maxMessageBytes: positiveInt.default(512 * 1024),
+        /** A request not acknowledged by Kafka within this is answered 503 (the OTel SDK gives up at 10 s). */
+        sendTimeoutMs: positiveInt.default(5000),
+        /** Retry delay suggested to senders when Kafka is slow or down. */
+        retryAfterMs: positiveInt.default(1000),
+      })
+      .strict()
+      .default({}),
+    ingester: z
+      .object({
+        /** A partition's batch is written when it holds this many spans... */
+        batchMaxRows: positiveInt.default(50_000),
+        /** ...or this many bytes... */
+        batchMaxBytes: positiveInt.default(32 * 1024 * 1024),
+        /** ...or when its first message has waited this long. */
+        batchMaxDelayMs: positiveInt.default(1000),
+        /** Bytes buffered per partition before fetching from it pauses. */
+        partitionMaxBytes: positiveInt.default(64 * 1024 * 1024),
+        /** Cap of the exponential backoff between insert attempts (ClickHouse down). */
+        retryMaxDelayMs: positiveInt.default(10_000),
+        /** Consumer group session timeout. */
+        sessionTimeoutMs: positiveInt.default(30_000),
+        /** How long SIGTERM waits for the batches in hand to be written before leaving anyway. */
+        shutdownTimeoutMs: positiveInt.default(20_000),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     storage: storageSchema.default({}),
     otlp: otlpSchema.default({}),
     pipeline: pipelineSchema.default({}),
     query: querySchema.default({}),
+    kafka: kafkaSchema.default({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -90,3 +154,4 @@ export type StorageConfig = SkaldConfig["storage"];
 export type OtlpConfig = SkaldConfig["otlp"];
 export type PipelineConfig = SkaldConfig["pipeline"];
 export type QueryConfig = SkaldConfig["query"];
+export type KafkaConfig = SkaldConfig["kafka"];

@@ -1,0 +1,37 @@
+import { Kafka, type logCreator, logLevel } from "kafkajs";
+import type { KafkaConfig } from "../config/schema.js";
+import type { Logger } from "../log.js";
+
+// kafkajs logs every error response at ERROR, also the retriable ones it recovers from by itself
+// (a broker restarting, a coordinator loading, a rebalance). Those go to debug; the error that
+// reaches Skald's code is handled (and logged once) there.
+const RETRIABLE =
+  /coordinator is (loading|not available)|not the correct coordinator|rebalanc|Connection error|ECONNREFUSED|ECONNRESET|Closed connection|Request .* timed out|leader is not available|not leader|Failed to connect|broker.*(not|un)available|There is no leader|Crash: KafkaJSNumberOfRetriesExceeded|The group is rebalancing/i;
+
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = log;
+      const text = `${message} ${String(rest.error ?? "")}`;
+      const fields = { kafka: namespace, ...rest };
+      if (level === logLevel.ERROR && !RETRIABLE.test(text)) logger.error(fields, `kafkajs: ${message}`);
+      else if (level <= logLevel.WARN && !RETRIABLE.test(text)) logger.warn(fields, `kafkajs: ${message}`);
+      else logger.debug(fields, `kafkajs: ${message}`);
+    };
+}
+
+/**
+ * One kafkajs client per role. Timeouts are short so that a dead broker is noticed well within the
+ * OTLP export timeout (10 s in the OpenTelemetry SDKs); kafkajs reconnects by itself afterwards.
+ */
+export function createKafkaClient(config: KafkaConfig, logger: Logger, role: string): Kafka {
+  return new Kafka({
+    clientId: `${config.clientId}-${role}`,
+    brokers: [...config.brokers],
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 8 },
+    logLevel: logLevel.INFO,
+    logCreator: pinoLogCreator(logger),
+  });
+}

@@ -1,0 +1,214 @@
+/**
+ * The span message format on Kafka, shared by the collector's Kafka sink (writer) and the ingester
+ * (reader). core/kafka/README.md is the user-facing description; this file is the contract.
+ *
+ * A message holds spans of ONE trace and ONE tenant; its key is the trace id (32 lowercase hex
+ * characters), so the default murmur2 partitioner keeps a trace in one partition. Headers:
+ *
+ *   skald-format  "spans-tsv/1": the value is TabSeparated rows in SPAN_COLUMNS_V1 order, each line
+ *                 ending in "\n" (the exact bytes Skald inserts into ClickHouse `spans`).
+ *                 "otlp-proto/1", or no header at all: the value is an OTLP ExportTraceServiceRequest
+ *                 in protobuf (what the OpenTelemetry Collector's Kafka exporter writes), decoded
+ *                 by the ingester.
+ *   skald-tenant  the tenant (default tenant when absent, for messages from OTel Collectors).
+ *   skald-rows    the number of rows (spans-tsv only): lets the ingester batch by rows unparsed.
+ *
+ * Why rows and not OTLP from Skald's collectors: the collector already decoded the request and the
+ * TSV encoding is the work it would do anyway on the direct path; the ingester then only
+ * concatenates bytes, which on a 2-core machine is the difference between one decode per span and
+ * two (decode + re-encode). Measured in bench/kafka.ts. OTLP stays readable for interop.
+ *
+ * Versioning: the number after "/" changes when the value's meaning changes (a column added to
+ * `spans` is a new version with its own column list). Readers keep every older version they ever
+ * wrote; a format or version they do not know is dead-lettered with the reason, never guessed at.
+ * Rolling upgrades therefore go ingesters first, then collectors.
+ */
+import { isUtf8 } from "node:buffer";
+import type { Span } from "../model/span.js";
+import { decodeTracesProto, OtlpDecodeError } from "../otlp/index.js";
+import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
+
+export const HEADER_FORMAT = "skald-format";
+export const HEADER_TENANT = "skald-tenant";
+export const HEADER_ROWS = "skald-rows";
+
+export const FORMAT_SPANS_TSV_V1 = "spans-tsv/1";
+export const FORMAT_OTLP_PROTO_V1 = "otlp-proto/1";
+
+/**
+ * The columns of "spans-tsv/1", frozen here on purpose: when SPAN_COLUMNS changes, this list stays
+ * (old messages keep their meaning) and the writer must move to "spans-tsv/2" (a unit test checks
+ * that the two agree, so the change cannot slip through).
+ */
+export const SPAN_COLUMNS_V1: readonly string[] = Object.freeze([
+  "tenant",
+  "trace_id",
+  "span_id",
+  "parent_span_id",
+  "trace_state",
+  "flags",
+  "name",
+  "kind",
+  "service_name",
+  "start_time",
+  "duration_ns",
+  "status_code",
+  "status_message",
+  "attributes",
+  "attribute_types",
+  "dropped_attributes_count",
+  "resource_attributes",
+  "resource_attribute_types",
+  "resource_dropped_attributes_count",
+  "scope_name",
+  "scope_version",
+  "events.time",
+  "events.name",
+  "events.attributes",
+  "events.dropped_attributes_count",
+  "dropped_events_count",
+  "links.trace_id",
+  "links.span_id",
+  "links.trace_state",
+  "links.attributes",
+  "links.dropped_attributes_count",
+  "links.flags",
+  "dropped_links_count",
+]);
+
+/** What the ingester reads; listed in dead-letter reasons. */
+export const READABLE_FORMATS = [FORMAT_SPANS_TSV_V1, FORMAT_OTLP_PROTO_V1] as const;
+
+const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** One message as the Kafka sink produces it. */
+export interface SpanMessage {
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+  rows: number;
+}
+
+/**
+ * Splits spans of one tenant into one message per trace (several when a trace's rows exceed
+ * `maxMessageBytes`). Spans keep their request order within a trace.
+ */
+export function encodeSpanMessages(
+  tenant: string,
+  spans: readonly Span[],
+  maxMessageBytes: number,
+): SpanMessage[] {
+  const byTrace = new Map<string, Span[]>();
+  for (const span of spans) {
+    const group = byTrace.get(span.traceId);
+    if (group === undefined) byTrace.set(span.traceId, [span]);
+    else group.push(span);
+  }
+  const out: SpanMessage[] = [];
+  for (const [traceId, group] of byTrace) {
+    const value = encodeSpans(tenant, group);
+    if (value.length <= maxMessageBytes || group.length === 1) {
+      out.push(message(traceId, tenant, value, group.length));
+      continue;
+    }
+    // A huge trace: cut the rows into pieces under the limit (rows never split).
+    let start = 0;
+    let rows = 0;
+    let pos = 0;
+    while (pos < value.length) {
+      const end = value.indexOf(10, pos) + 1;
+      if (end - start > maxMessageBytes && rows > 0) {
+        out.push(message(traceId, tenant, value.subarray(start, pos), rows));
+        start = pos;
+        rows = 0;
+      }
+      rows++;
+      pos = end;
+    }
+    out.push(message(traceId, tenant, value.subarray(start), rows));
+  }
+  return out;
+}
+
+function message(traceId: string, tenant: string, value: Buffer, rows: number): SpanMessage {
+  return {
+    key: traceId,
+    value,
+    headers: { [HEADER_FORMAT]: FORMAT_SPANS_TSV_V1, [HEADER_TENANT]: tenant, [HEADER_ROWS]: String(rows) },
+    rows,
+  };
+}
+
+/** A message as read from Kafka (kafkajs's shape, reduced to what is needed). */
+export interface RawMessage {
+  value: Buffer | null;
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+}
+
+export type DecodedMessage =
+  | { ok: true; columns: readonly string[]; body: Buffer; rows: number; rejected: number }
+  | { ok: false; reason: string };
+
+function header(msg: RawMessage, name: string): string | undefined {
+  const raw = msg.headers?.[name];
+  const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  if (value === undefined) return undefined;
+  return typeof value === "string" ? value : value.toString("utf8");
+}
+
+/**
+ * Turns one message into rows to insert, or says why it cannot (the ingester dead-letters it).
+ * spans-tsv/1 is checked cheaply (rows header = number of lines, UTF-8, the tenant); ClickHouse
+ * parses it, and a batch it refuses is bisected down to the bad message.
+ */
+export function decodeSpanMessage(msg: RawMessage, defaultTenant: string): DecodedMessage {
+  const format = header(msg, HEADER_FORMAT) ?? FORMAT_OTLP_PROTO_V1;
+  const value = msg.value ?? Buffer.alloc(0);
+  const tenant = header(msg, HEADER_TENANT) ?? defaultTenant;
+  if (!TENANT_RE.test(tenant))
+    return { ok: false, reason: `invalid ${HEADER_TENANT} header "${tenant.slice(0, 80)}"` };
+  if (format === FORMAT_SPANS_TSV_V1) {
+    const rowsText = header(msg, HEADER_ROWS);
+    const rows = Number(rowsText);
+    if (rowsText === undefined || !Number.isSafeInteger(rows) || rows <= 0) {
+      return {
+        ok: false,
+        reason: `${FORMAT_SPANS_TSV_V1}: ${HEADER_ROWS} header missing or not a positive integer`,
+      };
+    }
+    if (value.length === 0 || value[value.length - 1] !== 10) {
+      return { ok: false, reason: `${FORMAT_SPANS_TSV_V1}: value does not end with a newline` };
+    }
+    let lines = 0;
+    for (let pos = value.indexOf(10); pos !== -1; pos = value.indexOf(10, pos + 1)) lines++;
+    if (lines !== rows) {
+      return {
+        ok: false,
+        reason: `${FORMAT_SPANS_TSV_V1}: ${HEADER_ROWS} says ${rows} rows, value has ${lines}`,
+      };
+    }
+    if (!isUtf8(value)) return { ok: false, reason: `${FORMAT_SPANS_TSV_V1}: value is not UTF-8` };
+    return { ok: true, columns: SPAN_COLUMNS_V1, body: value, rows, rejected: 0 };
+  }
+  if (format === FORMAT_OTLP_PROTO_V1) {
+    try {
+      const decoded = decodeTracesProto(value);
+      const body = encodeSpans(tenant, decoded.spans);
+      return {
+        ok: true,
+        columns: SPAN_COLUMNS,
+        body,
+        rows: decoded.spans.length,
+        rejected: decoded.rejected,
+      };
+    } catch (err) {
+      if (err instanceof OtlpDecodeError)
+        return { ok: false, reason: `${FORMAT_OTLP_PROTO_V1}: ${err.message}` };
+      throw err;
+    }
+  }
+  return {
+    ok: false,
+    reason: `unsupported ${HEADER_FORMAT} "${format.slice(0, 80)}" (this ingester reads ${READABLE_FORMATS.join(", ")}); upgrade ingesters before collectors`,
+  };
+}

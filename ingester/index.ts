@@ -1,0 +1,1 @@
+export { createIngester, type Ingester, type IngesterDeps } from "./ingester.js";
