@@ -1,3 +1,3 @@
 export { createOtlpGrpcReceiver, type Receiver, traceServiceDefinition } from "./otlp-grpc.js";
 export { createOtlpHttpReceiver } from "./otlp-http.js";
-export { exportTraces, resolveTenant } from "./trace-export.js";
+export { exportTraces } from "./trace-export.js";

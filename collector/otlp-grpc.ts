@@ -6,8 +6,9 @@ import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
 import { decodeTracesProto, OtlpDecodeError } from "../core/otlp/index.js";
 import type { SpanSink } from "../core/pipeline/span-sink.js";
+import { resolveTenant } from "../core/tenant.js";
 import { exportResponseProto, statusProto } from "./otlp-responses.js";
-import { countRefused, exportTraces, resolveTenant } from "./trace-export.js";
+import { countRefused, exportTraces } from "./trace-export.js";
 
 export interface OtlpGrpcDeps {
   config: OtlpConfig;

@@ -7,9 +7,10 @@ import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
 import { decodeTracesJson, decodeTracesProto, OtlpDecodeError } from "../core/otlp/index.js";
 import type { SpanSink } from "../core/pipeline/span-sink.js";
+import { resolveTenant } from "../core/tenant.js";
 import type { Receiver } from "./otlp-grpc.js";
 import { exportResponseJson, exportResponseProto, statusJson, statusProto } from "./otlp-responses.js";
-import { countRefused, exportTraces, resolveTenant } from "./trace-export.js";
+import { countRefused, exportTraces } from "./trace-export.js";
 
 export interface OtlpHttpDeps {
   config: OtlpConfig;
@@ -98,8 +99,7 @@ export function createOtlpHttpReceiver(deps: OtlpHttpDeps): Receiver {
     else if (encoding !== "identity") {
       throw invalidInput("OTLP_BAD_ENCODING", `unsupported content-encoding "${encoding}": use gzip or none`);
     }
-    const header = req.headers[config.tenantHeader.toLowerCase()];
-    const tenant = resolveTenant(Array.isArray(header) ? header[0] : header, config);
+    const tenant = resolveTenant(req.headers[config.tenantHeader.toLowerCase()], config);
     let decoded: ReturnType<typeof decodeTracesProto>;
     try {
       decoded = contentType === PROTOBUF ? decodeTracesProto(body) : decodeTracesJson(body);

@@ -1,5 +1,4 @@
-import type { OtlpConfig } from "../core/config/schema.js";
-import { asSkaldError, invalidInput, type SkaldError } from "../core/errors.js";
+import { asSkaldError, type SkaldError } from "../core/errors.js";
 import type { SkaldMetrics } from "../core/metrics.js";
 import type { DecodedTraces } from "../core/model/span.js";
 import type { SpanSink } from "../core/pipeline/span-sink.js";
@@ -10,20 +9,6 @@ export type ReceiverName = "otlp_grpc" | "otlp_http";
 export interface ExportOutcome {
   rejected: number;
   message: string;
-}
-
-const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-/** The tenant of a request from its header value; the default when absent. */
-export function resolveTenant(headerValue: string | undefined, config: OtlpConfig): string {
-  if (headerValue === undefined || headerValue === "") return config.defaultTenant;
-  if (!TENANT_RE.test(headerValue)) {
-    throw invalidInput(
-      "TENANT_INVALID",
-      `${config.tenantHeader} must be 1-64 characters of letters, digits, '_', '.', '-' and start with a letter or digit`,
-    );
-  }
-  return headerValue;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import type { SkaldError } from "./errors.js";
+import type { ErrorKind, SkaldError } from "./errors.js";
 
 /** HTTP status for an error kind; OTLP/HTTP: 400 malformed, 429/503 throttled with Retry-After. */
 export function httpStatusOf(err: SkaldError): number {
@@ -38,4 +38,23 @@ export function grpcStatusOf(err: SkaldError): GrpcStatus {
 /** Seconds for an HTTP Retry-After header (at least 1). */
 export function retryAfterSeconds(err: SkaldError): number | undefined {
   return err.retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+}
+
+/** GraphQL `extensions.code` for an error kind. */
+export type GraphQLErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "LIMIT_EXCEEDED" | "INTERNAL" | "UNAVAILABLE";
+
+export function graphqlCodeOf(kind: ErrorKind): GraphQLErrorCode {
+  switch (kind) {
+    case "invalid_input":
+      return "BAD_USER_INPUT";
+    case "not_found":
+      return "NOT_FOUND";
+    case "limit":
+      return "LIMIT_EXCEEDED";
+    case "retryable":
+      return "UNAVAILABLE";
+    case "config":
+    case "permanent":
+      return "INTERNAL";
+  }
 }

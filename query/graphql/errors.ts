@@ -1,4 +1,8 @@
-import { type ErrorKind, SkaldError } from "../../core/errors.js";
+import { type GraphQLErrorCode, graphqlCodeOf } from "../../core/error-mapping.js";
+import { SkaldError } from "../../core/errors.js";
+
+export { type GraphQLErrorCode, graphqlCodeOf };
+
 import type { Logger } from "../../core/log.js";
 import { GraphQLError } from "./gql.js";
 
@@ -7,25 +11,7 @@ import { GraphQLError } from "./gql.js";
  * one of these codes; store errors never carry SQL (their SkaldError messages are written for
  * clients and the full cause only goes to the log).
  */
-export type GraphQLErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "LIMIT_EXCEEDED" | "INTERNAL" | "UNAVAILABLE";
-
 const CODES = new Set<string>(["BAD_USER_INPUT", "NOT_FOUND", "LIMIT_EXCEEDED", "INTERNAL", "UNAVAILABLE"]);
-
-export function graphqlCodeOf(kind: ErrorKind): GraphQLErrorCode {
-  switch (kind) {
-    case "invalid_input":
-      return "BAD_USER_INPUT";
-    case "not_found":
-      return "NOT_FOUND";
-    case "limit":
-      return "LIMIT_EXCEEDED";
-    case "retryable":
-      return "UNAVAILABLE";
-    case "config":
-    case "permanent":
-      return "INTERNAL";
-  }
-}
 
 /** Whether the error already carries one of the codes above (it has been through the mapping). */
 export function hasClientCode(err: GraphQLError): boolean {

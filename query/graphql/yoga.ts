@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { createSchema, createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { OtlpConfig, SkaldConfig } from "../../core/config/schema.js";
-import { invalidInput } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
+import { resolveTenant } from "../../core/tenant.js";
 import type { SpanReader } from "../span-reader.js";
 import { createMaskError, hasClientCode } from "./errors.js";
 import type { ExecutionResult, ValidationRule } from "./gql.js";
@@ -23,22 +23,9 @@ export interface GraphQLDeps {
   logger: Logger;
 }
 
-// Same rule as the OTLP receivers (collector/trace-export.ts resolveTenant), so a tenant that
-// can write can read.
-const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
 /** The tenant of a query request: the tenant header, or the default tenant when absent. */
 export function tenantOf(headers: IncomingHttpHeaders, otlp: OtlpConfig): string {
-  const raw = headers[otlp.tenantHeader.toLowerCase()];
-  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
-  if (value === undefined || value === "") return otlp.defaultTenant;
-  if (!TENANT_RE.test(value)) {
-    throw invalidInput(
-      "TENANT_INVALID",
-      `${otlp.tenantHeader} must be 1-64 characters of letters, digits, '_', '.', '-' and start with a letter or digit`,
-    );
-  }
-  return value;
+  return resolveTenant(headers[otlp.tenantHeader.toLowerCase()], otlp);
 }
 
 function named(rule: ValidationRule, name: string): ValidationRule {
