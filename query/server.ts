@@ -5,6 +5,7 @@ import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
 import type { Store } from "../core/store/store.js";
 import { createGraphQLHandler } from "./graphql/yoga.js";
+import { QUERY_MODULES } from "./modules.js";
 import { SpanReader } from "./span-reader.js";
 
 export interface QueryServerDeps {
@@ -52,7 +53,8 @@ export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyI
     logger,
     observe: (query, seconds, ok) => storeSeconds.observe({ query, outcome: ok ? "ok" : "error" }, seconds),
   });
-  const yoga = createGraphQLHandler({ reader, config, logger });
+  const modules = QUERY_MODULES.map((create) => create({ store, config, metrics, logger }));
+  const yoga = createGraphQLHandler({ reader, config, logger, modules });
 
   // As the base logger type, so the instance is the plain FastifyInstance the signature promises.
   const app = Fastify({
@@ -75,6 +77,11 @@ export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyI
       reply.send(response.body);
       return reply;
     },
+  });
+
+  for (const m of modules) await m.routes?.(app);
+  app.addHook("onClose", async () => {
+    for (const m of modules) await m.close?.();
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));

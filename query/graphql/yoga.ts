@@ -3,6 +3,7 @@ import { createSchema, createYoga, type Plugin, type YogaServerInstance } from "
 import type { OtlpConfig, SkaldConfig } from "../../core/config/schema.js";
 import type { Logger } from "../../core/log.js";
 import { resolveTenant } from "../../core/tenant.js";
+import type { QueryModule } from "../module.js";
 import type { SpanReader } from "../span-reader.js";
 import { createMaskError, hasClientCode } from "./errors.js";
 import type { ExecutionResult, ValidationRule } from "./gql.js";
@@ -21,6 +22,8 @@ export interface GraphQLDeps {
   reader: SpanReader;
   config: SkaldConfig;
   logger: Logger;
+  /** Feature modules whose SDL and resolvers join the base schema. */
+  modules?: QueryModule[];
 }
 
 /** The tenant of a query request: the tenant header, or the default tenant when absent. */
@@ -72,10 +75,14 @@ function useErrorCodes(mask: (error: unknown, message: string) => Error): Plugin
 
 export function createGraphQLHandler(deps: GraphQLDeps): GraphQLHandler {
   const { reader, config, logger } = deps;
+  const modules = deps.modules ?? [];
   const log = logger.child({ component: "graphql" });
   const maskError = createMaskError(log);
   return createYoga<ServerContext, QueryContext>({
-    schema: createSchema<ServerContext & QueryContext>({ typeDefs: typeDefs(config.query), resolvers }),
+    schema: createSchema<ServerContext & QueryContext>({
+      typeDefs: [typeDefs(config.query), ...modules.flatMap((m) => (m.typeDefs ? [m.typeDefs] : []))],
+      resolvers: [resolvers, ...modules.flatMap((m) => (m.resolvers ? [m.resolvers as typeof resolvers] : []))],
+    }),
     graphqlEndpoint: "/graphql",
     graphiql: { title: "Skald" },
     landingPage: false,
