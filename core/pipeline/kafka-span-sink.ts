@@ -77,6 +77,7 @@ export async function createKafkaSpanSink(deps: KafkaSpanSinkDeps): Promise<Span
     });
   let producer: Producer = newProducer();
   await producer.connect();
+  let connected = true;
 
   const queue: Pending[] = [];
   let inFlightBytes = 0;
@@ -120,6 +121,10 @@ export async function createKafkaSpanSink(deps: KafkaSpanSinkDeps): Promise<Span
         const messages = batch.flatMap((p) => p.messages);
         const started = performance.now();
         try {
+          if (!connected) {
+            await producer.connect();
+            connected = true;
+          }
           await producer.send({
             topic: config.topic,
             acks: -1,
@@ -154,7 +159,7 @@ export async function createKafkaSpanSink(deps: KafkaSpanSinkDeps): Promise<Span
           // (new producer id) starts clean.
           await producer.disconnect().catch(() => undefined);
           producer = newProducer();
-          await producer.connect().catch((e2) => logger.warn({ err: e2 }, "kafka producer reconnect failed"));
+          connected = false; // connected before the next send (the broker may still be down now)
         }
       }
     } finally {

@@ -77,6 +77,8 @@ export function startLoad(opts: {
   concurrency: number;
   spansPerRequest: number;
   attrs?: number;
+  /** Pause after each request per sender (default 0: closed loop). */
+  paceMs?: number;
   /** Stop after this many acknowledged spans (default: until stop()). */
   limit?: number;
   service?: string;
@@ -105,6 +107,7 @@ export function startLoad(opts: {
       }
       if (outcome === "200") {
         for (const id of spanIds) stats.acked.push(id);
+        if (opts.paceMs) await new Promise((r) => setTimeout(r, opts.paceMs));
       } else {
         for (const id of spanIds) stats.failed.push(id);
         stats.refusals[outcome] = (stats.refusals[outcome] ?? 0) + 1;
