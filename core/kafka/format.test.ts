@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { generateRequest } from "../../test/support/otlp-encode.js";
+import { decodeTracesProto } from "../otlp/index.js";
+import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
+import {
+  decodeSpanMessage,
+  encodeSpanMessages,
+  FORMAT_SPANS_TSV_V1,
+  HEADER_FORMAT,
+  HEADER_ROWS,
+  HEADER_TENANT,
+  SPAN_COLUMNS_V1,
+} from "./format.js";
+
+describe("Kafka span message format", () => {
+  it("spans-tsv/1 columns are today's encoder columns (change the encoder → bump the format)", () => {
+    expect([...SPAN_COLUMNS]).toEqual([...SPAN_COLUMNS_V1]);
+  });
+
+  it("writes one message per trace, keyed by trace id, that the reader turns back into the same rows", () => {
+    const { body } = generateRequest({ service: "s", count: 40, attrs: 3, perTrace: 8 });
+    const spans = decodeTracesProto(body).spans;
+    const messages = encodeSpanMessages("acme", spans, 1 << 20);
+    expect(messages).toHaveLength(5);
+    for (const m of messages) {
+      expect(m.key).toMatch(/^[0-9a-f]{32}$/);
+      expect(m.headers).toEqual({
+        [HEADER_FORMAT]: FORMAT_SPANS_TSV_V1,
+        [HEADER_TENANT]: "acme",
+        [HEADER_ROWS]: "8",
+      });
+      const d = decodeSpanMessage({ value: m.value, headers: m.headers }, "default");
+      expect(d).toMatchObject({ ok: true, rows: 8, columns: SPAN_COLUMNS_V1 });
+    }
+    expect(Buffer.concat(messages.map((m) => m.value)).toString()).toBe(
+      encodeSpans("acme", spans).toString(),
+    );
+  });
+
+  it("splits a trace larger than the message limit on row boundaries", () => {
+    const { body } = generateRequest({ service: "s", count: 100, attrs: 5, perTrace: 100 });
+    const spans = decodeTracesProto(body).spans;
+    const messages = encodeSpanMessages("t", spans, 4096);
+    expect(messages.length).toBeGreaterThan(5);
+    expect(new Set(messages.map((m) => m.key)).size).toBe(1);
+    expect(messages.reduce((n, m) => n + m.rows, 0)).toBe(100);
+    for (const m of messages)
+      expect(decodeSpanMessage({ value: m.value, headers: m.headers }, "d").ok).toBe(true);
+  });
+
+  it("reads OTLP protobuf without Skald headers (OpenTelemetry Collector Kafka exporter) with the default tenant", () => {
+    const { body, spanIds } = generateRequest({ service: "s", count: 10, attrs: 1 });
+    const d = decodeSpanMessage({ value: body }, "default");
+    expect(d.ok && d.rows).toBe(10);
+    expect(d.ok && d.body.toString().startsWith("default\t")).toBe(true);
+    expect(d.ok && spanIds.every((id) => d.body.includes(id))).toBe(true);
+  });
+
+  it.each([
+    [
+      "an unknown version",
+      { [HEADER_FORMAT]: "spans-tsv/2" },
+      "x\n",
+      /unsupported skald-format "spans-tsv\/2".*upgrade ingesters/,
+    ],
+    ["an unknown format", { [HEADER_FORMAT]: "avro" }, "x", /unsupported skald-format "avro"/],
+    [
+      "a bad tenant",
+      { [HEADER_FORMAT]: FORMAT_SPANS_TSV_V1, [HEADER_TENANT]: "a b" },
+      "x\n",
+      /invalid skald-tenant/,
+    ],
+    ["no row count", { [HEADER_FORMAT]: FORMAT_SPANS_TSV_V1 }, "x\n", /skald-rows header missing/],
+    [
+      "a wrong row count",
+      { [HEADER_FORMAT]: FORMAT_SPANS_TSV_V1, [HEADER_ROWS]: "2" },
+      "x\n",
+      /says 2 rows, value has 1/,
+    ],
+    [
+      "no final newline",
+      { [HEADER_FORMAT]: FORMAT_SPANS_TSV_V1, [HEADER_ROWS]: "1" },
+      "x",
+      /does not end with a newline/,
+    ],
+    ["broken protobuf", {}, "\u000a\u00ff", /otlp-proto\/1: /],
+  ])("dead-letters %s with the reason", (_name, headers, value, reason) => {
+    const d = decodeSpanMessage({ value: Buffer.from(value, "latin1"), headers }, "default");
+    expect(d.ok).toBe(false);
+    expect(d.ok ? "" : d.reason).toMatch(reason);
+  });
+});
