@@ -81,7 +81,10 @@ export function createGraphQLHandler(deps: GraphQLDeps): GraphQLHandler {
   return createYoga<ServerContext, QueryContext>({
     schema: createSchema<ServerContext & QueryContext>({
       typeDefs: [typeDefs(config.query), ...modules.flatMap((m) => (m.typeDefs ? [m.typeDefs] : []))],
-      resolvers: [resolvers, ...modules.flatMap((m) => (m.resolvers ? [m.resolvers as typeof resolvers] : []))],
+      resolvers: [
+        resolvers,
+        ...modules.flatMap((m) => (m.resolvers ? [m.resolvers as typeof resolvers] : [])),
+      ],
     }),
     graphqlEndpoint: "/graphql",
     graphiql: { title: "Skald" },
