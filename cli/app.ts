@@ -10,8 +10,9 @@ import { migrate, retentionDaysOf } from "../core/store/migrations.js";
 import { openStore, type Store } from "../core/store/store.js";
 import { createIngester, type Ingester } from "../ingester/index.js";
 import { createQueryServer } from "../query/index.js";
+import { createRecorder, type Recorder } from "../recorder/index.js";
 
-export type Role = "start" | "collector" | "ingester" | "query" | "migrate";
+export type Role = "start" | "collector" | "ingester" | "query" | "recorder" | "migrate";
 
 export interface RunningApp {
   /** Where each listener is, for people: name → address. */
@@ -19,6 +20,8 @@ export interface RunningApp {
   metrics: SkaldMetrics;
   /** The store; a collector that produces to Kafka has none (reading it throws). */
   store: Store;
+  /** The config-history recorder, when this role runs one (`recorder`, or `start` with sources). */
+  recorder?: Recorder;
   /** Stops receivers, writes everything accepted, closes the store. Safe to call twice. */
   shutdown(): Promise<void>;
 }
@@ -60,6 +63,7 @@ export async function runRole(
   let sink: SpanSink | undefined;
   let ingester: Ingester | undefined;
   let query: Awaited<ReturnType<typeof createQueryServer>> | undefined;
+  let recorder: Recorder | undefined;
   let ready = false;
   let stopping: Promise<void> | undefined;
 
@@ -69,6 +73,7 @@ export async function runRole(
       await Promise.all(receivers.map((r) => r.shutdown()));
       await sink?.shutdown();
       await ingester?.shutdown();
+      await recorder?.shutdown();
       await query?.close();
       await store?.close();
     })();
@@ -102,6 +107,15 @@ export async function runRole(
       const port = typeof addr === "object" && addr ? addr.port : config.query.port;
       listeners.graphql = `http://${config.query.host}:${port}/graphql`;
     }
+    // The recorder runs in `start` only when a source is configured (SKALD_RECORDER_AWS_REGIONS).
+    const sources = config.recorder.aws.regions.length + config.recorder.http.length;
+    if (store && (role === "recorder" || (role === "start" && sources > 0))) {
+      if (sources === 0)
+        throw configError("recorder: no sources (set SKALD_RECORDER_AWS_REGIONS or recorder.http)");
+      recorder = createRecorder({ store, config: config.recorder, registry: metrics.registry, logger });
+      recorder.start();
+      listeners.recorder = `${recorder.collections.length} collections every ${config.recorder.intervalSeconds}s`;
+    }
     if (role === "start" || role === "collector") {
       if (kafka) {
         sink = await createKafkaSpanSink({ kafka, config: config.kafka, metrics, logger });
@@ -124,6 +138,7 @@ export async function runRole(
   return {
     listeners,
     metrics,
+    recorder,
     get store(): Store {
       if (!store) throw new Error(`the ${role} role produces to Kafka and has no store`);
       return store;

@@ -11,10 +11,10 @@ const ROLES: Record<string, string> = {
   collector: "OTLP receivers → batching pipeline → store, or → Kafka when SKALD_KAFKA_BROKERS is set",
   ingester: "Kafka consumer group → ClickHouse (needs SKALD_KAFKA_BROKERS)",
   query: "GraphQL API, /metrics, /healthz, /readyz",
-  recorder: "cloud configuration recorder (not built yet)",
+  recorder: "config-history recorder: AWS (SKALD_RECORDER_AWS_REGIONS) and HTTP sources → ClickHouse",
   migrate: "apply migrations/ to ClickHouse and exit",
 };
-const NOT_BUILT = new Set(["recorder"]);
+const NOT_BUILT = new Set<string>();
 
 const HELP = `skald: black-box recorder for a microservice estate
 
@@ -109,6 +109,7 @@ export async function main(argv: string[]): Promise<void> {
   if (app.listeners.ingester) lines.push(`  ingester   ${app.listeners.ingester}`);
   if (app.listeners.otlpGrpc) lines.push(`  OTLP gRPC  ${app.listeners.otlpGrpc}`);
   if (app.listeners.otlpHttp) lines.push(`  OTLP HTTP  ${app.listeners.otlpHttp}`);
+  if (app.listeners.recorder) lines.push(`  recorder   ${app.listeners.recorder}`);
   if (app.listeners.graphql) lines.push(`  GraphQL    ${app.listeners.graphql} (GraphiQL in a browser)`);
   lines.push("  Ctrl-C drains what was accepted and exits");
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -133,6 +133,52 @@ export const kafkaSchema = z
   })
   .strict();
 
+/** Config-history recorder (recorder/README in the main README, "Config history"). */
+export const recorderSchema = z
+  .object({
+    /** Tenant the recorded history belongs to. */
+    tenant: z.string().min(1).default("default"),
+    /** Seconds between crawls of each collection... */
+    intervalSeconds: positiveInt.default(60),
+    /** ...unless set per collection name here. */
+    intervals: z.record(z.string(), positiveInt).default({}),
+    /** Volatile fields per collection (dotted paths, "*" for any key) left out of versions. */
+    ignore: z.record(z.string(), z.array(z.string().min(1))).default({}),
+    /** Tag keys left out of every document (churny tags). */
+    suppressTags: z.array(z.string()).default([]),
+    aws: z
+      .object({
+        /** Regions crawled; empty = no AWS crawler. */
+        regions: z.array(z.string().regex(/^[a-z0-9-]+$/, "must be a region name")).default([]),
+        /** Account label stored with every row. */
+        account: z.string().min(1).default("default"),
+        /** Endpoint override (else the SDK's own AWS_ENDPOINT_URL handling). */
+        endpoint: z.string().url().optional(),
+        /** SDK attempts per call; throttling and 5xx are retried with backoff. */
+        maxAttempts: positiveInt.default(8),
+        /** Page size asked of paginated APIs (capped per API). */
+        pageSize: positiveInt.default(1000),
+      })
+      .strict()
+      .default({}),
+    /** Generic HTTP JSON sources: GET url, items at itemsPath (dotted, "" = the body), id at idPath. */
+    http: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "must be a collection name"),
+            url: z.string().url(),
+            itemsPath: z.string().default(""),
+            idPath: z.string().min(1),
+            intervalSeconds: positiveInt.optional(),
+            headers: z.record(z.string(), z.string()).default({}),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     storage: storageSchema.default({}),
@@ -140,6 +186,7 @@ export const configSchema = z
     pipeline: pipelineSchema.default({}),
     query: querySchema.default({}),
     kafka: kafkaSchema.default({}),
+    recorder: recorderSchema.default({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -155,3 +202,4 @@ export type OtlpConfig = SkaldConfig["otlp"];
 export type PipelineConfig = SkaldConfig["pipeline"];
 export type QueryConfig = SkaldConfig["query"];
 export type KafkaConfig = SkaldConfig["kafka"];
+export type RecorderConfig = SkaldConfig["recorder"];
