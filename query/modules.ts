@@ -1,7 +1,8 @@
+import { jaegerModule } from "./jaeger/index.js";
 import type { QueryModuleFactory } from "./module.js";
 
 /**
  * The query server's feature modules, in registration order. A new feature adds its factory
  * here (one line) and keeps everything else in its own folder.
  */
-export const QUERY_MODULES: QueryModuleFactory[] = [];
+export const QUERY_MODULES: QueryModuleFactory[] = [jaegerModule];

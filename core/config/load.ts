@@ -26,6 +26,7 @@ export const ENV_KEYS: Record<string, { path: string; type: EnvType }> = {
   SKALD_BATCH_MAX_DELAY_MS: { path: "pipeline.batchMaxDelayMs", type: "int" },
   SKALD_QUEUE_MAX_ROWS: { path: "pipeline.queueMaxRows", type: "int" },
   SKALD_LOG_LEVEL: { path: "log.level", type: "string" },
+  SKALD_JAEGER_PREFIX: { path: "query.jaegerPrefix", type: "string" },
   SKALD_RECORDER_AWS_REGIONS: { path: "recorder.aws.regions", type: "list" },
   SKALD_RECORDER_INTERVAL_SECONDS: { path: "recorder.intervalSeconds", type: "int" },
   SKALD_RECORDER_AWS_ACCOUNT: { path: "recorder.aws.account", type: "string" },

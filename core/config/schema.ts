@@ -67,6 +67,11 @@ export const querySchema = z
     maxTracePage: positiveInt.default(10_000),
     /** Upper bound on traces one search returns. */
     maxSearchLimit: positiveInt.default(1000),
+    /** URL prefix of the Jaeger-compatible APIs ("" → /api/services; "/jaeger" → /jaeger/api/services). */
+    jaegerPrefix: z
+      .string()
+      .regex(/^(\/[A-Za-z0-9._~-]+)*\/?$|^$/, "must be empty or a path such as /jaeger")
+      .default(""),
   })
   .strict();
 

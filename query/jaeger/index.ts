@@ -1,0 +1,79 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Histogram } from "prom-client";
+import { httpStatusOf } from "../../core/error-mapping.js";
+import { SkaldError } from "../../core/errors.js";
+import { resolveTenant } from "../../core/tenant.js";
+import type { QueryModule, QueryModuleFactory } from "../module.js";
+import { SpanReader } from "../span-reader.js";
+import { createSqlRunner, type SqlRunner } from "../sql.js";
+import { registerLegacyRoutes, sendLegacyError } from "./legacy.js";
+import { ParamError } from "./params.js";
+import { registerV3Routes, sendV3Error } from "./v3.js";
+
+/**
+ * Jaeger-compatible query APIs, so Grafana's Jaeger data source and the Jaeger UI can read Skald:
+ * the legacy JSON API (`/api/services`, `/api/traces`, …) and api/v3 (`/api/v3/...`), both under
+ * `query.jaegerPrefix` ("" by default; e.g. "/jaeger" serves `/jaeger/api/services`). The tenant
+ * comes from the same header as GraphQL and OTLP (`otlp.tenantHeader`); every read is scoped to it.
+ */
+
+export interface JaegerContext {
+  reader: SpanReader;
+  sql: SqlRunner;
+  tenant(req: FastifyRequest): string;
+  /** Runs a handler and renders any failure in the API's own error shape. */
+  handle(
+    api: "legacy" | "v3",
+    req: FastifyRequest,
+    reply: FastifyReply,
+    fn: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+  ): Promise<unknown>;
+}
+
+/** "" or "/segment[/segment…]" without a trailing slash. */
+export function normalizePrefix(prefix: string): string {
+  const trimmed = prefix.trim().replace(/\/+$/, "");
+  if (trimmed === "") return "";
+  return trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
+}
+
+export const jaegerModule: QueryModuleFactory = ({ store, config, metrics, logger }): QueryModule => {
+  const storeSeconds = metrics.registry.getSingleMetric("skald_query_store_duration_seconds") as
+    | Histogram<"query" | "outcome">
+    | undefined;
+  const observe = (query: string, seconds: number, ok: boolean) =>
+    storeSeconds?.observe({ query, outcome: ok ? "ok" : "error" }, seconds);
+  const reader = new SpanReader(store, config.query, { logger, observe });
+  const sql = createSqlRunner(store, logger, observe);
+  const header = config.otlp.tenantHeader.toLowerCase();
+
+  const ctx: JaegerContext = {
+    reader,
+    sql,
+    tenant: (req) => resolveTenant(req.headers[header], config.otlp),
+    async handle(api, req, reply, fn) {
+      try {
+        return await fn(req, reply);
+      } catch (err) {
+        const send = api === "legacy" ? sendLegacyError : sendV3Error;
+        if (err instanceof ParamError) return send(reply, 400, err.message);
+        if (err instanceof SkaldError) {
+          const status = httpStatusOf(err);
+          if (status >= 500) logger.warn({ err, url: req.url }, "jaeger API request failed");
+          return send(reply, status, err.message);
+        }
+        logger.error({ err, url: req.url }, "jaeger API request failed");
+        return send(reply, 500, "internal error");
+      }
+    },
+  };
+
+  return {
+    name: "jaeger",
+    routes(app) {
+      const prefix = normalizePrefix(config.query.jaegerPrefix);
+      registerLegacyRoutes(app, prefix, ctx);
+      registerV3Routes(app, prefix, ctx);
+    },
+  };
+};
