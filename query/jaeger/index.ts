@@ -56,7 +56,7 @@ export const jaegerModule: QueryModuleFactory = ({ store, config, metrics, logge
         return await fn(req, reply);
       } catch (err) {
         const send = api === "legacy" ? sendLegacyError : sendV3Error;
-        if (err instanceof ParamError) return send(reply, 400, err.message);
+        if (err instanceof ParamError) return send(reply, 400, api === "v3" ? v3Message(err) : err.message);
         if (err instanceof SkaldError) {
           const status = httpStatusOf(err);
           if (status >= 500) logger.warn({ err, url: req.url }, "jaeger API request failed");
@@ -77,3 +77,9 @@ export const jaegerModule: QueryModuleFactory = ({ store, config, metrics, logge
     },
   };
 };
+
+/** api/v3 words parameter errors as "malformed parameter <name>: <why>". */
+function v3Message(err: ParamError): string {
+  if (err.message.startsWith("malformed parameter") || err.message.includes("required")) return err.message;
+  return `malformed parameter ${err.param}: ${err.message.replace(/^unable to parse param '[^']*': /, "")}`;
+}
