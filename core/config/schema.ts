@@ -21,6 +21,10 @@ export const storageSchema = z
       .object({
         /** Days spans (and their indexes) are kept. */
         spansDays: positiveInt.default(7),
+        /** Days raw packet flows are kept (retention class `flows`). */
+        flowsDays: positiveInt.default(7),
+        /** Days per-minute flow rollups are kept (retention class `flow_rollups`). */
+        flowRollupsDays: positiveInt.default(30),
       })
       .strict()
       .default({}),
@@ -47,9 +51,11 @@ export const pipelineSchema = z
     /** A batch is written when it holds this many spans... */
     batchMaxRows: positiveInt.default(20_000),
     /** ...or when its oldest span has waited this long. */
-    batchMaxDelayMs: positiveInt.default(200),
+    batchMaxDelayMs: positiveInt.default(50),
     /** Spans accepted but not yet written; beyond it senders get 429 / RESOURCE_EXHAUSTED. */
     queueMaxRows: positiveInt.default(200_000),
+    /** Batches written to ClickHouse at the same time. */
+    insertConcurrency: positiveInt.default(2),
     /** Insert attempts before the waiting requests are answered 503 / UNAVAILABLE. */
     insertAttempts: positiveInt.default(3),
     /** Retry delay suggested to senders when throttled. */
@@ -184,6 +190,57 @@ export const recorderSchema = z
   })
   .strict();
 
+/** Service map and RED metrics (README "Service map"). */
+export const serviceMapSchema = z
+  .object({
+    /** Run the edge-pairing job in this process (query role and `skald start`). */
+    jobEnabled: z.boolean().default(true),
+    /** Arrival window of the pairing job; it wakes up this often. */
+    windowMs: positiveInt.default(10_000),
+    /** How much later than its partner a parent or child span may arrive and still be paired. */
+    latenessMs: positiveInt.default(300_000),
+    /** Time allowed for an insert to become visible after the server stamped its rows. */
+    visibilityMarginMs: positiveInt.default(2000),
+    /** Windows finished per wake-up at most (catch-up after downtime is spread out). */
+    maxWindowsPerRun: positiveInt.default(360),
+  })
+  .strict();
+
+/** Packet-flow receivers (README "Packet flows"): NetFlow v5/v9, IPFIX over UDP, VPC Flow Logs over HTTP. */
+export const flowsSchema = z
+  .object({
+    /** Run the flow receivers in `start` and `collector`. */
+    enabled: z.boolean().default(true),
+    host: z.string().default("127.0.0.1"),
+    /** UDP port for NetFlow v5/v9 (any version is accepted on either port). */
+    netflowPort: port.default(2055),
+    /** UDP port for IPFIX. */
+    ipfixPort: port.default(4739),
+    /** HTTP port for `POST /v1/flows/vpc` (VPC Flow Logs lines); unset = no VPC endpoint. */
+    vpcHttpPort: port.optional(),
+    /** Default VPC Flow Logs format (field names, space-separated); a request header may override it. */
+    vpcFormat: z.string().min(1).optional(),
+    /** Tenant of flows arriving over UDP (no headers there). */
+    tenant: z.string().min(1).default("default"),
+    /** Kernel receive buffer asked for each UDP socket (bursts are absorbed here). */
+    recvBufferBytes: positiveInt.default(8 * 1024 * 1024),
+    /** Templates not refreshed for this long are forgotten. */
+    templateTimeoutSeconds: positiveInt.default(1800),
+    /** Data sets held while waiting for their template: bytes at most, and how long. */
+    pendingMaxBytes: positiveInt.default(4 * 1024 * 1024),
+    pendingTimeoutMs: positiveInt.default(10_000),
+    /** (exporter, domain) pairs tracked at most; templates per pair at most. */
+    maxDomains: positiveInt.default(4096),
+    maxTemplatesPerDomain: positiveInt.default(512),
+    /** Flow records one UDP packet may yield (amplification bound). */
+    maxRecordsPerPacket: positiveInt.default(4096),
+    /** Batching into `flows`: rows per insert, delay, and rows queued before new flows are dropped. */
+    batchMaxRows: positiveInt.default(50_000),
+    batchMaxDelayMs: positiveInt.default(500),
+    queueMaxRows: positiveInt.default(500_000),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     storage: storageSchema.default({}),
@@ -191,7 +248,9 @@ export const configSchema = z
     pipeline: pipelineSchema.default({}),
     query: querySchema.default({}),
     kafka: kafkaSchema.default({}),
+    serviceMap: serviceMapSchema.default({}),
     recorder: recorderSchema.default({}),
+    flows: flowsSchema.default({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -208,3 +267,5 @@ export type PipelineConfig = SkaldConfig["pipeline"];
 export type QueryConfig = SkaldConfig["query"];
 export type KafkaConfig = SkaldConfig["kafka"];
 export type RecorderConfig = SkaldConfig["recorder"];
+export type ServiceMapConfig = SkaldConfig["serviceMap"];
+export type FlowsConfig = SkaldConfig["flows"];

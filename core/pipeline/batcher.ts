@@ -5,9 +5,9 @@ import { asSkaldError, retryable, type SkaldError } from "../errors.js";
 export type BatchWriter = (body: Buffer, rows: number, dedupToken: string) => Promise<void>;
 
 export interface BatcherConfig {
-  /** Flush when the open batch holds this many rows. */
+  /** Seal the open batch when it holds this many rows. */
   maxRows: number;
-  /** Flush when the open batch's first row has waited this long. */
+  /** Seal the open batch once its first row has waited this long and a writer is free. */
   maxDelayMs: number;
   /** Rows accepted and not yet written (queued plus in flight); beyond it `add` throws QUEUE_FULL. */
   maxQueuedRows: number;
@@ -15,6 +15,8 @@ export interface BatcherConfig {
   attempts: number;
   /** Delay suggested to senders when throttled or when a write failed. */
   retryAfterMs: number;
+  /** Batches written at the same time (default 1). */
+  concurrency?: number;
 }
 
 export interface BatcherHooks {
@@ -32,29 +34,39 @@ interface OpenBatch {
   parts: Buffer[];
   rows: number;
   waiters: Waiter[];
+  openedAt: number;
 }
 
+const emptyBatch = (): OpenBatch => ({ parts: [], rows: 0, waiters: [], openedAt: 0 });
+
 /**
- * A bounded batcher: requests add pre-encoded rows and wait until the batch holding them is
- * written. Ownership: after `add`, the caller no longer touches `body`. The queue is bounded in
- * rows; when full, `add` rejects at once with a retryable QUEUE_FULL error (backpressure to the
- * sender), never blocking and never dropping what was already accepted. One batch is written at a
- * time, so writes happen in arrival order and memory stays bounded by `maxQueuedRows`.
+ * A bounded batcher with group commit: requests add pre-encoded rows and wait until the batch
+ * holding them is written. Ownership: after `add`, the caller no longer touches `body`.
+ *
+ * Batches grow while writers are busy: the open batch is sealed when it reaches `maxRows`, or
+ * when a writer is free and its first row has waited `maxDelayMs`. So under light load a request
+ * waits at most `maxDelayMs` plus one write, and under heavy load batches are as large as what
+ * arrived during the previous write, which is what keeps the part count low in ClickHouse.
+ * The queue is bounded in rows; when full, `add` rejects at once with a retryable QUEUE_FULL
+ * error (backpressure to the sender), never blocking and never dropping what was accepted.
  */
 export class Batcher {
-  private open: OpenBatch = { parts: [], rows: 0, waiters: [] };
+  private open: OpenBatch = emptyBatch();
   private readonly ready: OpenBatch[] = [];
   private timer: NodeJS.Timeout | undefined;
   private pendingRows = 0;
-  private writing = false;
+  private writers = 0;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
+  private readonly concurrency: number;
 
   constructor(
     private readonly config: BatcherConfig,
     private readonly write: BatchWriter,
     private readonly hooks: BatcherHooks = {},
-  ) {}
+  ) {
+    this.concurrency = Math.max(1, config.concurrency ?? 1);
+  }
 
   /** Rows accepted and not yet written. */
   get depth(): number {
@@ -74,7 +86,7 @@ export class Batcher {
       return Promise.reject(
         retryable(
           "QUEUE_FULL",
-          `ingest queue full (${this.pendingRows} of ${this.config.maxQueuedRows} spans waiting to be written)`,
+          `ingest queue full (${this.pendingRows} of ${this.config.maxQueuedRows} rows waiting to be written)`,
           this.config.retryAfterMs,
         ),
       );
@@ -82,32 +94,45 @@ export class Batcher {
     this.pendingRows += rows;
     this.hooks.onDepth?.(this.pendingRows);
     return new Promise<void>((resolve, reject) => {
+      if (this.open.rows === 0) this.open.openedAt = performance.now();
       this.open.parts.push(body);
       this.open.rows += rows;
       this.open.waiters.push({ resolve, reject });
       if (this.open.rows >= this.config.maxRows) this.seal();
-      else if (this.timer === undefined) this.timer = setTimeout(() => this.seal(), this.config.maxDelayMs);
+      this.kick();
     });
   }
 
   private seal(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.open.rows > 0) {
-      this.ready.push(this.open);
-      this.open = { parts: [], rows: 0, waiters: [] };
-    }
-    void this.pump();
+    if (this.open.rows === 0) return;
+    this.ready.push(this.open);
+    this.open = emptyBatch();
   }
 
-  private async pump(): Promise<void> {
-    if (this.writing) return;
-    this.writing = true;
-    try {
-      for (let batch = this.ready.shift(); batch; batch = this.ready.shift()) await this.flushBatch(batch);
-    } finally {
-      this.writing = false;
-      if (this.pendingRows === 0) for (const done of this.idleWaiters.splice(0)) done();
+  /** Starts writes while writers are free; arms the timer for a young open batch. */
+  private kick(): void {
+    while (this.writers < this.concurrency) {
+      if (this.ready.length === 0) {
+        const age = performance.now() - this.open.openedAt;
+        if (this.open.rows === 0 || age < this.config.maxDelayMs) break;
+        this.seal();
+      }
+      const batch = this.ready.shift();
+      if (!batch) break;
+      this.writers++;
+      void this.flushBatch(batch).finally(() => {
+        this.writers--;
+        this.kick();
+        if (this.pendingRows === 0 && this.writers === 0) for (const done of this.idleWaiters.splice(0)) done();
+      });
+    }
+    // Armed only when a writer is free: a busy writer calls kick() itself when it finishes.
+    if (this.open.rows > 0 && this.timer === undefined && this.writers < this.concurrency) {
+      const wait = Math.max(1, this.config.maxDelayMs - (performance.now() - this.open.openedAt));
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.kick();
+      }, wait);
     }
   }
 
@@ -142,16 +167,19 @@ export class Batcher {
     }
   }
 
-  /** Writes everything queued now (used by tests and before shutdown). */
+  /** Writes everything queued now, whatever its age (used by tests and before shutdown). */
   async flush(): Promise<void> {
     this.seal();
-    if (this.pendingRows === 0 && !this.writing) return;
+    this.kick();
+    if (this.pendingRows === 0 && this.writers === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Refuses new rows, writes everything accepted, then resolves. Safe to call twice. */
   async shutdown(): Promise<void> {
     this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     await this.flush();
   }
 }
