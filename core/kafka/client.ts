@@ -8,13 +8,19 @@ import type { Logger } from "../log.js";
 const RETRIABLE =
   /coordinator is (loading|not available)|not the correct coordinator|rebalanc|Connection error|ECONNREFUSED|ECONNRESET|Closed connection|Request .* timed out|leader is not available|not leader|Failed to connect|broker.*(not|un)available|There is no leader|Crash: KafkaJSNumberOfRetriesExceeded|The group is rebalancing/i;
 
+// Known, handled: Skald limits the idempotent producer's retries on purpose (a send must fail
+// before the OTLP timeout) and replaces the producer after a failed send, which restarts its
+// sequence numbers; the partitioner notice is about kafkajs 1.x compatibility.
+const HANDLED = /Limiting retries for the idempotent producer|switched default partitioner/;
+
 function pinoLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _t, logger: _l, ...rest } = log;
       const text = `${message} ${String(rest.error ?? "")}`;
       const fields = { kafka: namespace, ...rest };
-      if (level === logLevel.ERROR && !RETRIABLE.test(text)) logger.error(fields, `kafkajs: ${message}`);
+      if (HANDLED.test(text)) logger.debug(fields, `kafkajs: ${message}`);
+      else if (level === logLevel.ERROR && !RETRIABLE.test(text)) logger.error(fields, `kafkajs: ${message}`);
       else if (level <= logLevel.WARN && !RETRIABLE.test(text)) logger.warn(fields, `kafkajs: ${message}`);
       else logger.debug(fields, `kafkajs: ${message}`);
     };

@@ -1,0 +1,133 @@
+/**
+ * npm run bench:kafka — spans/s end to end through Kafka on this machine: `skald collector`
+ * (Kafka sink) → a real Kafka broker → `skald ingester` → a ClickHouse HTTP server, each its own
+ * process. Closed-loop gRPC clients send pre-encoded requests (512 spans × 10 attributes) for
+ * BENCH_SECONDS (default 30). Prints spans/s acknowledged by the collector (= acknowledged by
+ * Kafka), spans/s stored end to end, request latency, and how long the consumer lag takes to drain
+ * after the load stops. BENCH_KAFKA (3.9|4.1), BENCH_COMPRESSION (gzip|none), BENCH_CLIENTS,
+ * BENCH_INGESTERS, BENCH_PARTITIONS change the set-up.
+ */
+import { Kafka, logLevel } from "kafkajs";
+import { runRole } from "../cli/app.js";
+import { loadConfig } from "../core/config/load.js";
+import { createLogger } from "../core/log.js";
+import { chClient, spawnRole } from "../ingester/testing/harness.js";
+import { freePort, startClickHouseServer } from "../test/support/clickhouse-server.js";
+import { type KafkaMinor, startKafka } from "../test/support/kafka.js";
+import { generateRequest } from "../test/support/otlp-encode.js";
+import { fmt, percentile, rawTraceClient } from "./support.js";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 30);
+const clients = Number(process.env.BENCH_CLIENTS ?? 8);
+const ingesterCount = Number(process.env.BENCH_INGESTERS ?? 1);
+const partitions = Number(process.env.BENCH_PARTITIONS ?? 4);
+const version = (process.env.BENCH_KAFKA ?? "3.9") as KafkaMinor;
+const compression = process.env.BENCH_COMPRESSION ?? "gzip";
+const SPANS = 512;
+
+async function main() {
+  const [broker, ch] = await Promise.all([startKafka({ version, partitions }), startClickHouseServer()]);
+  const kafka = new Kafka({ clientId: "bench", brokers: broker.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const db = chClient(ch.url);
+  const procs: Array<ReturnType<typeof spawnRole>> = [];
+  try {
+    const config = loadConfig({ env: {}, overrides: { "storage.url": ch.url, "log.level": "silent" } });
+    await (await runRole("migrate", config, createLogger("silent"))).shutdown();
+    const env = {
+      SKALD_CLICKHOUSE_URL: ch.url,
+      SKALD_KAFKA_BROKERS: broker.brokers.join(","),
+      SKALD_KAFKA_PARTITIONS: String(partitions),
+      SKALD_KAFKA_COMPRESSION: compression,
+    };
+    const grpcPort = await freePort();
+    const collector = spawnRole("collector", {
+      ...env,
+      SKALD_OTLP_GRPC_PORT: String(grpcPort),
+      SKALD_OTLP_HTTP_PORT: String(await freePort()),
+    });
+    procs.push(collector);
+    await collector.ready;
+    for (let i = 0; i < ingesterCount; i++) procs.push(spawnRole("ingester", env));
+    await Promise.all(procs.map((p) => p.ready));
+
+    const requests = Array.from({ length: 64 }, (_, i) =>
+      generateRequest({ service: `svc-${i % 8}`, count: SPANS, attrs: 10 }),
+    ).map((r) => r.body);
+    console.log(
+      `bench:kafka: Kafka ${broker.version}, ${partitions} partitions, ${compression}; 1 collector + ${ingesterCount} ingester process(es); ` +
+        `${clients} gRPC clients × ${SPANS} spans × 10 attributes (${fmt(requests[0].length)} bytes), ${seconds} s`,
+    );
+    let accepted = 0;
+    let refused = 0;
+    const latencies: number[] = [];
+    const started = performance.now();
+    const deadline = started + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        const client = rawTraceClient(`127.0.0.1:${grpcPort}`);
+        for (let i = c; performance.now() < deadline; i++) {
+          const t0 = performance.now();
+          const err = await client.export(requests[i % requests.length]);
+          if (err) {
+            refused++;
+            await new Promise((r) => setTimeout(r, 50));
+          } else {
+            accepted += SPANS;
+            latencies.push(performance.now() - t0);
+          }
+        }
+        client.close();
+      }),
+    );
+    const loadEnd = performance.now();
+    const loadSeconds = (loadEnd - started) / 1000;
+    latencies.sort((a, b) => a - b);
+
+    const lag = async () => {
+      const [t] = await admin.fetchOffsets({ groupId: "skald-ingesters", topics: ["skald.spans"] });
+      const committed = t.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      const high = (await admin.fetchTopicOffsets("skald.spans")).reduce((n, p) => n + Number(p.high), 0);
+      return { lag: high - committed, high };
+    };
+    const atStop = await lag();
+    for (;;) {
+      if ((await lag()).lag === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const drained = performance.now();
+    const rs = await db.query({ query: "SELECT count() AS n FROM skald.spans", format: "JSONEachRow" });
+    const [{ n }] = await rs.json<{ n: string }>();
+    const stored = Number(n);
+
+    console.log(
+      `collector accepted (acknowledged by Kafka): ${fmt(accepted)} spans in ${loadSeconds.toFixed(1)} s = ${fmt(accepted / loadSeconds)} spans/s`,
+    );
+    console.log(`refused requests (throttled, retried): ${refused}`);
+    console.log(
+      `request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+    );
+    console.log(`messages on the topic: ${fmt(atStop.high)} (one per trace)`);
+    console.log(
+      `end to end (first request → last span stored and committed): ${fmt(stored)} spans in ${((drained - started) / 1000).toFixed(1)} s = ${fmt(stored / ((drained - started) / 1000))} spans/s`,
+    );
+    console.log(
+      `consumer lag when the load stopped: ${fmt(atStop.lag)} messages, drained in ${((drained - loadEnd) / 1000).toFixed(2)} s`,
+    );
+    console.log(
+      `stored = accepted: ${stored === accepted ? "yes" : `NO (stored ${stored}, accepted ${accepted})`}`,
+    );
+    if (stored !== accepted) process.exitCode = 1;
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await db.close();
+    await admin.disconnect();
+    await Promise.all([broker.destroy(), ch.destroy()]);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
