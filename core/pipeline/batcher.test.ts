@@ -11,7 +11,8 @@ const config = (over: Partial<BatcherConfig> = {}): BatcherConfig => ({
   ...over,
 });
 
-const rowsOf = (n: number, tag = "r") => Buffer.from(Array.from({ length: n }, (_, i) => `${tag}${i}\n`).join(""));
+const rowsOf = (n: number, tag = "r") =>
+  Buffer.from(Array.from({ length: n }, (_, i) => `${tag}${i}\n`).join(""));
 
 /** A writer that records batches and can be held open to simulate a slow store. */
 function recorder() {

@@ -123,7 +123,8 @@ export class Batcher {
       void this.flushBatch(batch).finally(() => {
         this.writers--;
         this.kick();
-        if (this.pendingRows === 0 && this.writers === 0) for (const done of this.idleWaiters.splice(0)) done();
+        if (this.pendingRows === 0 && this.writers === 0)
+          for (const done of this.idleWaiters.splice(0)) done();
       });
     }
     // Armed only when a writer is free: a busy writer calls kick() itself when it finishes.
