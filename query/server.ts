@@ -7,6 +7,7 @@ import type { Store } from "../core/store/store.js";
 import { createGraphQLHandler } from "./graphql/yoga.js";
 import { QUERY_MODULES } from "./modules.js";
 import { SpanReader } from "./span-reader.js";
+import { findUiDist, registerUi } from "./ui-static.js";
 
 export interface QueryServerDeps {
   store: Store;
@@ -15,14 +16,16 @@ export interface QueryServerDeps {
   logger: Logger;
   /** False while the process starts or drains; /readyz answers 503 then. */
   isReady(): boolean;
+  /** The built dashboard to serve at `/` (default: ui/dist when built; null: the placeholder page). */
+  uiDir?: string | null;
 }
 
 /** How long /readyz waits for ClickHouse before calling it unavailable. */
 const PING_TIMEOUT_MS = 2000;
 
 /**
- * The query HTTP server: /graphql (GraphiQL for browsers), /metrics, /healthz, /readyz, and a
- * placeholder page at / (reserved for the dashboard). The caller listens and closes it.
+ * The query HTTP server: /graphql (GraphiQL for browsers), /metrics, /healthz, /readyz, and the
+ * dashboard at / (ui/dist; a placeholder page when it is not built). The caller listens and closes it.
  */
 export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyInstance> {
   const { store, config, metrics, logger } = deps;
@@ -98,10 +101,14 @@ export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyI
     return metrics.registry.metrics();
   });
 
-  app.get("/", async (_req, reply) => {
-    reply.header("content-type", "text/html; charset=utf-8");
-    return LANDING_PAGE;
-  });
+  const uiDir = deps.uiDir === undefined ? findUiDist() : deps.uiDir;
+  if (uiDir) registerUi(app, uiDir);
+  else {
+    app.get("/", async (_req, reply) => {
+      reply.header("content-type", "text/html; charset=utf-8");
+      return LANDING_PAGE;
+    });
+  }
 
   return app;
 }

@@ -1,0 +1,159 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Span } from "../../core/model/span.js";
+import { resource, span, spanIdOf } from "../../query/testing/fixtures.js";
+
+/** Support for the dashboard's browser suites: Debian's chromium, SDK-made traces, a huge trace. */
+
+export const ARTIFACTS = join(process.cwd(), ".artifacts", "ui");
+
+/** The flags DESIGN.md prescribes for Debian's chromium, plus a fresh profile per browser. */
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export interface Browser {
+  /** A new tab; `errors` collects console errors and uncaught page errors. */
+  newPage(): Promise<{ page: Page; errors: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function openBrowser(): Promise<Browser> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const profile = mkdtempSync(join(tmpdir(), "skald-ui-profile-"));
+  // A persistent context is how playwright takes a user-data-dir (launch() refuses the flag).
+  const context: BrowserContext = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1400, height: 900 },
+  });
+  return {
+    async newPage() {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(m.text());
+      });
+      page.on("pageerror", (e) => errors.push(String(e)));
+      return { page, errors };
+    },
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Sends one checkout trace through the real OpenTelemetry SDK (OTLP/HTTP protobuf): gateway →
+ * cart → cart-db (an ERROR with a link back to the root) and a producer span; returns its id.
+ */
+export async function sendCheckoutTrace(otlpHttpUrl: string, tag: string): Promise<string> {
+  const providers: BasicTracerProvider[] = [];
+  const tracer = (service: string) => {
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": service, "service.version": "1.2.3" }),
+      spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: otlpHttpUrl }))],
+    });
+    providers.push(provider);
+    return provider.getTracer(`lib-${service}`, "0.9.1");
+  };
+  const gateway = tracer("gateway");
+  const cart = tracer("cart");
+  const db = tracer("cart-db");
+  const base = Date.now() - 60_000;
+  const at = (ms: number) => new Date(base + ms);
+  const root = gateway.startSpan(
+    "GET /checkout",
+    {
+      kind: SpanKind.SERVER,
+      startTime: at(0),
+      attributes: { "request.guid": `guid-${tag}`, "http.status_code": 500 },
+    },
+    ROOT_CONTEXT,
+  );
+  root.addEvent("auth.checked", { "user.id": "u-1" }, at(1));
+  const ctx: Context = trace.setSpan(ROOT_CONTEXT, root);
+  const call = gateway.startSpan("cart.get", { kind: SpanKind.CLIENT, startTime: at(2) }, ctx);
+  const server = cart.startSpan(
+    "GetCart",
+    { kind: SpanKind.SERVER, startTime: at(3) },
+    trace.setSpan(ctx, call),
+  );
+  const query = db.startSpan(
+    "SELECT carts",
+    {
+      kind: SpanKind.CLIENT,
+      startTime: at(4),
+      attributes: { "db.system": "postgresql" },
+      links: [{ context: root.spanContext(), attributes: { "link.reason": "audit" } }],
+    },
+    trace.setSpan(ctx, server),
+  );
+  query.setStatus({ code: SpanStatusCode.ERROR, message: "deadlock detected" });
+  query.end(at(40));
+  const publish = cart.startSpan(
+    "orders publish",
+    { kind: SpanKind.PRODUCER, startTime: at(45) },
+    trace.setSpan(ctx, server),
+  );
+  publish.end(at(50));
+  server.end(at(60));
+  call.end(at(62));
+  root.setStatus({ code: SpanStatusCode.ERROR, message: "cart failed" });
+  root.end(at(70));
+  for (const p of providers) await p.forceFlush();
+  await Promise.all(providers.map((p) => p.shutdown()));
+  return root.spanContext().traceId;
+}
+
+/**
+ * A trace of `total` spans over 6 services, four levels deep (deterministic), for the
+ * 100,000-span browser test.
+ */
+export function hugeTrace(traceId: string, total: number, baseNs: bigint): Span[] {
+  const services = Array.from({ length: 6 }, (_, i) => resource(`huge-svc-${i}`));
+  const spans: Span[] = [
+    span({
+      traceId,
+      spanId: spanIdOf(1),
+      name: "huge root",
+      start: baseNs,
+      durationMs: 4000,
+      resource: services[0],
+      kind: 2,
+    }),
+  ];
+  for (let i = 2; i <= total; i++) {
+    // Three levels under the root: 100 spans, then 10,000 under those, then the rest under those.
+    const parent = i <= 101 ? 1 : i <= 10_101 ? 2 + ((i - 102) % 100) : 102 + ((i - 10_102) % 10_000);
+    const start = baseNs + BigInt(i % 3900) * 1_000_000n;
+    spans.push(
+      span({
+        traceId,
+        spanId: spanIdOf(i),
+        parentSpanId: spanIdOf(parent),
+        name: `op-${i % 40}`,
+        start,
+        durationMs: 1 + (i % 7),
+        resource: services[i % services.length],
+        statusCode: i % 997 === 0 ? 2 : 0,
+      }),
+    );
+  }
+  return spans;
+}

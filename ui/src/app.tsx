@@ -1,0 +1,129 @@
+import { useEffect, useState } from "react";
+import { useQuery } from "./api.js";
+import { MapPage } from "./pages/map.js";
+import { TracePage } from "./pages/trace.js";
+import { TracesPage } from "./pages/traces.js";
+import { Unavailable } from "./pages/unavailable.js";
+import { ROOT_FIELDS, type RootFieldsResult, SERVICES, type ServicesResult } from "./queries.js";
+import { Link, useLocation } from "./router.js";
+import { TimePicker } from "./time-picker.js";
+import { hrefWithGlobals } from "./url.js";
+
+const NAV = [
+  { path: "/traces", label: "Traces", pages: ["traces", "trace"] },
+  { path: "/map", label: "Service map", pages: ["map"] },
+  { path: "/config", label: "Config history", pages: ["config"] },
+  { path: "/canary", label: "Canary", pages: ["canary"] },
+  { path: "/flows", label: "Network flows", pages: ["flows"] },
+] as const;
+
+type Theme = "light" | "dark";
+
+/** Theme: the saved choice, else the system's (prefers-color-scheme). */
+function useTheme(): [Theme, () => void] {
+  const [theme, setTheme] = useState<Theme>(() => {
+    const saved = localStorage.getItem("skald.theme");
+    if (saved === "light" || saved === "dark") return saved;
+    return window.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  });
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+  return [
+    theme,
+    () => {
+      const next = theme === "dark" ? "light" : "dark";
+      localStorage.setItem("skald.theme", next);
+      setTheme(next);
+    },
+  ];
+}
+
+export function App() {
+  const loc = useLocation();
+  const [theme, toggleTheme] = useTheme();
+  const services = useQuery<ServicesResult>(SERVICES, loc.window, `${loc.window.from}|${loc.window.to}`);
+  const roots = useQuery<RootFieldsResult>(ROOT_FIELDS, {}, "roots");
+  const has = (fields: readonly string[]) =>
+    roots.state === "done" &&
+    fields.every((f) => roots.data.__schema.queryType.fields.some((x) => x.name === f));
+  const page = loc.route.page;
+  return (
+    <div className="app">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link className="brand" href={hrefWithGlobals("/traces", loc.params)}>
+          Skald
+        </Link>
+        <nav aria-label="Pages">
+          {NAV.map((n) => (
+            <Link
+              key={n.path}
+              href={hrefWithGlobals(n.path, loc.params)}
+              aria-current={(n.pages as readonly string[]).includes(page) ? "page" : undefined}
+            >
+              {n.label}
+            </Link>
+          ))}
+        </nav>
+        <div className="globals">
+          <label>
+            <span className="sr-only">Service filter</span>
+            <select
+              aria-label="Service filter"
+              value={loc.service}
+              onChange={(e) => loc.setParams({ service: e.target.value }, { push: true })}
+            >
+              <option value="">All services</option>
+              {services.state === "done" &&
+                services.data.services.map((s) => (
+                  <option key={s.name} value={s.name}>
+                    {s.name}
+                  </option>
+                ))}
+              {loc.service &&
+                services.state === "done" &&
+                !services.data.services.some((s) => s.name === loc.service) && (
+                  <option value={loc.service}>{loc.service}</option>
+                )}
+            </select>
+          </label>
+          <TimePicker />
+          <button
+            type="button"
+            className="icon"
+            onClick={toggleTheme}
+            aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`}
+          >
+            {theme === "dark" ? "☀" : "☾"}
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {page === "traces" && <TracesPage />}
+        {page === "trace" && loc.route.page === "trace" && <TracePage traceId={loc.route.traceId} />}
+        {page === "map" &&
+          (roots.state !== "done" ? (
+            <p className="muted">Loading…</p>
+          ) : has(["serviceMap", "serviceMetrics"]) ? (
+            <MapPage />
+          ) : (
+            <Unavailable title="Service map" api="serviceMap" />
+          ))}
+        {page === "config" && <Unavailable title="Config history" api="config history" />}
+        {page === "canary" && <Unavailable title="Canary report" api="canary analysis" />}
+        {page === "flows" && <Unavailable title="Network flows" api="flows" />}
+        {page === "notFound" && (
+          <section>
+            <h1>Not found</h1>
+            <p>
+              No page at <code>{loc.pathname}</code>. <Link href="/traces">Search traces</Link>.
+            </p>
+          </section>
+        )}
+      </main>
+    </div>
+  );
+}

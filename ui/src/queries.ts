@@ -1,0 +1,195 @@
+/**
+ * Every GraphQL document the dashboard sends, with hand-written result types. The e2e suite
+ * (test/e2e/ui.test.ts) validates each document against the server's real schema (base SDL plus
+ * the feature modules) with graphql-js `validate`, so a renamed field fails a test, not a user.
+ */
+
+export const SERVICES = /* GraphQL */ `query Services($from: DateTime, $to: DateTime) {
+  services(from: $from, to: $to) { name spanCount }
+}`;
+export interface ServicesResult {
+  services: Array<{ name: string; spanCount: number }>;
+}
+
+export const OPERATIONS = /* GraphQL */ `query Operations($service: String!, $from: DateTime, $to: DateTime) {
+  operations(service: $service, from: $from, to: $to) { name kind }
+}`;
+export interface OperationsResult {
+  operations: Array<{ name: string; kind: string }>;
+}
+
+export const SEARCH_TRACES = /* GraphQL */ `query SearchTraces($filter: TraceFilter, $first: Int, $after: String) {
+  traces(filter: $filter, first: $first, after: $after) {
+    edges { node { traceId rootServiceName rootOperation startTime duration spanCount errorCount services } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+export interface TraceSummary {
+  traceId: string;
+  rootServiceName: string | null;
+  rootOperation: string | null;
+  startTime: string;
+  duration: string;
+  spanCount: number;
+  errorCount: number;
+  services: string[];
+}
+export interface SearchTracesResult {
+  traces: {
+    edges: Array<{ node: TraceSummary }>;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
+
+/** Spans per page of the waterfall (the complexity limit counts `status` once per span). */
+export const SPAN_PAGE_SIZE = 4000;
+
+export const TRACE_HEADER = /* GraphQL */ `query TraceHeader($id: ID!) {
+  trace(id: $id) {
+    traceId startTime startTimeUnixNano endTimeUnixNano duration spanCount services
+    rootSpan { name serviceName }
+  }
+}`;
+export interface TraceHeaderResult {
+  trace: {
+    traceId: string;
+    startTime: string;
+    startTimeUnixNano: string;
+    endTimeUnixNano: string;
+    duration: string;
+    spanCount: number;
+    services: string[];
+    rootSpan: { name: string; serviceName: string } | null;
+  } | null;
+}
+
+export const SPAN_PAGE = /* GraphQL */ `query SpanPage($id: ID!, $after: String) {
+  trace(id: $id) {
+    spanPage(first: ${SPAN_PAGE_SIZE}, after: $after) {
+      edges { node { spanId parentSpanId name serviceName kind depth startTimeUnixNano endTimeUnixNano status { code } } }
+      pageInfo { hasNextPage endCursor }
+      totalCount
+    }
+  }
+}`;
+export interface SpanPageResult {
+  trace: {
+    spanPage: {
+      edges: Array<{ node: import("./waterfall.js").WaterfallSpan }>;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      totalCount: number;
+    };
+  } | null;
+}
+
+/** One span in full: the span after `after` in waterfall order (the first span without it). */
+export const SPAN_DETAIL = /* GraphQL */ `query SpanDetail($id: ID!, $after: String) {
+  trace(id: $id) {
+    spans(first: 1, after: $after) {
+      spanId parentSpanId traceState name kind serviceName startTime startTimeUnixNano endTimeUnixNano duration depth
+      status { code message }
+      attributes { key value type }
+      droppedAttributesCount
+      resource { serviceName attributes { key value type } }
+      scope { name version }
+      events { time timeUnixNano name attributes { key value type } }
+      links { traceId spanId traceState attributes { key value type } }
+    }
+  }
+}`;
+export interface Attr {
+  key: string;
+  value: string;
+  type: string;
+}
+export interface SpanDetail {
+  spanId: string;
+  parentSpanId: string | null;
+  traceState: string;
+  name: string;
+  kind: string;
+  serviceName: string;
+  startTime: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  duration: string;
+  depth: number;
+  status: { code: string; message: string };
+  attributes: Attr[];
+  droppedAttributesCount: number;
+  resource: { serviceName: string; attributes: Attr[] };
+  scope: { name: string; version: string };
+  events: Array<{ time: string; timeUnixNano: string; name: string; attributes: Attr[] }>;
+  links: Array<{ traceId: string; spanId: string; traceState: string; attributes: Attr[] }>;
+}
+export interface SpanDetailResult {
+  trace: { spans: SpanDetail[] } | null;
+}
+
+const RED = "calls errors rate errorRate p50 p95 p99 slowTraceId errorTraceId";
+
+export const SERVICE_MAP = /* GraphQL */ `query ServiceMap($from: DateTime!, $to: DateTime!, $focus: ID, $depth: Int, $filter: ServiceMapFilter) {
+  serviceMap(from: $from, to: $to, focus: $focus, depth: $depth, filter: $filter) {
+    nodes { id name kind ${RED} }
+    edges { source target ${RED} }
+  }
+}`;
+export interface Red {
+  calls: number;
+  errors: number;
+  rate: number;
+  errorRate: number;
+  p50: string | null;
+  p95: string | null;
+  p99: string | null;
+  slowTraceId: string | null;
+  errorTraceId: string | null;
+}
+export interface MapNode extends Red {
+  id: string;
+  name: string;
+  kind: "service" | "database" | "cache" | "external" | "queue";
+}
+export interface MapEdge extends Red {
+  source: string;
+  target: string;
+}
+export interface ServiceMapResult {
+  serviceMap: { nodes: MapNode[]; edges: MapEdge[] };
+}
+
+export const SERVICE_METRICS = /* GraphQL */ `query ServiceMetrics($service: String!, $groupBy: ServiceMetricsGroupBy, $from: DateTime!, $to: DateTime!) {
+  serviceMetrics(service: $service, groupBy: $groupBy, from: $from, to: $to) {
+    group
+    points { time ${RED} }
+  }
+}`;
+export interface ServiceMetricsResult {
+  serviceMetrics: Array<{ group: string; points: Array<Red & { time: string }> }>;
+}
+
+/** Root fields each page needs; a page whose fields the server lacks says its API is not there yet. */
+export const PAGE_FIELDS = {
+  map: ["serviceMap", "serviceMetrics"],
+  config: ["configResources"],
+  canary: ["canaryRuns"],
+  flows: ["flowMatrix"],
+} as const;
+
+export const ROOT_FIELDS = /* GraphQL */ `query RootFields { __schema { queryType { fields { name } } } }`;
+export interface RootFieldsResult {
+  __schema: { queryType: { fields: Array<{ name: string }> } };
+}
+
+/** All documents, for the schema validation test. */
+export const ALL_DOCUMENTS: Record<string, string> = {
+  SERVICES,
+  OPERATIONS,
+  SEARCH_TRACES,
+  TRACE_HEADER,
+  SPAN_PAGE,
+  SPAN_DETAIL,
+  SERVICE_MAP,
+  SERVICE_METRICS,
+  ROOT_FIELDS,
+};
