@@ -172,8 +172,10 @@ export function createAwsCollections(cfg: AwsCrawlConfig): Collection[] {
           ),
       },
       // DescribeAddresses is not paginated: one call returns every address.
+      // ips: whoHad treats an address's InstanceId/NetworkInterfaceId as the holder of its IP
       addresses: {
         id: "AllocationId",
+        ips: ["PublicIp"],
         list: async (s) =>
           (await ec2.send(new DescribeAddressesCommand({}), { abortSignal: s })).Addresses ?? [],
       },

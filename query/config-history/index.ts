@@ -1,0 +1,2 @@
+export { createConfigHistoryModule } from "./module.js";
+export { ConfigHistoryReader } from "./reader.js";
