@@ -6,7 +6,6 @@ import type { JaegerContext } from "./index.js";
 import { toJaegerTrace } from "./model.js";
 import {
   all,
-  asParamError,
   countParam,
   durationParam,
   intParam,
@@ -80,7 +79,7 @@ export function registerLegacyRoutes(app: FastifyInstance, prefix: string, ctx: 
       try {
         return parseTraceId(id.padStart(32, "0"));
       } catch (err) {
-        throw asParamError(err, "traceID");
+        throw new ParamError("traceID", `cannot parse traceID param: ${(err as Error).message}`);
       }
     });
     if (ids.length > 0) {
@@ -127,7 +126,7 @@ export function registerLegacyRoutes(app: FastifyInstance, prefix: string, ctx: 
     try {
       id = parseTraceId(traceID.padStart(32, "0"));
     } catch (err) {
-      throw asParamError(err, "traceID");
+      throw new ParamError("traceID", `cannot parse traceID param: ${(err as Error).message}`);
     }
     const startNs = microsParam(q, "start");
     const endNs = microsParam(q, "end");
