@@ -1,3 +1,4 @@
+import { createCanaryModule } from "./canary/index.js";
 import { createConfigHistoryModule } from "./config-history/index.js";
 import { jaegerModule } from "./jaeger/index.js";
 import type { QueryModuleFactory } from "./module.js";
@@ -6,4 +7,4 @@ import type { QueryModuleFactory } from "./module.js";
  * The query server's feature modules, in registration order. A new feature adds its factory
  * here (one line) and keeps everything else in its own folder.
  */
-export const QUERY_MODULES: QueryModuleFactory[] = [jaegerModule, createConfigHistoryModule];
+export const QUERY_MODULES: QueryModuleFactory[] = [createCanaryModule, jaegerModule, createConfigHistoryModule];

@@ -32,7 +32,6 @@ export function judge(metrics: MetricInput[], scoring: ScoringConfig): JudgeResu
     weights += g.weight;
   }
   let score = weights > 0 ? total / weights : 0;
-  if (weights === 0) reasons.push("no metric could be scored");
 
   const scored = results.filter((r) => !r.muted);
   for (const r of scored) {
@@ -50,6 +49,7 @@ export function judge(metrics: MetricInput[], scoring: ScoringConfig): JudgeResu
   if (scored.length > 0 && noData.length * 2 >= scored.length) {
     reasons.push(`${noData.length} of ${scored.length} metrics had no data`);
   }
+  if (weights === 0 && reasons.length === 0) reasons.push("no metric could be scored");
   if (reasons.length > 0) score = 0;
   score = Math.round(score * 100) / 100;
   const verdict = verdictOf(score, scoring);
