@@ -38,7 +38,7 @@ function named(rule: ValidationRule, name: string): ValidationRule {
 }
 
 /** Adds the request limits to graphql-js validation (what envelop's useValidationRule does). */
-function useLimits(config: SkaldConfig): Plugin {
+function limitsPlugin(config: SkaldConfig): Plugin {
   const q = config.query;
   const rules = [
     named(depthLimitRule(q.maxDepth), "SkaldDepthLimit"),
@@ -60,7 +60,7 @@ function useLimits(config: SkaldConfig): Plugin {
 }
 
 /** Gives every error of a result a code from errors.ts, whichever stage raised it. */
-function useErrorCodes(mask: (error: unknown, message: string) => Error): Plugin {
+function errorCodesPlugin(mask: (error: unknown, message: string) => Error): Plugin {
   const fix = <R extends ExecutionResult>(r: R): R =>
     r.errors?.some((e) => !hasClientCode(e))
       ? { ...r, errors: r.errors.map((e) => (hasClientCode(e) ? e : mask(e, "Unexpected error."))) }
@@ -97,7 +97,7 @@ export function createGraphQLHandler(deps: GraphQLDeps): GraphQLHandler {
       // The masking hook has already logged what matters; yoga repeats it here.
       error: (...args: unknown[]) => log.debug({ args }, "yoga error"),
     },
-    plugins: [useLimits(config), useErrorCodes(maskError)],
+    plugins: [limitsPlugin(config), errorCodesPlugin(maskError)],
     context: ({ req }) => ({ tenant: tenantOf(req.headers, config.otlp), reader }),
   });
 }
