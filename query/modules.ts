@@ -7,4 +7,8 @@ import type { QueryModuleFactory } from "./module.js";
  * The query server's feature modules, in registration order. A new feature adds its factory
  * here (one line) and keeps everything else in its own folder.
  */
-export const QUERY_MODULES: QueryModuleFactory[] = [createCanaryModule, jaegerModule, createConfigHistoryModule];
+export const QUERY_MODULES: QueryModuleFactory[] = [
+  createCanaryModule,
+  jaegerModule,
+  createConfigHistoryModule,
+];
