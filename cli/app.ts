@@ -1,3 +1,4 @@
+import { type FlowPipeline, startFlowPipeline } from "../collector/flows/index.js";
 import { createOtlpGrpcReceiver, createOtlpHttpReceiver, type Receiver } from "../collector/index.js";
 import type { SkaldConfig } from "../core/config/schema.js";
 import { configError } from "../core/errors.js";
@@ -61,6 +62,7 @@ export async function runRole(
   const listeners: Record<string, string> = {};
   const receivers: Receiver[] = [];
   let sink: SpanSink | undefined;
+  let flows: FlowPipeline | undefined;
   let ingester: Ingester | undefined;
   let query: Awaited<ReturnType<typeof createQueryServer>> | undefined;
   let recorder: Recorder | undefined;
@@ -72,6 +74,7 @@ export async function runRole(
       ready = false;
       await Promise.all(receivers.map((r) => r.shutdown()));
       await sink?.shutdown();
+      await flows?.shutdown();
       await ingester?.shutdown();
       await recorder?.shutdown();
       await query?.close();
@@ -129,6 +132,12 @@ export async function runRole(
       receivers.push(grpc, http);
       listeners.otlpGrpc = await grpc.start();
       listeners.otlpHttp = `http://${await http.start()}/v1/traces`;
+      // Flow receivers (NetFlow/IPFIX UDP, VPC Flow Logs HTTP) write to the store directly.
+      if (config.flows.enabled && store) {
+        const f = { config: config.flows, store, metrics, logger, tenantHeader: config.otlp.tenantHeader };
+        flows = await startFlowPipeline(f);
+        Object.assign(listeners, flows.listeners);
+      }
     }
     ready = true;
   } catch (err) {

@@ -1,5 +1,6 @@
 import { createCanaryModule } from "./canary/index.js";
 import { createConfigHistoryModule } from "./config-history/index.js";
+import { createFlowsModule } from "./flows/index.js";
 import { jaegerModule } from "./jaeger/index.js";
 import type { QueryModuleFactory } from "./module.js";
 
@@ -11,4 +12,5 @@ export const QUERY_MODULES: QueryModuleFactory[] = [
   createCanaryModule,
   jaegerModule,
   createConfigHistoryModule,
+  createFlowsModule,
 ];

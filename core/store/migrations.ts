@@ -34,7 +34,11 @@ export interface TtlBinding {
 }
 
 export function retentionDaysOf(storage: StorageConfig): Record<string, number> {
-  return { spans: storage.retention.spansDays };
+  return {
+    spans: storage.retention.spansDays,
+    flows: storage.retention.flowsDays,
+    flow_rollups: storage.retention.flowRollupsDays,
+  };
 }
 
 export function loadMigrations(dir = join(packageRoot(), "migrations")): Migration[] {

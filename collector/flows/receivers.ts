@@ -1,0 +1,104 @@
+import type { FlowsConfig } from "../../core/config/schema.js";
+import type { FlowDecoderLimits } from "../../core/flows/decoder.js";
+import { createStoreFlowSink, type FlowSink } from "../../core/flows/flow-sink.js";
+import { createFlowMetrics, type FlowMetrics } from "../../core/flows/metrics.js";
+import type { Logger } from "../../core/log.js";
+import type { SkaldMetrics } from "../../core/metrics.js";
+import type { Store } from "../../core/store/store.js";
+import type { Receiver } from "../otlp-grpc.js";
+import { createFlowUdpReceiver } from "./udp-receiver.js";
+import { createVpcHttpReceiver } from "./vpc-http.js";
+
+export interface FlowReceiversDeps {
+  config: FlowsConfig;
+  sink: FlowSink;
+  metrics: FlowMetrics;
+  logger: Logger;
+}
+
+export function decoderLimitsOf(config: FlowsConfig): FlowDecoderLimits {
+  return {
+    templateTimeoutMs: config.templateTimeoutSeconds * 1000,
+    maxTemplatesPerDomain: config.maxTemplatesPerDomain,
+    maxDomains: config.maxDomains,
+    pendingMaxBytes: config.pendingMaxBytes,
+    pendingTimeoutMs: config.pendingTimeoutMs,
+    maxRecordsPerPacket: config.maxRecordsPerPacket,
+  };
+}
+
+/** The NetFlow and IPFIX UDP receivers, named as `skald start` lists them. */
+export function createFlowReceivers(deps: FlowReceiversDeps): Array<{ name: string; receiver: Receiver }> {
+  const { config } = deps;
+  const common = {
+    host: config.host,
+    tenant: config.tenant,
+    recvBufferBytes: config.recvBufferBytes,
+    limits: decoderLimitsOf(config),
+    sink: deps.sink,
+    metrics: deps.metrics,
+    logger: deps.logger,
+  };
+  return [
+    {
+      name: "netflow",
+      receiver: createFlowUdpReceiver({ ...common, name: "netflow", port: config.netflowPort }),
+    },
+    { name: "ipfix", receiver: createFlowUdpReceiver({ ...common, name: "ipfix", port: config.ipfixPort }) },
+  ];
+}
+
+export interface FlowPipeline {
+  /** Listener name → address, for `skald start`'s listing (netflow, ipfix, vpcFlowLogs). */
+  listeners: Record<string, string>;
+  /** Stops the receivers, then writes every flow accepted. Safe twice. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the flow receivers over a store sink (the collector role of `skald start` and
+ * `skald collector`). Flows go to storage directly; the Kafka topic `skald.flows` is not wired yet.
+ */
+export async function startFlowPipeline(deps: {
+  config: FlowsConfig;
+  store: Store;
+  metrics: SkaldMetrics;
+  logger: Logger;
+  tenantHeader: string;
+}): Promise<FlowPipeline> {
+  const flowMetrics = createFlowMetrics(deps.metrics.registry);
+  const sink = createStoreFlowSink(deps.store, deps.config, deps.metrics, flowMetrics);
+  const receivers = createFlowReceivers({
+    config: deps.config,
+    sink,
+    metrics: flowMetrics,
+    logger: deps.logger,
+  });
+  if (deps.config.vpcHttpPort !== undefined) {
+    const receiver = createVpcHttpReceiver({
+      config: deps.config,
+      sink,
+      metrics: flowMetrics,
+      logger: deps.logger,
+      tenantHeader: deps.tenantHeader,
+    });
+    receivers.push({ name: "vpcFlowLogs", receiver });
+  }
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      await Promise.all(receivers.map((r) => r.receiver.shutdown()));
+      await sink.shutdown();
+    })();
+    return stopping;
+  };
+  const listeners: Record<string, string> = {};
+  try {
+    for (const r of receivers) listeners[r.name] = await r.receiver.start();
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+  if (listeners.vpcFlowLogs) listeners.vpcFlowLogs = `http://${listeners.vpcFlowLogs}/v1/flows/vpc`;
+  return { listeners, shutdown };
+}

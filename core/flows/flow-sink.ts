@@ -1,0 +1,62 @@
+import type { FlowsConfig } from "../config/schema.js";
+import type { SkaldMetrics } from "../metrics.js";
+import { Batcher } from "../pipeline/batcher.js";
+import type { Store } from "../store/store.js";
+import { encodeFlows, FLOW_COLUMNS } from "./encoder.js";
+import type { FlowMetrics } from "./metrics.js";
+import type { FlowRecord } from "./model.js";
+
+/** Where flow receivers hand decoded flows. */
+export interface FlowSink {
+  /**
+   * Called once per datagram or request. Resolves when the flows are stored; rejects with a
+   * retryable SkaldError (QUEUE_FULL, STORE_UNAVAILABLE) otherwise. Ownership of `flows` passes.
+   */
+  consume(tenant: string, flows: FlowRecord[], receivedMs: number): Promise<void>;
+  /** Writes everything accepted now (tests, benchmarks). */
+  flush(): Promise<void>;
+  /** Stops accepting and writes everything accepted. Safe twice. */
+  shutdown(): Promise<void>;
+}
+
+/** Encode → the same bounded batcher the spans use → ClickHouse `flows` (rollups follow by MV). */
+export function createStoreFlowSink(
+  store: Store,
+  config: FlowsConfig,
+  metrics: SkaldMetrics,
+  flowMetrics: FlowMetrics,
+): FlowSink {
+  const batcher = new Batcher(
+    {
+      maxRows: config.batchMaxRows,
+      maxDelayMs: config.batchMaxDelayMs,
+      maxQueuedRows: config.queueMaxRows,
+      attempts: 3,
+      retryAfterMs: 1000,
+    },
+    (body, _rows, token) =>
+      store.insertTsv("flows", FLOW_COLUMNS, body, {
+        insert_deduplication_token: token,
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+      }),
+    {
+      onBatchWritten(rows, seconds) {
+        flowMetrics.stored.inc(rows);
+        metrics.insertSeconds.observe({ table: "flows" }, seconds);
+      },
+      onWriteFailed() {
+        metrics.insertFailures.inc({ table: "flows" });
+      },
+    },
+  );
+  return {
+    consume(tenant, flows, receivedMs) {
+      if (flows.length === 0) return Promise.resolve();
+      const { body, clamped } = encodeFlows(tenant, receivedMs, flows);
+      if (clamped > 0) flowMetrics.clamped.inc(clamped);
+      return batcher.add(body, flows.length);
+    },
+    flush: () => batcher.flush(),
+    shutdown: () => batcher.shutdown(),
+  };
+}
