@@ -1,20 +1,25 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildSchema, parse, validate } from "graphql";
+import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery, parse, validate } from "graphql";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../core/config/load.js";
-import { createLogger } from "../../core/log.js";
 import { encodeSpans, SPAN_COLUMNS } from "../../core/store/span-encoder.js";
-import { typeDefs } from "../../query/graphql/schema.js";
-import { QUERY_MODULES } from "../../query/modules.js";
 import { nowNs } from "../../query/testing/fixtures.js";
-import { ALL_DOCUMENTS, PAGE_FIELDS } from "../../ui/src/queries.js";
-import { startApp } from "../support/app.js";
+import {
+  ALL_DOCUMENTS,
+  PAGE_FIELDS,
+  ROOT_FIELDS,
+  type RootFieldsResult as RootFields,
+} from "../../ui/src/queries.js";
+import { graphql, startApp } from "../support/app.js";
 import { ARTIFACTS, type Browser, hugeTrace, openBrowser, sendCheckoutTrace } from "./ui-harness.js";
 
 type App = Awaited<ReturnType<typeof startApp>>;
+
+/** expect.poll with room for a busy machine (the default gives up after one second). */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000, interval: 100 });
 
 const HUGE_TRACE = "feedfacefeedfacefeedfacefeedface";
 const HUGE_SPANS = 100_000;
@@ -43,6 +48,10 @@ describe("dashboard in a real browser", () => {
     const huge = hugeTrace(HUGE_TRACE, HUGE_SPANS, nowNs() - 30n * 60_000_000_000n);
     await app.store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, huge));
     browser = await openBrowser();
+    schemaFields =
+      (await graphql<RootFields>(app.graphqlUrl, ROOT_FIELDS)).data?.__schema.queryType.fields.map(
+        (f) => f.name,
+      ) ?? [];
   }, 180_000);
 
   afterAll(async () => {
@@ -64,16 +73,11 @@ describe("dashboard in a real browser", () => {
     return tab;
   }
 
-  it("validates every UI query against the server's schema", async () => {
-    const config = loadConfig({ env: {} });
-    const logger = createLogger("silent");
-    const modules = QUERY_MODULES.map((f) => f({ store: app.store, config, metrics: app.metrics, logger }));
-    const sdl = [typeDefs(config.query), ...modules.flatMap((m) => (m.typeDefs ? [m.typeDefs] : []))].join(
-      "\n",
-    );
-    for (const m of modules) await m.close?.();
-    const schema = buildSchema(sdl);
-    schemaFields = Object.keys(schema.getQueryType()?.getFields() ?? {});
+  it("validates every UI query against the running server's schema", async () => {
+    // The schema as the server has it (base SDL plus every feature module), by introspection.
+    const intro = await graphql<IntrospectionQuery>(app.graphqlUrl, getIntrospectionQuery());
+    expect(intro.errors).toBeUndefined();
+    const schema = buildClientSchema(intro.data as IntrospectionQuery);
     const mapLive = PAGE_FIELDS.map.every((f) => schemaFields.includes(f));
     for (const [name, doc] of Object.entries(ALL_DOCUMENTS)) {
       // The map's documents are checked once the service-map module is in the schema.
@@ -84,29 +88,29 @@ describe("dashboard in a real browser", () => {
 
   it("searches traces, opens one, expands a span and shows its details", async () => {
     const { page, errors } = await visit("/traces?last=1h", '[data-testid="trace-link"]', "traces");
-    await expect.poll(() => page.locator(".scatter circle").count()).toBeGreaterThanOrEqual(1);
+    await poll(() => page.locator(".scatter circle").count()).toBeGreaterThanOrEqual(1);
 
     // Search by operation and attribute through the form: the URL carries the filter.
     await page.getByLabel("Operation").fill("GET /checkout");
     await page.getByLabel(/^Attributes/).fill("request.guid=guid-ui");
     await page.getByLabel("Status").selectOption("ERROR");
     await page.getByRole("button", { name: "Find traces" }).click();
-    await expect.poll(() => page.url()).toContain("attrs=request.guid%3Dguid-ui");
-    await expect.poll(() => page.locator('[data-testid="trace-link"]').count()).toBe(1);
-    await expect.poll(() => page.getByText("1 trace", { exact: true }).count()).toBe(1);
+    await poll(() => page.url()).toContain("attrs=request.guid%3Dguid-ui");
+    await poll(() => page.locator('[data-testid="trace-link"]').count()).toBe(1);
+    await poll(() => page.getByText("1 trace", { exact: true }).count()).toBe(1);
 
     await page.locator('[data-testid="trace-link"]').first().click();
     await page.waitForURL(`**/trace/${traceId}**`);
     const rows = page.locator('[data-testid="span-row"]');
-    await expect.poll(() => rows.count()).toBe(5);
+    await poll(() => rows.count()).toBe(5);
     expect(await page.locator('[data-testid="span-count"]').textContent()).toBe("5");
     await page.locator('[data-testid="swimlanes"]').waitFor();
 
     // Collapse the root, then expand it again.
     await rows.first().getByRole("button", { name: "Collapse" }).click();
-    await expect.poll(() => rows.count()).toBe(1);
+    await poll(() => rows.count()).toBe(1);
     await rows.first().getByRole("button", { name: "Expand" }).click();
-    await expect.poll(() => rows.count()).toBe(5);
+    await poll(() => rows.count()).toBe(5);
 
     // Span details: the failing database call, with attributes, the link, and the resource.
     await rows.filter({ hasText: "SELECT carts" }).click();
@@ -142,23 +146,27 @@ describe("dashboard in a real browser", () => {
     // Only the rows in view are in the DOM.
     expect(await page.locator('[data-testid="span-row"]').count()).toBeLessThan(200);
     const scroller = page.locator('[data-testid="waterfall"]');
-    // Scroll to the end, step by step, until the last row is a real span (all 25 pages loaded).
+    const loaded = () => page.locator('[data-testid="loaded-count"]').textContent();
+    // Dragging to the very end shows placeholder rows while pages stream in behind them.
+    await scroller.evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+    });
+    await poll(() => page.locator(".wf-row.placeholder").count()).toBeGreaterThan(0);
+    // Scroll to row 10,000: pages load until real spans fill the view (500 + 3 × 4,000 spans).
+    await scroller.evaluate((el) => {
+      el.scrollTop = 10_000 * 24;
+    });
     await expect
-      .poll(
-        async () => {
-          await scroller.evaluate((el) => {
-            el.scrollTop = el.scrollHeight;
-          });
-          return page.locator(".wf-row.placeholder").count();
-        },
-        { timeout: 90_000, interval: 250 },
-      )
+      .poll(() => page.locator(".wf-row.placeholder").count(), { timeout: 90_000, interval: 250 })
       .toBe(0);
-    const last = page.locator('[data-testid="span-row"]').last();
-    expect(await last.textContent()).toMatch(/huge-svc-\d op-\d+/);
-    await page.screenshot({ path: join(ARTIFACTS, "trace-100k-end.png") });
+    expect(Number((await loaded())?.replace(/,/g, ""))).toBeGreaterThanOrEqual(10_000);
+    const rows = page.locator('[data-testid="span-row"]');
+    expect(await rows.count()).toBeLessThan(200);
+    const mid = rows.nth(10);
+    expect(await mid.textContent()).toMatch(/huge-svc-\d op-\d+/);
+    await page.screenshot({ path: join(ARTIFACTS, "trace-100k-scrolled.png") });
     // Select a span deep in the trace and see its details.
-    await last.click();
+    await mid.click();
     await page
       .locator('[data-testid="span-details"] h2')
       .filter({ hasText: /^op-\d+$/ })
@@ -167,15 +175,49 @@ describe("dashboard in a real browser", () => {
     await page.close();
   }, 150_000);
 
+  it("draws the service map and opens a node's side panel", async () => {
+    if (!PAGE_FIELDS.map.every((f) => schemaFields.includes(f))) {
+      const tab = await visit("/map", '[data-testid="unavailable"]', "service-map");
+      expect(tab.errors).toEqual([]);
+      await tab.page.close();
+      return;
+    }
+    const { page, errors } = await visit("/map?last=1h", '[data-testid="map-node"]');
+    const ids = () =>
+      page
+        .locator('[data-testid="map-node"]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-node")));
+    await poll(ids).toEqual(expect.arrayContaining(["service:gateway", "service:cart"]));
+    expect(await page.locator(".edge").count()).toBeGreaterThanOrEqual(1);
+    await page.screenshot({ path: join(ARTIFACTS, "service-map.png"), fullPage: true });
+
+    // Keyboard: focus the cart node and press Enter to open its panel.
+    await page.locator('[data-node="service:cart"]').focus();
+    await page.keyboard.press("Enter");
+    const panel = page.locator('[data-testid="map-panel"]');
+    await panel.getByRole("heading", { name: "cart" }).waitFor();
+    expect(page.url()).toContain("node=service%3Acart");
+    await panel.getByText(/^p50 \/ p95 \/ p99$/).waitFor();
+    await panel.locator('[data-testid="red-by"]').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, "service-map-panel.png"), fullPage: true });
+
+    // Focus on the node (depth 1) keeps it and its neighbours only.
+    await panel.getByRole("button", { name: "Focus here" }).click();
+    await poll(() => page.url()).toContain("focus=service%3Acart");
+    await poll(ids).not.toContain("service:huge-svc-0");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("keeps the global time range and service filter across pages, and says which APIs are missing", async () => {
     const { page, errors } = await visit("/traces?last=6h&service=cart", '[data-testid="trace-link"]');
     expect(await page.getByLabel("Service filter").inputValue()).toBe("cart");
     await page.getByRole("link", { name: "Network flows" }).click();
-    await expect.poll(() => page.url()).toBe(`${base}/flows?last=6h&service=cart`);
+    await poll(() => page.url()).toBe(`${base}/flows?last=6h&service=cart`);
     // Absolute range through the picker lands in the URL as from/to.
     await page.getByRole("button", { name: /^Time range/ }).click();
     await page.getByRole("button", { name: "Apply" }).click();
-    await expect.poll(() => page.url()).toMatch(/from=.*&to=/);
+    await poll(() => page.url()).toMatch(/from=.*&to=/);
     for (const [path, name] of [
       ["/config", "config-history"],
       ["/canary", "canary"],

@@ -74,7 +74,8 @@ export function TracePage({ traceId }: { traceId: string }) {
             {formatDuration(t.duration)} ·{" "}
             <span data-testid="span-count">{t.spanCount.toLocaleString("en")}</span> spans ·{" "}
             {t.services.length} services
-            {pages.spans.length < pages.total && ` · ${pages.spans.length.toLocaleString("en")} loaded`}
+            {" · "}
+            <span data-testid="loaded-count">{pages.spans.length.toLocaleString("en")}</span> loaded
           </p>
         </div>
         <div className="trace-tools">

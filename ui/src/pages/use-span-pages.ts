@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { gql } from "../api.js";
-import { SPAN_PAGE, type SpanPageResult } from "../queries.js";
+import { SPAN_PAGE, SPAN_PAGE_FIRST, type SpanPageResult } from "../queries.js";
 import type { WaterfallSpan } from "../waterfall.js";
 
 export interface SpanPages {
@@ -38,7 +38,10 @@ export function useSpanPages(traceId: string): SpanPages {
       if (inFlight.current || done.current) return;
       inFlight.current = true;
       setState((s) => ({ ...s, loading: true }));
-      gql<SpanPageResult>(SPAN_PAGE, { id: traceId, after: cursor.current }).then(
+      gql<SpanPageResult>(cursor.current ? SPAN_PAGE : SPAN_PAGE_FIRST, {
+        id: traceId,
+        after: cursor.current,
+      }).then(
         (data) => {
           if (gen !== generation.current) return;
           inFlight.current = false;
