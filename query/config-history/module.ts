@@ -1,5 +1,5 @@
 import { invalidInput } from "../../core/errors.js";
-import { GraphQLScalarType, Kind, type ValueNode } from "../graphql/gql.js";
+import { type GraphQLResolveInfo, GraphQLScalarType, Kind, type ValueNode } from "../graphql/gql.js";
 import type { QueryModule, QueryModuleDeps } from "../module.js";
 import { formatRfc3339Nanos } from "../time.js";
 import { jsonPatch, sideBySide, unifiedDiff } from "./diff.js";
@@ -39,6 +39,12 @@ const ConfigJSON = new GraphQLScalarType({
   parseValue: (v) => v,
   parseLiteral: literal,
 });
+
+/** Whether the query asks for `doc` (fragments count as yes): documents are the costly column. */
+function selectsDoc(info: GraphQLResolveInfo): boolean {
+  const sel = info.fieldNodes[0]?.selectionSet?.selections ?? [];
+  return sel.some((s) => s.kind !== Kind.FIELD || s.name.value === "doc");
+}
 
 const parseDoc = (text: string): unknown => (text === "" ? null : JSON.parse(text));
 
@@ -95,6 +101,7 @@ export function createConfigHistoryModule(deps: QueryModuleDeps): QueryModule {
     at: bigint | null,
     filter: ConfigFilter[] | null,
     limit: number | null,
+    withDoc: boolean,
   ) => {
     const max = Math.min(limit ?? MAX_RESOURCES, MAX_RESOURCES);
     if (max < 1) throw invalidInput("BAD_LIMIT", "limit must be positive");
@@ -102,6 +109,7 @@ export function createConfigHistoryModule(deps: QueryModuleDeps): QueryModule {
     const rows = await reader.resourcesAt(tenant, [type], at, {
       needles: pred ? needlesOf(filter ?? []) : [],
       limit: pred ? undefined : max,
+      withDoc: withDoc || !!pred,
     });
     const out = [];
     for (const r of rows) {
@@ -122,7 +130,8 @@ export function createConfigHistoryModule(deps: QueryModuleDeps): QueryModule {
           _: unknown,
           a: { type: string; at?: bigint | null; filter?: ConfigFilter[] | null; limit?: number | null },
           ctx: Ctx,
-        ) => resources(ctx.tenant, a.type, a.at ?? null, a.filter ?? null, a.limit ?? null),
+          info: GraphQLResolveInfo,
+        ) => resources(ctx.tenant, a.type, a.at ?? null, a.filter ?? null, a.limit ?? null, selectsDoc(info)),
         async resource(_: unknown, a: { type: string; id: string }, ctx: Ctx) {
           const versions = await reader.versions(ctx.tenant, a.type, a.id);
           return versions.length === 0 ? null : { type: a.type, id: a.id, list: versions };

@@ -81,11 +81,13 @@ export class ConfigHistoryReader {
     tenant: string,
     types: string[],
     at: bigint | null,
-    opts: { ids?: string[]; needles?: string[]; limit?: number } = {},
+    opts: { ids?: string[]; needles?: string[]; limit?: number; withDoc?: boolean } = {},
   ): Promise<ResourceState[]> {
+    // Without documents only id, time and deletion columns are read (much less than the docs).
+    const needsDoc = opts.withDoc !== false || (opts.needles ?? []).length > 0;
     const rows = await this.rows<{ c: string; id: string; a: string; r: string; s: string; doc: string }>(
       `SELECT collection AS c, id, account AS a, region AS r, ${ns("max(seen_at)")} AS s,
-          argMax(doc, seen_at) AS doc
+          ${needsDoc ? "argMax(doc, seen_at)" : "''"} AS doc
         FROM ${this.t("config_versions")}
         WHERE tenant = {tenant:String} AND collection IN {types:Array(String)}
           AND seen_at <= fromUnixTimestamp64Nano({at:Int64}, 'UTC')
