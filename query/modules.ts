@@ -3,6 +3,7 @@ import { createConfigHistoryModule } from "./config-history/index.js";
 import { createFlowsModule } from "./flows/index.js";
 import { jaegerModule } from "./jaeger/index.js";
 import type { QueryModuleFactory } from "./module.js";
+import { createServiceMapModule } from "./service-map/index.js";
 
 /**
  * The query server's feature modules, in registration order. A new feature adds its factory
@@ -10,6 +11,7 @@ import type { QueryModuleFactory } from "./module.js";
  */
 export const QUERY_MODULES: QueryModuleFactory[] = [
   createCanaryModule,
+  createServiceMapModule,
   jaegerModule,
   createConfigHistoryModule,
   createFlowsModule,

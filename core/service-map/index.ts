@@ -1,0 +1,11 @@
+export { createServiceMapJob, type ServiceMapJob, type ServiceMapJobConfig } from "./job.js";
+export {
+  DURATION_STATE,
+  EDGE_AGGREGATES,
+  type PairingRange,
+  pairingSql,
+  QUANTILE_LEVELS,
+  QUANTILE_RELATIVE_ACCURACY,
+  QUANTILES_MERGE,
+  SLOW_STATE,
+} from "./pairing.js";

@@ -1,0 +1,153 @@
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/store.js";
+import { EDGE_AGGREGATES, pairingSql } from "./pairing.js";
+
+/** What users set (config section `serviceMap`). */
+export interface ServiceMapJobConfig {
+  /** Run the pairing job in this process (query role and `skald start`). */
+  jobEnabled: boolean;
+  /** Length of one arrival window; the job wakes up this often. */
+  windowMs: number;
+  /** How much later than its partner a parent or child span may arrive and still be paired. */
+  latenessMs: number;
+  /** Time allowed for an insert to become visible after the server stamped its rows. */
+  visibilityMarginMs: number;
+  /** Windows finished per wake-up at most (catch-up after downtime is spread out). */
+  maxWindowsPerRun: number;
+}
+
+export interface ServiceMapJob {
+  /** Starts the timer; returns at once. Safe to call twice. */
+  start(): void;
+  /** Finishes every window that can be finished now; for tests and `start`'s timer. */
+  runOnce(): Promise<number>;
+  /** Stops the timer and waits for a run in progress. Safe before start and twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The pairing job. Arrival time is cut into aligned windows of `windowMs`; window [a, b) is
+ * finished once b <= server now - visibility margin: the calls done in it (pairing.ts) are
+ * inserted into sm_edges_1m with window_end = b, then b is recorded in sm_windows (the watermark).
+ * Idempotent: a window's result reads only rows that arrived before b, and the insert carries the
+ * deterministic dedup token `sm-edges-<b>`, so a crash between the two steps, or two query nodes
+ * running the job at once, never counts a call twice.
+ */
+export function createServiceMapJob(
+  deps: { store: Store; logger: Logger; registry: Registry },
+  config: ServiceMapJobConfig,
+): ServiceMapJob {
+  const { store, logger } = deps;
+  const db = store.database;
+  const log = logger.child({ component: "service-map-job" });
+  const lateCalls = metric(
+    deps.registry,
+    "skald_service_map_late_calls_total",
+    (registers) =>
+      new Counter({
+        name: "skald_service_map_late_calls_total",
+        help: "Service-map calls whose parent and child spans arrived further apart than the lateness bound (not in edge RED; see the edge's `late` field).",
+        registers,
+      }),
+  );
+  const watermarkGauge = metric(
+    deps.registry,
+    "skald_service_map_watermark_seconds",
+    (registers) =>
+      new Gauge({
+        name: "skald_service_map_watermark_seconds",
+        help: "Arrival time up to which service-map edges are pre-aggregated (Unix seconds).",
+        registers,
+      }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+  let stopped = false;
+
+  async function one<T>(sql: string): Promise<T | undefined> {
+    const rs = await store.client.query({ query: sql, format: "JSONEachRow" });
+    return (await rs.json<T>())[0];
+  }
+
+  async function finishWindow(a: bigint, b: bigint): Promise<void> {
+    const late = await one<{ n: string }>(
+      `SELECT count() AS n FROM ${db}.sm_windows WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
+    );
+    if (Number(late?.n ?? 0) > 0) return; // another runner finished it
+    const select = `SELECT tenant, minute, source, target_kind, target,
+        fromUnixTimestamp64Milli(toInt64(${b})) AS window_end, ${EDGE_AGGREGATES}
+      FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs })})
+      GROUP BY tenant, minute, source, target_kind, target
+      SETTINGS insert_deduplication_token = 'sm-edges-${b}', deduplicate_blocks_in_dependent_materialized_views = 1`;
+    // Settings go in the SQL text, not in `clickhouse_settings`: over chDB those persist in the
+    // shared session, and a dedup token left there silently drops later span inserts.
+    await store.client.command({
+      query: `INSERT INTO ${db}.sm_edges_1m (tenant, minute, source, target_kind, target, window_end,
+        calls, errors, late, duration, slow_trace, error_trace) ${select}`,
+    });
+    const lateRow = await one<{ n: string }>(
+      `SELECT sum(late) AS n FROM ${db}.sm_edges_1m WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
+    );
+    lateCalls.inc(Number(lateRow?.n ?? 0));
+    await store.client.command({
+      query: `INSERT INTO ${db}.sm_windows (window_end) SELECT fromUnixTimestamp64Milli(toInt64(${b}))`,
+    });
+  }
+
+  async function run(): Promise<number> {
+    const step = BigInt(config.windowMs);
+    const state = await one<{ now: string; wm: string; first: string }>(
+      `SELECT toUnixTimestamp64Milli(now64(3)) AS now,
+        (SELECT toUnixTimestamp64Milli(max(window_end)) FROM ${db}.sm_windows) AS wm,
+        (SELECT toUnixTimestamp64Milli(min(inserted_at)) FROM ${db}.sm_spans) AS first,
+        (SELECT count() FROM ${db}.sm_windows) AS windows,
+        (SELECT count() FROM ${db}.sm_spans) AS spans`,
+    );
+    if (!state) return 0;
+    const s = state as unknown as { now: string; wm: string; first: string; windows: string; spans: string };
+    const now = BigInt(s.now);
+    const limit = now - BigInt(config.visibilityMarginMs);
+    let a: bigint;
+    if (Number(s.windows) > 0) a = BigInt(s.wm);
+    else if (Number(s.spans) > 0) a = (BigInt(s.first) / step) * step;
+    else return 0;
+    let done = 0;
+    while (a + step <= limit && done < config.maxWindowsPerRun && !stopped) {
+      await finishWindow(a, a + step);
+      a += step;
+      done++;
+    }
+    if (done > 0) watermarkGauge.set(Number(a) / 1000);
+    return done;
+  }
+
+  const runOnce = (): Promise<number> => {
+    running ??= run().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  return {
+    start() {
+      if (timer || stopped) return;
+      timer = setInterval(() => {
+        runOnce().catch((err) => log.warn({ err }, "service-map window failed; retried next run"));
+      }, config.windowMs);
+      timer.unref();
+    },
+    runOnce,
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+/** Registers a metric once per registry (several modules or apps may share one in tests). */
+function metric<T>(registry: Registry, name: string, make: (registers: Registry[]) => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make([registry]);
+}

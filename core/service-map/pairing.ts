@@ -1,0 +1,118 @@
+/**
+ * The one pairing query, shared by the background job (finished arrival windows) and the query
+ * reader (the still-open window), so both count the same calls the same way.
+ *
+ * Input: `sm_spans` half edges (migrations/0002_service_map.sql). Arrival time `ins` is the
+ * ClickHouse server clock when the span was inserted. A call is *done* (ready to count) at:
+ *  - service edge (parent P in service A, child C in service B != A): max(P.ins, C.ins). It counts
+ *    if |P.ins - C.ins| <= lateness, else it is *late*: counted in the `late` column and the
+ *    skald_service_map_late_calls_total metric, never in calls/errors/latency.
+ *  - virtual edge (CLIENT/PRODUCER span V with a peer: database, cache, queue, external): V.ins +
+ *    lateness, if by then no child of V in another service has arrived. An instrumented callee
+ *    therefore never shows up twice (as a service and as an external node).
+ * Latency and errors of an edge call come from the caller's CLIENT span when the parent is one
+ * (what the caller experienced, network included), else from the child span (a SERVER span called
+ * by an uninstrumented client; a CONSUMER span under a PRODUCER, whose own span only measures the
+ * send). Virtual edges use the CLIENT/PRODUCER span itself. Each call belongs to the minute its
+ * child (or, for a virtual edge, the CLIENT/PRODUCER span) started.
+ * Only rows that arrived before `until` are read, so a finished window's result never changes.
+ * Duplicated spans (an ingester replaying a batch) are read once: rows are grouped by span id.
+ */
+export interface PairingRange {
+  /** Calls done at or after this arrival time (ms since epoch, server clock)... */
+  doneFromMs: bigint;
+  /** ...and before this one. Rows that arrived at or after it are ignored. */
+  untilMs: bigint;
+  latenessMs: number;
+  /** Restricts to one tenant (the reader); the job pairs every tenant at once. */
+  tenantParam?: string;
+  /** Event-time filter on the call's minute, as SQL expressions (the reader). */
+  minuteFrom?: string;
+  minuteTo?: string;
+}
+
+/**
+ * SELECT producing one row per call: tenant, minute, source, target_kind, target, trace_id,
+ * duration_ns, is_error, is_late. `db` is the database name; `tenantParam` is a placeholder the
+ * caller binds.
+ */
+export function pairingSql(db: string, r: PairingRange): string {
+  const tenant = r.tenantParam ? `AND tenant = ${r.tenantParam}` : "";
+  // Times are inlined as integer literals (computed in code, never user input) rather than bound:
+  // over chDB, parameters of concurrent queries on the shared session can leak into each other.
+  const from = `toInt64(${BigInt(r.doneFromMs)})`;
+  const until = `toInt64(${BigInt(r.untilMs)})`;
+  const late = `toInt64(${Math.trunc(r.latenessMs)})`;
+  const minute = [
+    r.minuteFrom ? `AND minute >= ${r.minuteFrom}` : "",
+    r.minuteTo ? `AND minute < ${r.minuteTo}` : "",
+  ].join(" ");
+  // Candidate traces: every trace with a span that arrived within one lateness bound before the
+  // window (its partner may complete a call inside the window) and the traces such spans link to.
+  const recent = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late})
+      AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
+  return `
+WITH
+  r AS (
+    SELECT tenant, trace_id, span_id,
+      any(ref_trace_id) AS ref_trace, any(ref_span_id) AS ref_span,
+      -- plain String: comparing LowCardinality values across the two sides of a join gave wrong
+      -- answers on ClickHouse 26.7 (dictionary positions compared)
+      toString(any(service_name)) AS service,
+      any(kind) AS kind, any(start_time) AS start, any(duration_ns) AS dur, any(is_error) AS err,
+      toString(any(peer_kind)) AS peer_kind, toString(any(peer_name)) AS peer_name,
+      min(toUnixTimestamp64Milli(inserted_at)) AS ins
+    FROM ${db}.sm_spans
+    WHERE (tenant, trace_id) IN (
+        SELECT tenant, trace_id FROM ${db}.sm_spans WHERE ${recent}
+        UNION DISTINCT
+        SELECT tenant, ref_trace_id FROM ${db}.sm_spans WHERE ${recent} AND ref_trace_id != trace_id)
+      AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}
+    GROUP BY tenant, trace_id, span_id
+  ),
+  pairs AS (
+    SELECT c.tenant AS tenant, c.trace_id AS trace_id, p.trace_id AS p_trace, p.span_id AS p_span,
+      p.service AS source, 'service' AS target_kind, c.service AS target,
+      toStartOfMinute(c.start) AS minute,
+      if(p.kind = 'CLIENT', p.dur, c.dur) AS duration_ns,
+      if(p.kind = 'CLIENT', p.err, c.err) AS is_error,
+      greatest(c.ins, p.ins) AS done,
+      c.ins AS c_ins, p.ins AS p_ins,
+      toUInt8(abs(c.ins - p.ins) > ${late}) AS is_late
+    FROM r AS c
+    INNER JOIN r AS p ON c.tenant = p.tenant AND c.ref_trace = p.trace_id AND c.ref_span = p.span_id
+    WHERE c.ref_span != '' AND c.service != p.service
+  )
+SELECT tenant, minute, source, target_kind, target, trace_id, duration_ns, is_error, is_late
+FROM
+(
+  SELECT tenant, minute, source, target_kind, target, trace_id, duration_ns, is_error, is_late, done
+  FROM pairs
+  UNION ALL
+  SELECT v.tenant, toStartOfMinute(v.start), v.service, v.peer_kind, v.peer_name, v.trace_id,
+    v.dur, v.err, toUInt8(0), v.ins + ${late}
+  FROM r AS v
+  WHERE v.peer_kind != '' AND (v.tenant, v.trace_id, v.span_id) NOT IN (
+    SELECT tenant, p_trace, p_span FROM pairs WHERE c_ins <= p_ins + ${late})
+)
+WHERE done >= ${from} AND done < ${until} ${minute}`;
+}
+
+/** Column types of the aggregate states, for CASTs of -If states. */
+export const DURATION_STATE = "AggregateFunction(quantilesDD(0.01, 0.5, 0.9, 0.95, 0.99), UInt64)";
+export const SLOW_STATE = "AggregateFunction(argMax, String, UInt64)";
+
+/** Column list and aggregate expressions turning pairing rows into `sm_edges_1m` rows. */
+export const EDGE_AGGREGATES = `
+  countIf(is_late = 0) AS calls,
+  countIf(is_late = 0 AND is_error = 1) AS errors,
+  countIf(is_late = 1) AS late,
+  CAST(quantilesDDIfState(0.01, 0.5, 0.9, 0.95, 0.99)(duration_ns, is_late = 0), '${DURATION_STATE}') AS duration,
+  CAST(argMaxIfState(trace_id, duration_ns, is_late = 0), '${SLOW_STATE}') AS slow_trace,
+  maxIf(trace_id, is_error = 1 AND is_late = 0) AS error_trace`;
+
+/** The DDSketch relative accuracy of every latency quantile Skald reports. */
+export const QUANTILE_RELATIVE_ACCURACY = 0.01;
+export const QUANTILE_LEVELS = [0.5, 0.9, 0.95, 0.99] as const;
+export const QUANTILES_MERGE = "quantilesDDMerge(0.01, 0.5, 0.9, 0.95, 0.99)";
+export const QUANTILES_MERGE_STATE = "quantilesDDMergeState(0.01, 0.5, 0.9, 0.95, 0.99)";

@@ -1,0 +1,1 @@
+export { createServiceMapModule } from "./module.js";

@@ -1,0 +1,137 @@
+import { QUANTILES_MERGE } from "../../core/service-map/index.js";
+import { Params, type SqlRunner } from "../sql.js";
+import { type Red, red } from "./map-reader.js";
+
+const HOUR_MS = 3_600_000n;
+const MINUTE_MS = 60_000n;
+const HOURLY_FROM_MS = 3n * HOUR_MS;
+
+export type GroupBy = "VERSION" | "INSTANCE" | "OPERATION";
+const GROUP_COLUMN: Record<GroupBy, string> = {
+  VERSION: "version",
+  INSTANCE: "instance",
+  OPERATION: "operation",
+};
+
+interface RedRow {
+  k: string;
+  calls: string;
+  errors: string;
+  q: number[];
+  slow: string;
+  err_trace: string;
+}
+
+/**
+ * The pre-aggregated RED rows of one tenant covering [from, to) widened to whole minutes: whole
+ * hours from sm_red_1h when the window spans >= 3 h, the ragged ends from sm_red_1m. Never spans.
+ * `where` is an extra condition on the rows (bound by the caller through `p`).
+ */
+function sources(
+  db: string,
+  p: Params,
+  tenant: string,
+  range: { fromMs: bigint; toMs: bigint; hourly: boolean },
+  where: string,
+): string {
+  const { fromMs, toMs } = range;
+  const t = p.bind("String", tenant);
+  const sec = (ms: bigint) => `toDateTime(intDiv(${p.bind("Int64", ms)}, 1000))`;
+  const cols =
+    "service, operation, version, instance, minute AS t, calls, errors, duration, slow_trace, error_trace";
+  const hcols =
+    "service, operation, version, instance, hour AS t, calls, errors, duration, slow_trace, error_trace";
+  const fromMin = (fromMs / MINUTE_MS) * MINUTE_MS;
+  let hourFrom = ((fromMin + HOUR_MS - 1n) / HOUR_MS) * HOUR_MS;
+  let hourTo = (toMs / HOUR_MS) * HOUR_MS;
+  if (!range.hourly || toMs - fromMs < HOURLY_FROM_MS || hourTo <= hourFrom) hourFrom = hourTo = toMs;
+  const parts: string[] = [];
+  const mins = (a: bigint, b: bigint) => {
+    if (a < b) {
+      parts.push(`SELECT ${cols} FROM ${db}.sm_red_1m
+        WHERE tenant = ${t} AND minute >= ${sec(a)} AND minute < ${sec(b)} AND ${where}`);
+    }
+  };
+  mins(fromMin, hourFrom);
+  if (hourFrom < hourTo) {
+    parts.push(`SELECT ${hcols} FROM ${db}.sm_red_1h
+      WHERE tenant = ${t} AND hour >= ${sec(hourFrom)} AND hour < ${sec(hourTo)} AND ${where}`);
+  }
+  mins(hourTo, toMs);
+  return parts.join("\nUNION ALL\n");
+}
+
+const AGG = `sum(calls) AS calls, sum(errors) AS errors, ${QUANTILES_MERGE}(duration) AS q,
+  argMaxMerge(slow_trace) AS slow, max(error_trace) AS err_trace`;
+
+/** RED of every service of a tenant (entry spans: SERVER, CONSUMER, or roots), by service name. */
+export async function readServiceRed(
+  sql: SqlRunner,
+  db: string,
+  tenant: string,
+  fromMs: bigint,
+  toMs: bigint,
+): Promise<Map<string, Red>> {
+  const p = new Params();
+  const rows = await sql.rows<RedRow>(
+    "serviceMap.nodes",
+    `SELECT service AS k, ${AGG} FROM (${sources(db, p, tenant, { fromMs, toMs, hourly: true }, "1")}) GROUP BY k`,
+    p,
+  );
+  const seconds = Number(toMs - (fromMs / MINUTE_MS) * MINUTE_MS) / 1000;
+  return new Map(rows.map((r) => [r.k, red(r.calls, r.errors, "0", seconds, r.q, r.slow, r.err_trace)]));
+}
+
+export interface SeriesPoint extends Red {
+  timeMs: bigint;
+}
+
+export interface Series {
+  group: string;
+  points: SeriesPoint[];
+}
+
+/**
+ * RED series of one service (optionally one operation), grouped, in buckets of `stepMs` aligned
+ * to the epoch (at least one minute; whole multiples of a minute).
+ */
+export async function readSeries(
+  sql: SqlRunner,
+  db: string,
+  args: {
+    tenant: string;
+    service: string;
+    operation?: string | null;
+    groupBy?: GroupBy | null;
+    fromMs: bigint;
+    toMs: bigint;
+    stepMs: bigint;
+  },
+): Promise<Series[]> {
+  const p = new Params();
+  let where = `service = ${p.bind("String", args.service)}`;
+  if (args.operation != null) where += ` AND operation = ${p.bind("String", args.operation)}`;
+  const group = args.groupBy ? GROUP_COLUMN[args.groupBy] : "''";
+  const step = p.bind("UInt32", Number(args.stepMs / 1000n));
+  const rows = await sql.rows<RedRow & { b: string }>(
+    "serviceMetrics",
+    `SELECT ${group} AS k, toUnixTimestamp(toStartOfInterval(t, toIntervalSecond(${step}))) AS b, ${AGG}
+     FROM (${sources(db, p, args.tenant, { fromMs: args.fromMs, toMs: args.toMs, hourly: args.stepMs % HOUR_MS === 0n }, where)})
+     GROUP BY k, b ORDER BY k, b`,
+    p,
+  );
+  const seconds = Number(args.stepMs) / 1000;
+  const out = new Map<string, Series>();
+  for (const r of rows) {
+    let s = out.get(r.k);
+    if (!s) {
+      s = { group: r.k, points: [] };
+      out.set(r.k, s);
+    }
+    s.points.push({
+      timeMs: BigInt(r.b) * 1000n,
+      ...red(r.calls, r.errors, "0", seconds, r.q, r.slow, r.err_trace),
+    });
+  }
+  return [...out.values()];
+}

@@ -1,0 +1,172 @@
+import { SpanKind } from "@opentelemetry/api";
+import type { ExportResult } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { graphql, startApp } from "../support/app.js";
+import { STORE_TARGETS } from "../support/targets.js";
+import { exactQuantileBracket, generateEstate, rng, shuffle } from "./service-map-estate.js";
+
+type App = Awaited<ReturnType<typeof startApp>>;
+const LATENESS_MS = 15_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const MAP = `query ($from: DateTime!, $to: DateTime!) {
+  serviceMap(from: $from, to: $to) {
+    nodes { id name kind calls }
+    edges { source target calls errors late p50 p90 p95 p99 slowTraceId }
+    aggregatedUntil
+  }
+}`;
+
+interface Edge {
+  source: string;
+  target: string;
+  calls: number;
+  errors: number;
+  late: number;
+  p50: string;
+  p90: string;
+  p95: string;
+  p99: string;
+}
+interface MapResult {
+  serviceMap: {
+    nodes: Array<{ id: string; name: string; kind: string }>;
+    edges: Edge[];
+    aggregatedUntil: string | null;
+  };
+}
+
+describe.each(STORE_TARGETS.filter((t) => t.name === "embedded"))(
+  "service map on $name ClickHouse",
+  (target) => {
+    let app: App;
+    let setup: Awaited<ReturnType<typeof target.setup>>;
+    const baseMs = Date.now() - 10 * 60_000;
+    const estate = generateEstate(40, baseMs);
+    const from = new Date(baseMs - 60_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    let exporter: OTLPTraceExporter;
+    const send = (spans: ReadableSpan[]) =>
+      new Promise<void>((resolve, reject) =>
+        exporter.export(spans, (r: ExportResult) => (r.code === 0 ? resolve() : reject(r.error))),
+      );
+    /** Batches of `size` spans, eight export requests in flight at a time. */
+    const sendAll = async (spans: ReadableSpan[], size: number) => {
+      const batches: ReadableSpan[][] = [];
+      for (let i = 0; i < spans.length; i += size) batches.push(spans.slice(i, i + size));
+      for (let i = 0; i < batches.length; i += 8) await Promise.all(batches.slice(i, i + 8).map(send));
+    };
+    const query = async () => {
+      const res = await graphql<MapResult>(app.graphqlUrl, MAP, { from, to });
+      expect(res.errors).toBeUndefined();
+      return res.data?.serviceMap as MapResult["serviceMap"];
+    };
+
+    // ground truth: calls and errors per edge, durations per edge
+    const truth = new Map<string, { calls: number; errors: number; durations: number[] }>();
+    for (const c of estate.calls) {
+      const t = truth.get(c.edge) ?? { calls: 0, errors: 0, durations: [] };
+      t.calls++;
+      if (c.error) t.errors++;
+      t.durations.push(c.durationNs);
+      truth.set(c.edge, t);
+    }
+    let lateTraceSpans: ReadableSpan[] = [];
+    let sentAt = 0;
+
+    beforeAll(async () => {
+      setup = await target.setup();
+      app = await startApp({
+        storage: setup.storage,
+        serviceMap: { windowMs: 1000, latenessMs: LATENESS_MS, visibilityMarginMs: 300 },
+        pipeline: { batchMaxDelayMs: 20 },
+      });
+      exporter = new OTLPTraceExporter({ url: app.listeners.otlpHttp });
+      // Out of order, in many batches, a tenth held back and sent ~1.5 s later (within the bound).
+      const rand = rng(11);
+      const spans = shuffle(estate.spans, rand);
+      const held = spans.filter(() => rand() < 0.1);
+      const now = spans.filter((s) => !held.includes(s));
+      await sendAll(now, 37);
+      await sleep(1500);
+      await sendAll(held, 11);
+      sentAt = Date.now();
+      // One more call whose child arrives after the lateness bound: gateway CLIENT -> auth SERVER.
+      const late = generateEstate(1, baseMs + 60_000, 99).spans;
+      const client = late.find((s) => s.name === "call auth" && s.kind === SpanKind.CLIENT);
+      const server = late.find((s) => s.name === "serve auth");
+      lateTraceSpans = [client, server].filter((s): s is ReadableSpan => s !== undefined);
+      await send([lateTraceSpans[0]]);
+    }, 120_000);
+
+    afterAll(async () => {
+      await app?.shutdown();
+      await estate.close();
+      await setup?.cleanup();
+    });
+
+    function expectExact(map: MapResult["serviceMap"], lateCallIncluded: boolean) {
+      const got = new Map(map.edges.map((e) => [`${e.source}->${e.target}`, e]));
+      const expected = new Map([...truth].map(([k, v]) => [k, { calls: v.calls, errors: v.errors }]));
+      if (lateCallIncluded) {
+        const k = "service:gateway->service:auth";
+        expected.set(k, { calls: (expected.get(k)?.calls ?? 0) + 1, errors: expected.get(k)?.errors ?? 0 });
+      }
+      const gotCounts = new Map([...got].map(([k, e]) => [k, { calls: e.calls, errors: e.errors }]));
+      // the late trace's CLIENT span has no child yet: no virtual edge (it has no peer attributes)
+      expect(Object.fromEntries(gotCounts)).toEqual(Object.fromEntries(expected));
+      const nodes = new Map(map.nodes.map((n) => [n.id, n]));
+      for (const s of estate.services)
+        expect(nodes.get(`service:${s}`)).toMatchObject({ name: s, kind: "service" });
+      expect(nodes.get("cache:redis@cache-1")?.kind).toBe("cache");
+      expect(nodes.get("external:stripe-api")?.kind).toBe("external");
+      expect(nodes.get("queue:audit-log")?.kind).toBe("queue");
+      expect(nodes.get("database:postgresql@orders-db")?.kind).toBe("database");
+    }
+
+    it("builds the exact map from the live window before any aggregation finishes", async () => {
+      const map = await query();
+      expect(estate.services).toHaveLength(16);
+      // spans sent within the last few seconds are paired live: the map is complete right away
+      expectExact(map, false);
+    });
+
+    it("stays exact once pre-aggregated, counts a too-late child as late, quantiles within 1%", async () => {
+      await sleep(LATENESS_MS + 1500);
+      await send([lateTraceSpans[1]]);
+      // every call is done (arrived, or waited the lateness bound for a child) by `settled`; wait
+      // until the job has pre-aggregated past it, then the map is read from aggregates only
+      const settled = Math.max(sentAt + LATENESS_MS, Date.now()) + 1000;
+      const deadline = Date.now() + 120_000;
+      let map = await query();
+      while (Date.now() < deadline && Date.parse(map.aggregatedUntil ?? "1970-01-01T00:00:00Z") < settled) {
+        await sleep(500);
+        map = await query();
+      }
+      expect(Date.parse(map.aggregatedUntil ?? "")).toBeGreaterThanOrEqual(settled);
+      expectExact(map, false);
+      const lateEdge = map.edges.find((e) => e.source === "service:gateway" && e.target === "service:auth");
+      expect(lateEdge?.late).toBe(1);
+      const metrics = await (await fetch(app.graphqlUrl.replace("/graphql", "/metrics"))).text();
+      expect(metrics).toMatch(/^skald_service_map_late_calls_total 1$/m);
+      for (const e of map.edges) {
+        const t = truth.get(`${e.source}->${e.target}`);
+        if (!t) continue;
+        const sorted = [...t.durations].sort((a, b) => a - b);
+        for (const [q, got] of [
+          [0.5, e.p50],
+          [0.9, e.p90],
+          [0.95, e.p95],
+          [0.99, e.p99],
+        ] as const) {
+          const [lo, hi] = exactQuantileBracket(sorted, q);
+          const v = Number(got);
+          expect(v, `${e.source}->${e.target} p${q * 100}`).toBeGreaterThanOrEqual(lo * 0.99 - 1);
+          expect(v, `${e.source}->${e.target} p${q * 100}`).toBeLessThanOrEqual(hi * 1.01 + 1);
+        }
+      }
+    }, 60_000);
+  },
+);
