@@ -78,12 +78,17 @@ export function layeredLayout(input: LayoutInput): LayoutResult {
     }
   }
   const ranks: number[][] = [];
-  for (let v = 0; v < n; v++) (ranks[rank[v]] ??= []).push(v);
+  for (let v = 0; v < n; v++) {
+    if (!ranks[rank[v]]) ranks[rank[v]] = [];
+    ranks[rank[v]].push(v);
+  }
   for (const r of ranks) r?.sort((a, b) => ids[a].localeCompare(ids[b]));
   // Barycentre sweeps: order each rank by the mean position of neighbours in the previous rank.
   const pos = new Float64Array(n);
   const setPos = () => {
-    for (const r of ranks) r?.forEach((v, i) => (pos[v] = i));
+    for (const r of ranks) {
+      if (r) for (let i = 0; i < r.length; i++) pos[r[i]] = i;
+    }
   };
   setPos();
   for (let s = 0; s < SWEEPS; s++) {
@@ -98,7 +103,7 @@ export function layeredLayout(input: LayoutInput): LayoutResult {
         bary.set(v, nb.length ? nb.reduce((sum, w) => sum + pos[w], 0) / nb.length : pos[v]);
       }
       r.sort((a, b) => (bary.get(a) ?? 0) - (bary.get(b) ?? 0) || ids[a].localeCompare(ids[b]));
-      r.forEach((v, i) => (pos[v] = i));
+      for (let i = 0; i < r.length; i++) pos[r[i]] = i;
     }
   }
   const tallest = Math.max(1, ...ranks.map((r) => r?.length ?? 0));

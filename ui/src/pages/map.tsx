@@ -143,7 +143,6 @@ export function MapPage() {
             <svg
               width={Math.max(layout.width, 400)}
               height={Math.max(layout.height, 200)}
-              role="group"
               aria-label="Service map graph"
             >
               <defs>
@@ -224,7 +223,7 @@ export function MapPage() {
                       />
                     )}
                     <Shape kind={n.kind} fill="var(--bg)" stroke={healthColour(n.errorRate, n.calls)} />
-                    <text y={4} textAnchor="middle" className="node-kind" aria-hidden="true">
+                    <text y={4} textAnchor="middle" className="node-kind">
                       {n.kind === "service" ? "" : n.kind.slice(0, 2).toUpperCase()}
                     </text>
                     <text y={44} textAnchor="middle" className="node-label">
