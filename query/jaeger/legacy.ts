@@ -83,7 +83,7 @@ export function registerLegacyRoutes(app: FastifyInstance, prefix: string, ctx: 
       }
     });
     if (ids.length > 0) {
-      const traces = await readTraces(ctx.reader, tenant, ids);
+      const traces = await readTraces(ctx.reader, ctx.sql, tenant, ids);
       const found = new Set(traces.map((t) => t[0].traceId));
       const errors = ids
         .filter((id) => !found.has(id))
@@ -115,7 +115,7 @@ export function registerLegacyRoutes(app: FastifyInstance, prefix: string, ctx: 
       toNs: endNs,
     });
     const found = await searchTraceIds(ctx.reader, tenant, filter, limit);
-    const traces = await readTraces(ctx.reader, tenant, found);
+    const traces = await readTraces(ctx.reader, ctx.sql, tenant, found);
     return envelope(traces.map((t) => toJaegerTrace(t[0].traceId, t)));
   });
 
@@ -130,7 +130,7 @@ export function registerLegacyRoutes(app: FastifyInstance, prefix: string, ctx: 
     }
     const startNs = microsParam(q, "start");
     const endNs = microsParam(q, "end");
-    const [spans] = await readTraces(ctx.reader, ctx.tenant(req), [id]);
+    const [spans] = await readTraces(ctx.reader, ctx.sql, ctx.tenant(req), [id]);
     // `start`/`end` bound where the trace is looked for: a trace wholly outside is not found.
     const outside =
       spans &&

@@ -1,6 +1,8 @@
 import type { SpanReader } from "../span-reader.js";
 import type { StoredSpan } from "../span-record.js";
+import type { SqlRunner } from "../sql.js";
 import type { AttributeMatch, TraceFilter } from "../trace-search.js";
+import { readTracesBulk } from "./trace-read.js";
 
 /**
  * Jaeger's search semantics on Skald's reader. Jaeger returns whole traces, so a search is the
@@ -73,22 +75,33 @@ export async function readWholeTrace(
   return spans;
 }
 
-/** Whole traces for the given ids, in that order; unknown ids are skipped. A few reads at a time. */
+/** Spans one bulk read may return; larger sets of traces are paged through the span reader. */
+const BULK_SPANS = 10_000;
+
+/**
+ * Whole traces for the given ids, in that order; unknown ids are skipped. Small traces are read
+ * together (trace-read.ts), large ones page by page, a few at a time.
+ */
 export async function readTraces(
   reader: SpanReader,
+  sql: SqlRunner,
   tenant: string,
   traceIds: string[],
 ): Promise<StoredSpan[][]> {
-  const out: Array<StoredSpan[] | null> = new Array(traceIds.length).fill(null);
+  const { traces, large } = await readTracesBulk(sql, tenant, traceIds, BULK_SPANS);
   let next = 0;
   const worker = async () => {
-    while (next < traceIds.length) {
-      const i = next++;
-      out[i] = await readWholeTrace(reader, tenant, traceIds[i]);
+    while (next < large.length) {
+      const id = large[next++];
+      const spans = await readWholeTrace(reader, tenant, id);
+      if (spans) traces.set(id, spans);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(4, traceIds.length) }, worker));
-  return out.filter((t): t is StoredSpan[] => t !== null && t.length > 0);
+  await Promise.all(Array.from({ length: Math.min(4, large.length) }, worker));
+  return traceIds.flatMap((id) => {
+    const spans = traces.get(id);
+    return spans && spans.length > 0 ? [spans] : [];
+  });
 }
 
 /** Trace ids matching a filter, newest first, at most `limit`. */

@@ -81,7 +81,7 @@ export function registerV3Routes(app: FastifyInstance, prefix: string, ctx: Jaeg
     }
     const startNs = param(q, rfc3339Param, "startTime", "start_time");
     const endNs = param(q, rfc3339Param, "endTime", "end_time");
-    const found = await readTraces(ctx.reader, ctx.tenant(req), [id]);
+    const found = await readTraces(ctx.reader, ctx.sql, ctx.tenant(req), [id]);
     const inWindow = found.filter(
       (spans) =>
         !(startNs != null && spans.every((s) => s.endTimeUnixNano < startNs)) &&
@@ -121,6 +121,6 @@ export function registerV3Routes(app: FastifyInstance, prefix: string, ctx: Jaeg
     });
     const tenant = ctx.tenant(req);
     const ids = await searchTraceIds(ctx.reader, tenant, filter, depth);
-    return traces(reply, await readTraces(ctx.reader, tenant, ids));
+    return traces(reply, await readTraces(ctx.reader, ctx.sql, tenant, ids));
   });
 }

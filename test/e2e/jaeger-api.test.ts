@@ -131,6 +131,25 @@ describe.each(STORE_TARGETS)("Jaeger legacy API on $name ClickHouse", (target) =
     ]);
   });
 
+  it("returns every span of a trace larger than one read (paged through the span reader)", async () => {
+    const traceId = "b".repeat(32);
+    const startNs = BigInt(sent.baseSeconds) * 1_000_000_000n;
+    await app.store.client.command({
+      query: `INSERT INTO ${app.store.database}.spans (tenant, trace_id, span_id, parent_span_id, name, kind,
+          service_name, start_time, duration_ns, status_code, resource_attributes)
+        SELECT 'default', '${traceId}', leftPad(lower(hex(toUInt64(1000000 + number))), 16, '0'),
+          if(number = 0, '', leftPad(lower(hex(toUInt64(1000000))), 16, '0')), 'step', 'INTERNAL', 'batch',
+          fromUnixTimestamp64Nano(toInt64(${startNs} + number * 1000)), 500, 'UNSET', map('service.name', 'batch')
+        FROM numbers(12000)`,
+    });
+    const { status, body } = await get(`/api/traces/${traceId}`);
+    expect(status).toBe(200);
+    const spans: Json[] = body.data[0].spans;
+    expect(spans).toHaveLength(12000);
+    expect(new Set(spans.map((s) => s.spanID)).size).toBe(12000);
+    expect(spans.filter((s) => s.references.length === 0)).toHaveLength(1);
+  });
+
   it.each([
     ["/api/traces?service=gateway&limit=ten", "limit"],
     ["/api/traces?service=gateway&minDuration=5parsecs", "minDuration"],
