@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql, startApp } from "../support/app.js";
 import { freePort } from "../support/clickhouse-server.js";
@@ -42,6 +43,7 @@ describe.skipIf(missing !== undefined)("softflowd â†’ NetFlow v5 / v9 / IPFIX â†
       "flows.netflowPort": 0,
       "flows.ipfixPort": 0,
       "flows.batchMaxDelayMs": 50,
+      "flows.vpcHttpPort": 0,
     });
   }, 60_000);
 
@@ -142,5 +144,39 @@ describe.skipIf(missing !== undefined)("softflowd â†’ NetFlow v5 / v9 / IPFIX â†
     ]);
     const metrics = await app.metrics.registry.getSingleMetricAsString("skald_flows_decoded_total");
     expect(metrics).toMatch(/source_type="ipfix"/);
+  });
+
+  it("VPC Flow Logs over HTTP (gzip, format header, NODATA) reach flowMatrix for the request's tenant", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const lines = [
+      "srcaddr dstaddr bytes packets start end log-status",
+      `10.1.0.5 10.2.0.9 5000 10 ${now - 30} ${now} OK`,
+      `10.1.0.5 10.2.0.9 1000 2 ${now - 20} ${now} OK`,
+      `- - - - ${now - 20} ${now} NODATA`,
+    ].join("\n");
+    const res = await fetch(app.listeners.vpcFlowLogs, {
+      method: "POST",
+      headers: {
+        "content-encoding": "gzip",
+        "x-scope-orgid": "vpc-tenant",
+        "x-skald-vpc-format": "srcaddr dstaddr bytes packets start end log-status",
+      },
+      body: gzipSync(lines),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ accepted: 2, skipped: 1 });
+    const from = new Date((now - 3600) * 1000).toISOString();
+    const to = new Date((now + 3600) * 1000).toISOString();
+    const q = await graphql<{ flowMatrix: { rows: unknown[] } }>(
+      app.graphqlUrl,
+      `query($from: DateTime!, $to: DateTime!) { flowMatrix(from: $from, to: $to, groupBy: ADDRESS) { rows { source destination bytes packets flows } } }`,
+      { from, to },
+      { "x-scope-orgid": "vpc-tenant" },
+    );
+    expect(q.data?.flowMatrix.rows).toEqual([
+      { source: "10.1.0.5", destination: "10.2.0.9", bytes: 6000, packets: 12, flows: 2 },
+    ]);
+    const dropped = await app.metrics.registry.getSingleMetricAsString("skald_flows_dropped_total");
+    expect(dropped).toMatch(/receiver="vpc",reason="vpc_nodata"} 1/);
   });
 });
