@@ -2,6 +2,7 @@ import type { QueryContext } from "../graphql/resolvers.js";
 import type { QueryModule, QueryModuleFactory } from "../module.js";
 import { createSqlRunner } from "../sql.js";
 import type { FlowGroup } from "./enrich.js";
+import { holderLabels } from "./holder-labels.js";
 import { FlowReader, type MatrixRow } from "./reader.js";
 import { FLOWS_SDL } from "./schema.js";
 
@@ -57,7 +58,11 @@ export function talkersOf(rows: MatrixRow[], limit: number) {
 
 /** The packet-flow feature: flowMatrix, topTalkers, inter-zone/region traffic and networkMap. */
 export const createFlowsModule: QueryModuleFactory = (deps): QueryModule => {
-  const reader = new FlowReader(deps.store, createSqlRunner(deps.store, deps.logger));
+  const reader = new FlowReader(
+    deps.store,
+    createSqlRunner(deps.store, deps.logger),
+    holderLabels(deps.store.database),
+  );
   const matrix = (ctx: QueryContext, a: Window, group: FlowGroup, crossOnly = false) =>
     reader.matrix({ tenant: ctx.tenant, from: a.from, to: a.to, group, limit: a.limit ?? 1000, crossOnly });
   return {

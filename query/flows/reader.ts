@@ -25,7 +25,7 @@ export interface MatrixQuery {
 }
 
 /** Builds the enriched label query from address pairs; see enrich.ts for the contract. */
-export type LabelSql = (pairs: string, group: FlowGroup, p: Params) => string;
+export type LabelSql = (pairs: string, group: FlowGroup, p: Params, tenant: string) => string;
 
 /**
  * Reads flow totals from the per-minute address-pair rollup (never the raw flows), so a 24-hour
@@ -53,7 +53,7 @@ export class FlowReader {
     } else {
       const pairs = `SELECT minute, src_addr, dst_addr, sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
         FROM ${table} WHERE ${where} GROUP BY minute, src_addr, dst_addr`;
-      inner = this.labels(pairs, q.group, p);
+      inner = this.labels(pairs, q.group, p, q.tenant);
     }
     const rows = await this.sql.rows<Record<string, string | number>>(
       "flow_matrix",
