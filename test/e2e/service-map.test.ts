@@ -168,5 +168,72 @@ describe.each(STORE_TARGETS.filter((t) => t.name === "embedded"))(
         }
       }
     }, 60_000);
+
+    it("answers focus/depth/filter and serviceMetrics with exemplars, scoped to the tenant", async () => {
+      const focused = await graphql<MapResult>(
+        app.graphqlUrl,
+        `query ($from: DateTime!, $to: DateTime!) {
+          serviceMap(from: $from, to: $to, focus: "service:checkout", depth: 1) { nodes { id } edges { source target } }
+        }`,
+        { from, to },
+      );
+      expect(focused.errors).toBeUndefined();
+      expect(focused.data?.serviceMap.nodes.map((n) => n.id).sort()).toEqual(
+        [
+          "service:checkout",
+          "service:gateway",
+          "service:orders",
+          "service:payment",
+          "service:shipping",
+        ].sort(),
+      );
+      const dbs = await graphql<MapResult>(
+        app.graphqlUrl,
+        `query ($from: DateTime!, $to: DateTime!) {
+          serviceMap(from: $from, to: $to, filter: { kinds: [database] }) { nodes { id kind } edges { source } }
+        }`,
+        { from, to },
+      );
+      expect(dbs.data?.serviceMap.nodes.every((n) => n.kind === "database")).toBe(true);
+      expect(dbs.data?.serviceMap.edges).toEqual([]);
+      const other = await graphql<MapResult>(
+        app.graphqlUrl,
+        MAP,
+        { from, to },
+        { "x-scope-orgid": "someone-else" },
+      );
+      expect(other.data?.serviceMap).toMatchObject({ nodes: [], edges: [] });
+
+      const res = await graphql<{
+        serviceMetrics: Array<{
+          group: string;
+          points: Array<{
+            calls: number;
+            errors: number;
+            p99: string;
+            slowTraceId: string;
+            errorTraceId: string | null;
+          }>;
+        }>;
+      }>(
+        app.graphqlUrl,
+        `query ($from: DateTime!, $to: DateTime!) {
+          serviceMetrics(service: "auth", groupBy: OPERATION, from: $from, to: $to, step: "1h") {
+            group points { time calls errors p50 p99 slowTraceId errorTraceId }
+          }
+        }`,
+        { from, to },
+      );
+      expect(res.errors).toBeUndefined();
+      const series = res.data?.serviceMetrics ?? [];
+      expect(series.map((s) => s.group)).toEqual(["serve auth"]);
+      // 40 requests of the estate plus the late trace's auth SERVER span (RED never drops late spans)
+      expect(series[0].points.reduce((n, p) => n + p.calls, 0)).toBe(41);
+      const serverErrors = estate.spans.filter(
+        (sp) => sp.name === "serve auth" && sp.status.code === 2,
+      ).length;
+      expect(series[0].points.reduce((n, p) => n + p.errors, 0)).toBe(serverErrors);
+      expect(series[0].points[0].slowTraceId).toMatch(/^[0-9a-f]{32}$/);
+    });
   },
 );
