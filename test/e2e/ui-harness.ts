@@ -157,3 +157,22 @@ export function hugeTrace(traceId: string, total: number, baseNs: bigint): Span[
   }
   return spans;
 }
+
+/**
+ * Posts VPC Flow Logs lines (default version-2 format) to Skald's VPC endpoint: 10.0.1.5 → 10.0.2.7
+ * twice (4,000 bytes each), the reply (1,500 bytes), and 10.0.3.9 → 10.0.2.7 (700 bytes).
+ */
+export async function sendVpcFlows(url: string | undefined): Promise<void> {
+  if (!url) throw new Error("the VPC Flow Logs endpoint is not listening");
+  const end = Math.floor(Date.now() / 1000) - 60;
+  const line = (src: string, dst: string, sport: number, dport: number, packets: number, bytes: number) =>
+    `2 123456789012 eni-0a1b2c3d ${src} ${dst} ${sport} ${dport} 6 ${packets} ${bytes} ${end - 30} ${end} ACCEPT OK`;
+  const body = [
+    line("10.0.1.5", "10.0.2.7", 49152, 443, 20, 4000),
+    line("10.0.1.5", "10.0.2.7", 49153, 443, 20, 4000),
+    line("10.0.2.7", "10.0.1.5", 443, 49152, 10, 1500),
+    line("10.0.3.9", "10.0.2.7", 50000, 443, 5, 700),
+  ].join("\n");
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "text/plain" }, body });
+  if (!res.ok) throw new Error(`VPC flow post failed: ${res.status} ${await res.text()}`);
+}

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { useQuery } from "./api.js";
+import { FlowsPage } from "./pages/flows.js";
 import { MapPage } from "./pages/map.js";
 import { TracePage } from "./pages/trace.js";
 import { TracesPage } from "./pages/traces.js";
@@ -114,7 +115,14 @@ export function App() {
           ))}
         {page === "config" && <Unavailable title="Config history" api="config history" />}
         {page === "canary" && <Unavailable title="Canary report" api="canary analysis" />}
-        {page === "flows" && <Unavailable title="Network flows" api="flows" />}
+        {page === "flows" &&
+          (roots.state !== "done" ? (
+            <p className="muted">Loading…</p>
+          ) : has(["flowMatrix", "topTalkers"]) ? (
+            <FlowsPage />
+          ) : (
+            <Unavailable title="Network flows" api="flows" />
+          ))}
         {page === "notFound" && (
           <section>
             <h1>Not found</h1>

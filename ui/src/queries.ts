@@ -201,3 +201,35 @@ export const ALL_DOCUMENTS: Record<string, string> = {
   SERVICE_METRICS,
   ROOT_FIELDS,
 };
+
+export const FLOW_GROUPS = ["SERVICE", "INSTANCE", "ADDRESS", "ZONE", "REGION", "VPC"] as const;
+export type FlowGroup = (typeof FLOW_GROUPS)[number];
+
+const MATRIX = "groupBy rows { source destination bytes packets flows }";
+export const FLOWS_PAGE = /* GraphQL */ `query FlowsPage($from: DateTime!, $to: DateTime!, $groupBy: FlowGroup!) {
+  flowMatrix(from: $from, to: $to, groupBy: $groupBy, limit: 400) { ${MATRIX} }
+  topTalkers(from: $from, to: $to, groupBy: $groupBy, limit: 15) { name bytes bytesOut bytesIn packets flows }
+  interZoneTraffic(from: $from, to: $to, limit: 20) { ${MATRIX} }
+  interRegionTraffic(from: $from, to: $to, limit: 20) { ${MATRIX} }
+}`;
+export interface FlowRow {
+  source: string;
+  destination: string;
+  bytes: number;
+  packets: number;
+  flows: number;
+}
+export interface FlowsPageResult {
+  flowMatrix: { groupBy: FlowGroup; rows: FlowRow[] };
+  topTalkers: Array<{
+    name: string;
+    bytes: number;
+    bytesOut: number;
+    bytesIn: number;
+    packets: number;
+    flows: number;
+  }>;
+  interZoneTraffic: { rows: FlowRow[] };
+  interRegionTraffic: { rows: FlowRow[] };
+}
+ALL_DOCUMENTS.FLOWS_PAGE = FLOWS_PAGE;
