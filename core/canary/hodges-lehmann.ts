@@ -101,8 +101,7 @@ export function kthDifference(x: Float64Array, y: Float64Array, k: number): numb
       if (d > lo && d <= hi) between.push(d);
     }
   }
-  between.sort((a, b) => a - b);
-  return between[k - below - 1];
+  return Float64Array.from(between).sort()[k - below - 1]; // typed sort: numeric, no comparator calls
 }
 
 function nextDown(v: number): number {
