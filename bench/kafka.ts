@@ -31,6 +31,20 @@ async function main() {
   const admin = kafka.admin();
   await admin.connect();
   const db = chClient(ch.url);
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () => {
+    cleaned ??= (async () => {
+      await Promise.all(procs.map((p) => p.kill()));
+      await db.close().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await Promise.all([broker.destroy(), ch.destroy()]);
+    })();
+    return cleaned;
+  };
+  // Ctrl-C or a timeout's SIGTERM: stop the broker, ClickHouse and the skald processes too.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  }
   const procs: Array<ReturnType<typeof spawnRole>> = [];
   try {
     const config = loadConfig({ env: {}, overrides: { "storage.url": ch.url, "log.level": "silent" } });
@@ -120,10 +134,7 @@ async function main() {
     );
     if (stored !== accepted) process.exitCode = 1;
   } finally {
-    await Promise.all(procs.map((p) => p.stop()));
-    await db.close();
-    await admin.disconnect();
-    await Promise.all([broker.destroy(), ch.destroy()]);
+    await cleanup();
   }
 }
 

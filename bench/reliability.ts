@@ -38,6 +38,20 @@ async function main() {
   }).admin();
   await admin.connect();
   const db = chClient(ch.url);
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () => {
+    cleaned ??= (async () => {
+      await Promise.all([...procs, ...ingesters].map((p) => p.kill()));
+      await db.close().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await Promise.all([broker.destroy(), ch.destroy()]);
+    })();
+    return cleaned;
+  };
+  // Ctrl-C or a timeout's SIGTERM: stop the broker, ClickHouse and the skald processes too.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  }
   const procs: SkaldProcess[] = [];
   let ingesters: SkaldProcess[] = [];
   try {
@@ -91,10 +105,15 @@ async function main() {
         }
       }
     })();
+    let faultError: unknown;
+    faults.catch((err) => {
+      faultError = err;
+    });
     const stats = await load.done;
     loadDone = true;
     const lastAck = performance.now();
-    await faults;
+    await faults.catch(() => undefined);
+    if (faultError) throw faultError;
     const acked = stats.acked.slice(0, stats.acked.length);
     console.log(
       `load: ${fmt(acked.length)} spans acknowledged in ${((lastAck - started) / 1000).toFixed(1)} s = ${fmt(acked.length / ((lastAck - started) / 1000))} spans/s; ` +
@@ -129,10 +148,7 @@ async function main() {
     if (final.lost > 0 || final.duplicated > 0 || final.unknown > 0 || sum.rows !== counts.size)
       process.exitCode = 1;
   } finally {
-    await Promise.all([...procs, ...ingesters].map((p) => p.stop()));
-    await db.close();
-    await admin.disconnect();
-    await Promise.all([broker.destroy(), ch.destroy()]);
+    await cleanup();
   }
 }
 

@@ -147,6 +147,26 @@ export function createIngester(deps: IngesterDeps): Ingester {
         committedNext.set(p, next);
         updateLag(p);
       },
+      onFailed(p) {
+        if (myEpoch !== epoch || states.get(p) !== state) return;
+        // Forget the state and rewind kafkajs to the committed offset: the next batch starts a
+        // fresh state there, with the recorded plan, as after a rebalance.
+        states.delete(p);
+        committedCache = undefined;
+        void (async () => {
+          const committed = (await committedOffsets()).get(p)?.offset ?? -1;
+          const low = Number(
+            (await (admin as Admin).fetchTopicOffsets(topic)).find((o) => o.partition === p)?.low ?? 0,
+          );
+          if (myEpoch === epoch)
+            consumer?.seek({ topic, partition: p, offset: String(Math.max(committed, low)) });
+        })().catch((err) =>
+          logger.error(
+            { err, partition: p },
+            "cannot rewind the partition; it resumes after the next rebalance",
+          ),
+        );
+      },
       onReplay() {
         km.ingestReplayedBatches.inc();
         logger.info(

@@ -17,6 +17,8 @@ export interface PartitionDeps {
   /** The previous owner-state's writer of this partition, to wait for before writing. */
   before?: Promise<void>;
   onReplay(): void;
+  /** The writer failed unexpectedly: the partition must be re-read from its committed offset. */
+  onFailed?(partition: number): void;
   /** After each successful insert (tests' crash injection hooks in here). */
   afterInsert?(): void;
 }
@@ -178,8 +180,9 @@ export class PartitionState {
       this.dead = true;
       this.deps.logger.error(
         { err, partition: this.partition },
-        "partition writer failed; it will be replayed",
+        "partition writer failed; re-reading it from its committed offset",
       );
+      this.deps.onFailed?.(this.partition);
     }
   }
 

@@ -44,6 +44,7 @@ export function spawnRole(role: string, env: Record<string, string>): SkaldProce
       }
     }, 50);
   });
+  ready.catch(() => undefined); // awaited by whoever needs it; never an unhandled rejection
   return {
     child,
     output: () => out,
@@ -79,12 +80,17 @@ export function startLoad(opts: {
   attrs?: number;
   /** Pause after each request per sender (default 0: closed loop). */
   paceMs?: number;
+  /** Stop after this long in any case (default 10 minutes): a load loop always ends by itself. */
+  maxMs?: number;
   /** Stop after this many acknowledged spans (default: until stop()). */
   limit?: number;
   service?: string;
 }): { stats: LoadStats; stop(): Promise<LoadStats>; done: Promise<LoadStats> } {
   const stats: LoadStats = { acked: [], failed: [], refusals: {} };
   let stopped = false;
+  const hardStop = setTimeout(() => {
+    stopped = true;
+  }, opts.maxMs ?? 600_000);
   const sender = async (n: number) => {
     while (!stopped && (opts.limit === undefined || stats.acked.length < opts.limit)) {
       const { body, spanIds } = generateRequest({
@@ -115,7 +121,10 @@ export function startLoad(opts: {
       }
     }
   };
-  const done = Promise.all(Array.from({ length: opts.concurrency }, (_, i) => sender(i))).then(() => stats);
+  const done = Promise.all(Array.from({ length: opts.concurrency }, (_, i) => sender(i))).then(() => {
+    clearTimeout(hardStop);
+    return stats;
+  });
   return {
     stats,
     done,

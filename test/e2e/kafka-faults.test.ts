@@ -156,6 +156,16 @@ describe.skipIf(skip)("Kafka 4.1 faults under load: every acknowledged span exac
     expect(replays.length).toBeGreaterThan(0);
   }, 180_000);
 
+  it("SIGTERM: an ingester writes and commits what it holds, leaves the group and exits 0", async () => {
+    await underLoad(async () => {
+      const code = await ingesters[1].stop();
+      expect(code, ingesters[1].output()).toBe(0);
+      expect(ingesters[1].output()).toContain("stopped cleanly");
+      ingesters[1] = await startIngester();
+    });
+    await expectExactlyOnce();
+  }, 180_000);
+
   it("the Kafka broker restarted under load", async () => {
     await underLoad(async () => {
       await broker.restart();
