@@ -20,6 +20,9 @@ import { registerV3Routes, sendV3Error } from "./v3.js";
 export interface JaegerContext {
   reader: SpanReader;
   sql: SqlRunner;
+  /** Database of the store, and the service map's lateness, for its edge reader. */
+  database: string;
+  latenessMs: number;
   tenant(req: FastifyRequest): string;
   /** Runs a handler and renders any failure in the API's own error shape. */
   handle(
@@ -50,6 +53,8 @@ export const jaegerModule: QueryModuleFactory = ({ store, config, metrics, logge
   const ctx: JaegerContext = {
     reader,
     sql,
+    database: store.database,
+    latenessMs: config.serviceMap.latenessMs,
     tenant: (req) => resolveTenant(req.headers[header], config.otlp),
     async handle(api, req, reply, fn) {
       try {

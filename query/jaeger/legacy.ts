@@ -147,13 +147,14 @@ export function registerLegacyRoutes(app: FastifyInstance, prefix: string, ctx: 
     if (endMs < 0n) throw new ParamError("endTs", "unable to parse param 'endTs': negative time");
     if (lookbackMs < 0n)
       throw new ParamError("lookback", "unable to parse param 'lookback': negative duration");
-    const toNs = endMs * 1_000_000n;
-    const fromNs = toNs - lookbackMs * 1_000_000n;
+    const fromMs = endMs > lookbackMs ? endMs - lookbackMs : 0n;
     const links: DependencyLink[] = await readDependencyLinks(
       ctx.sql,
+      ctx.database,
       ctx.tenant(req),
-      fromNs < 0n ? 0n : fromNs,
-      toNs,
+      fromMs,
+      endMs,
+      ctx.latenessMs,
     );
     return envelope(links);
   });

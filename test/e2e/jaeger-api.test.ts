@@ -122,11 +122,13 @@ describe.each(STORE_TARGETS)("Jaeger legacy API on $name ClickHouse", (target) =
     ]);
   });
 
-  it("serves the dependency graph Grafana asks for (endTs, lookback in ms)", async () => {
+  it("serves the dependency graph Grafana asks for (endTs, lookback in ms) from the service map", async () => {
     const { status, body } = await get(`/api/dependencies?endTs=${Date.now()}&lookback=3600000`);
     expect(status).toBe(200);
     expect(body.data).toEqual([
       { parent: "cart", child: "cart-db", callCount: 1 },
+      // the service map's virtual node for the database the cart-db client span calls (db.system)
+      { parent: "cart-db", child: "postgresql", callCount: 1 },
       { parent: "gateway", child: "cart", callCount: 1 },
     ]);
   });
