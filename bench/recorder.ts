@@ -120,6 +120,14 @@ async function main() {
         if(ip = ${ipOf(`((number % ${RESOURCES}) + intDiv(number, ${RESOURCES})) % ${2 * RESOURCES}`)}, 1, 0)`,
       "config_ip_holders",
     );
+    await gen(
+      `SELECT 'bench', 'instances', 'acct', 'us-east-1', concat('i-', leftPad(toString(number % ${RESOURCES}), 17, '0')),
+        fromUnixTimestamp64Nano(toInt64(${startSec} + intDiv(number, ${RESOURCES}) * 3600) * 1000000000, 'UTC'),
+        if(intDiv(number, ${RESOURCES}) = ${HOURS - 1}, toDateTime64('2255-01-01 00:00:00', 9, 'UTC'),
+          fromUnixTimestamp64Nano(toInt64(${startSec} + (intDiv(number, ${RESOURCES}) + 1) * 3600) * 1000000000, 'UTC')),
+        0, intDiv(number, ${RESOURCES}) < ${HOURS - 1}`,
+      "config_intervals",
+    );
     console.log(
       `generated ${total.toLocaleString("en-US")} versions (${RESOURCES} resources × ${HOURS} hours) and ${(2 * total).toLocaleString("en-US")} IP rows in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
     );

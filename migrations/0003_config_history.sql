@@ -57,3 +57,27 @@ CREATE TABLE IF NOT EXISTS {database}.config_crawls {on_cluster}
 )
 ENGINE = {engine:ReplacingMergeTree}
 ORDER BY (tenant, collection, account, region, started_at, recorder);
+
+-- Validity intervals, so "live at T" reads only rows whose interval can contain T (the primary key
+-- on valid_from and a minmax index on valid_to skip the rest). One open row (valid_to far in the
+-- future, closed = 0) per config_versions row; the next row of that resource closes it with a row
+-- of the same key (closed = 1), always inserted later, so it is the one the ReplacingMergeTree keeps
+-- (no version column: {engine:} takes no arguments). Deletion markers have intervals too. Before
+-- merges a stale open row may remain; readers take the latest valid_from per resource, which is
+-- always the version current at T.
+CREATE TABLE IF NOT EXISTS {database}.config_intervals {on_cluster}
+(
+    tenant LowCardinality(String) CODEC(ZSTD(1)),
+    collection LowCardinality(String) CODEC(ZSTD(1)),
+    account LowCardinality(String) CODEC(ZSTD(1)),
+    region LowCardinality(String) CODEC(ZSTD(1)),
+    id String CODEC(ZSTD(1)),
+    valid_from DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    valid_to DateTime64(9, 'UTC') CODEC(ZSTD(1)),
+    deleted UInt8,
+    closed UInt8,
+    INDEX valid_to_minmax valid_to TYPE minmax GRANULARITY 1
+)
+ENGINE = {engine:ReplacingMergeTree}
+PARTITION BY toYYYYMM(valid_from)
+ORDER BY (tenant, collection, valid_from, id, account, region);

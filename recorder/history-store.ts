@@ -5,6 +5,8 @@ export interface KnownState {
   hash: string;
   deleted: boolean;
   tagged: boolean;
+  /** seen_at of that latest row (ns): the start of its validity interval. */
+  since: bigint;
 }
 
 export interface VersionRow {
@@ -12,6 +14,8 @@ export interface VersionRow {
   hash: string;
   deleted: boolean;
   doc: string;
+  /** The resource's previous latest row (its interval is closed at this row's time). */
+  previous?: { since: bigint; deleted: boolean };
 }
 
 export interface IpRow {
@@ -43,6 +47,9 @@ export function chTime(ns: bigint): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")}.${frac}`;
 }
 
+/** valid_to of an open interval. */
+export const OPEN_END = "2255-01-01 00:00:00.000000000";
+
 /**
  * The recorder's reads and writes of config history. Writes are JSONEachRow inserts of whole
  * crawls; rows are deterministic given (scope, id, seen_at, hash), so a retried insert is a
@@ -62,7 +69,8 @@ export class HistoryStore {
   async latest(scope: Scope, ids?: string[]): Promise<Map<string, KnownState>> {
     const rs = await this.store.client.query({
       query: `SELECT id, argMax(hash, seen_at) AS h, argMax(deleted, seen_at) AS d,
-          argMax(position(doc, '"Tags":[{') > 0 OR position(doc, '"tags":{"') > 0, seen_at) AS t
+          argMax(position(doc, '"Tags":[{') > 0 OR position(doc, '"tags":{"') > 0, seen_at) AS t,
+          toString(toUnixTimestamp64Nano(max(seen_at))) AS s
         FROM ${this.table("config_versions")}
         WHERE tenant = {tenant:String} AND collection = {collection:String}
           AND account = {account:String} AND region = {region:String}
@@ -72,8 +80,8 @@ export class HistoryStore {
       format: "JSONEachRow",
     });
     const out = new Map<string, KnownState>();
-    for (const r of await rs.json<{ id: string; h: string; d: number; t: number }>()) {
-      out.set(r.id, { hash: r.h, deleted: Number(r.d) === 1, tagged: Number(r.t) === 1 });
+    for (const r of await rs.json<{ id: string; h: string; d: number; t: number; s: string }>()) {
+      out.set(r.id, { hash: r.h, deleted: Number(r.d) === 1, tagged: Number(r.t) === 1, since: BigInt(r.s) });
     }
     return out;
   }
@@ -115,6 +123,24 @@ export class HistoryStore {
           deleted: r.deleted ? 1 : 0,
           doc: r.doc,
         })),
+      });
+    }
+    if (rows.length > 0) {
+      const interval = (id: string, from: bigint, to: string, deleted: boolean, closed: boolean) => ({
+        ...scope,
+        id,
+        valid_from: chTime(from),
+        valid_to: to,
+        deleted: deleted ? 1 : 0,
+        closed: closed ? 1 : 0,
+      });
+      await this.store.client.insert({
+        table: this.table("config_intervals"),
+        format: "JSONEachRow",
+        values: rows.flatMap((r) => [
+          ...(r.previous ? [interval(r.id, r.previous.since, at, r.previous.deleted, true)] : []),
+          interval(r.id, seenAt, OPEN_END, r.deleted, false),
+        ]),
       });
     }
     if (ips.length > 0) {

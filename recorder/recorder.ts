@@ -229,13 +229,18 @@ export class Recorder {
       const after = new Set(v?.ips ?? []);
       for (const ip of after) if (!before.has(ip)) ips.push({ ip, id, held: true });
       for (const ip of before) if (!after.has(ip)) ips.push({ ip, id, held: false });
+      const k = known.get(id);
+      const previous = k ? { since: k.since, deleted: k.deleted } : undefined;
       rows.push(
-        v ? { id, hash: v.hash, deleted: false, doc: v.text } : { id, hash: "", deleted: true, doc: "" },
+        v
+          ? { id, hash: v.hash, deleted: false, doc: v.text, previous }
+          : { id, hash: "", deleted: true, doc: "", previous },
       );
     }
     await this.history.writeVersions(scope, seenAt, rows, ips);
     for (const r of rows) {
-      known.set(r.id, { hash: r.hash, deleted: r.deleted, tagged: current.get(r.id)?.tagged ?? false });
+      const tagged = current.get(r.id)?.tagged ?? false;
+      known.set(r.id, { hash: r.hash, deleted: r.deleted, tagged, since: seenAt });
     }
     return rows.length;
   }

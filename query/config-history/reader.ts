@@ -85,6 +85,7 @@ export class ConfigHistoryReader {
   ): Promise<ResourceState[]> {
     // Without documents only id, time and deletion columns are read (much less than the docs).
     const needsDoc = opts.withDoc !== false || (opts.needles ?? []).length > 0;
+    if (!needsDoc) return this.liveAt(tenant, types, at, opts.ids, opts.limit);
     const rows = await this.rows<{ c: string; id: string; a: string; r: string; s: string; doc: string }>(
       `SELECT collection AS c, id, account AS a, region AS r, ${ns("max(seen_at)")} AS s,
           ${needsDoc ? "argMax(doc, seen_at)" : "''"} AS doc
@@ -113,6 +114,34 @@ export class ConfigHistoryReader {
       since: BigInt(r.s),
       doc: r.doc,
     }));
+  }
+
+  /**
+   * Ids live at `at`, from the validity intervals: only rows whose interval can contain `at` are
+   * read (primary key on valid_from, minmax index on valid_to). A stale open row (not yet merged
+   * with its closing row) is outvoted by the later version that closed it.
+   */
+  private async liveAt(
+    tenant: string,
+    types: string[],
+    at: bigint | null,
+    ids: string[] | undefined,
+    limit: number | undefined,
+  ): Promise<ResourceState[]> {
+    const rows = await this.rows<{ c: string; id: string; a: string; r: string; s: string }>(
+      `SELECT collection AS c, id, account AS a, region AS r, ${ns("max(valid_from)")} AS s
+        FROM ${this.t("config_intervals")}
+        WHERE tenant = {tenant:String} AND collection IN {types:Array(String)}
+          AND valid_from <= fromUnixTimestamp64Nano({at:Int64}, 'UTC')
+          AND valid_to > fromUnixTimestamp64Nano({at:Int64}, 'UTC')
+          ${ids ? "AND id IN {ids:Array(String)}" : ""}
+        GROUP BY collection, id, account, region
+        HAVING argMax(deleted, valid_from) = 0
+        ORDER BY c, id, a, r
+        ${limit ? `LIMIT ${Math.floor(limit)}` : ""}`,
+      { tenant, types, at: (at ?? BigInt(Date.now()) * 1_000_000n).toString(), ids: ids ?? [] },
+    );
+    return rows.map((r) => ({ type: r.c, id: r.id, account: r.a, region: r.r, since: BigInt(r.s), doc: "" }));
   }
 
   /** Every version of one resource, oldest first, duplicates collapsed. */

@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql, startApp } from "../support/app.js";
 import { freePort } from "../support/clickhouse-server.js";
 import { awsEnv, type MotoServer, startMoto } from "../support/moto.js";
+import { STORE_TARGETS } from "../support/targets.js";
 
 /**
  * Hostile and odd input: throttling answered by the SDK's retries, a service that repeats its
@@ -63,12 +61,12 @@ function startProxy(target: string, faults: Faults): Server {
   });
 }
 
-describe("recorder under faults and odd input", () => {
+describe.each(STORE_TARGETS)("recorder under faults and odd input ($name store)", (target) => {
   let moto: MotoServer;
   let proxy: Server;
   let registry: Server;
   let app: App;
-  let dataDir: string;
+  let cleanup: (() => Promise<void>) | undefined;
   const faults: Faults = { throttleVpcs: 0, throttled: 0, loopSecurityGroups: false, stripTags: false };
   const saved: Record<string, string | undefined> = {};
   // the Eureka-like registry's content, changed by the tests
@@ -106,9 +104,10 @@ describe("recorder under faults and odd input", () => {
       res.end(registryStatus === 200 ? JSON.stringify({ applications: { application: apps } }) : "oops");
     });
     const registryUrl = await listen(registry);
-    dataDir = mkdtempSync(join(tmpdir(), "skald-recorder-faults-"));
+    const store = await target.setup();
+    cleanup = store.cleanup;
     app = await startApp({
-      "storage.dataDir": dataDir,
+      ...Object.fromEntries(Object.entries(store.storage).map(([k, v]) => [`storage.${k}`, v])),
       "recorder.aws.regions": ["us-east-1"],
       "recorder.aws.endpoint": proxyUrl,
       "recorder.aws.maxAttempts": 4,
@@ -135,7 +134,7 @@ describe("recorder under faults and odd input", () => {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await cleanup?.();
   });
 
   it("retries throttled calls and records the result", async () => {
