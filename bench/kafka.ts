@@ -7,6 +7,7 @@
  * after the load stops. BENCH_KAFKA (3.9|4.1), BENCH_COMPRESSION (gzip|none), BENCH_CLIENTS,
  * BENCH_INGESTERS, BENCH_PARTITIONS change the set-up.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { Kafka, logLevel } from "kafkajs";
 import { runRole } from "../cli/app.js";
 import { loadConfig } from "../core/config/load.js";
@@ -24,6 +25,30 @@ const partitions = Number(process.env.BENCH_PARTITIONS ?? 4);
 const version = (process.env.BENCH_KAFKA ?? "3.9") as KafkaMinor;
 const compression = process.env.BENCH_COMPRESSION ?? "gzip";
 const SPANS = 512;
+
+/** CPU seconds (user + system) a process used so far, from /proc; 0 if unknown. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** The pid of the process whose command line contains `needle` (the broker, ClickHouse). */
+function pidOf(needle: string): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(needle)) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
 
 async function main() {
   const [broker, ch] = await Promise.all([startKafka({ version, partitions }), startClickHouseServer()]);
@@ -76,6 +101,20 @@ async function main() {
     let accepted = 0;
     let refused = 0;
     const latencies: number[] = [];
+    const cpuPids = {
+      collector: collector.child.pid,
+      ingesters: procs.slice(1).map((p) => p.child.pid),
+      broker: pidOf(`${broker.dataDir}/server.properties`),
+      clickhouse: pidOf(ch.dataDir),
+    };
+    const cpuNow = (): Record<string, number> => ({
+      collector: cpuSeconds(cpuPids.collector),
+      ingesters: cpuPids.ingesters.reduce<number>((n, pid) => n + cpuSeconds(pid), 0),
+      broker: cpuSeconds(cpuPids.broker),
+      clickhouse: cpuSeconds(cpuPids.clickhouse),
+      "load generator": (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+    });
+    const cpuBefore = cpuNow();
     const started = performance.now();
     const deadline = started + seconds * 1000;
     await Promise.all(
@@ -129,6 +168,11 @@ async function main() {
     console.log(
       `consumer lag when the load stopped: ${fmt(atStop.lag)} messages, drained in ${((drained - loadEnd) / 1000).toFixed(2)} s`,
     );
+    const cpuAfter = cpuNow();
+    const cpu = Object.entries(cpuAfter).map(
+      ([name, after]) => `${name} ${(((after - (cpuBefore[name] ?? 0)) * 100_000) / stored).toFixed(2)}`,
+    );
+    console.log(`CPU seconds per 100,000 spans: ${cpu.join(", ")}`);
     console.log(
       `stored = accepted: ${stored === accepted ? "yes" : `NO (stored ${stored}, accepted ${accepted})`}`,
     );
