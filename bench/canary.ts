@@ -2,8 +2,9 @@
  * npm run bench:canary — judging a canary run over a 1 h window with BENCH_CANARY_SPANS (default
  * 1,000,000) SERVER spans per side, three zones, in the embedded store. Spans are generated
  * server-side (INSERT … SELECT): baseline log-normal latency, canary 10% slower with 2% errors.
- * Prints the time of a whole run with the default config (metric extraction per zone and overall,
- * judging, saving the run) and of the judge alone on the extracted series.
+ * Prints the time of a whole run with the default config (metric extraction per zone and overall
+ * from the service map's per-minute rollup, judging, saving the run), of the judge alone, and of
+ * the same analysis read from raw spans.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -102,6 +103,12 @@ async function main() {
     await analyse(deps, spec);
     console.log(
       `  of which: metric extraction ${extractMs.toFixed(0)} ms, judge (overall) ${judgeMs.toFixed(1)} ms, analysis without saving ${(performance.now() - ta).toFixed(0)} ms`,
+    );
+    const spansConfig = { ...cfg, source: "spans" as const };
+    const ts = performance.now();
+    await analyse(deps, { ...spec, config: spansConfig });
+    console.log(
+      `  the same analysis from raw spans (source: "spans", exact quantiles, any selector): ${(performance.now() - ts).toFixed(0)} ms`,
     );
   } finally {
     await store.close();

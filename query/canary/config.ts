@@ -84,6 +84,12 @@ export const canaryConfigSchema = z
     zoneKey: z.string().max(200).default("cloud.availability_zone"),
     /** Interval of the per-interval samples, seconds. */
     stepSeconds: z.number().int().min(1).max(86_400).default(60),
+    /**
+     * auto: the service map's per-minute rollup when it fits (whole minutes, selectors by
+     * service.version or service.instance.id, quantiles 0.5/0.9/0.95/0.99; DDSketch, 1% relative
+     * accuracy), else spans. spans: always raw spans (exact quantiles, any selector, any step).
+     */
+    source: z.enum(["auto", "spans"]).default("auto"),
     metrics: z.array(metricSchema).min(1).max(100),
     classifier: z
       .object({

@@ -2,6 +2,7 @@ import type { Store } from "../../core/store/store.js";
 import { Params, type SqlRunner } from "../sql.js";
 import type { CanaryConfig, CanaryMetricConfig } from "./config.js";
 import { sandboxSettings, validateMetricSql } from "./custom-sql.js";
+import { rollupFits, rollupSeries } from "./rollup.js";
 
 /**
  * Metric extraction: per metric, per zone (and overall), per side, one value per interval.
@@ -11,6 +12,8 @@ import { sandboxSettings, validateMetricSql } from "./custom-sql.js";
  *   errorRatio   ERROR spans / spans in the interval
  *   requestRate  spans / distinct instances (service.instance.id, else host.name) / step, req/s
  * Intervals without spans give no sample. A span matching both selectors counts as baseline.
+ * With `source: "auto"` (default) the service map's per-minute rollup answers instead when it
+ * can give the same metrics (see rollup.ts); `source: "spans"` always reads spans.
  */
 
 export interface Selector {
@@ -71,6 +74,11 @@ export async function extractMetrics(deps: ExtractDeps, spec: RunSpec): Promise<
   }
   const out = new Map<CanaryMetricConfig, ExtractedMetric>();
   for (const [op, metrics] of byOperation) {
+    if (spec.config.source === "auto" && rollupFits(spec, metrics)) {
+      const series = await rollupSeries(deps, spec, op, metrics);
+      for (const m of metrics) out.set(m, { metric: m, zones: series.get(m)! });
+      continue;
+    }
     const quantiles = [
       ...new Set(metrics.flatMap((m) => (m.query.type === "latency" ? [m.query.quantile] : []))),
     ];

@@ -53,6 +53,30 @@ interface Run {
   }>;
 }
 
+const defaultConfigJson = {
+  metrics: [
+    {
+      name: "p50 latency",
+      query: { type: "latency", quantile: 0.5 },
+      groups: ["latency"],
+      analysisConfigurations: { canary: { direction: "increase" } },
+    },
+    {
+      name: "p95 latency",
+      query: { type: "latency", quantile: 0.95 },
+      groups: ["latency"],
+      analysisConfigurations: { canary: { direction: "increase" } },
+    },
+    {
+      name: "error ratio",
+      query: { type: "errorRatio" },
+      groups: ["errors"],
+      analysisConfigurations: { canary: { direction: "increase" } },
+    },
+    { name: "request rate per instance", query: { type: "requestRate" }, groups: ["traffic"] },
+  ],
+};
+
 const baseConfig = (direction: string, mustHaveData = false) => ({
   name: `latency-${direction}`,
   metrics: [
@@ -147,6 +171,12 @@ describe.each(STORE_TARGETS)("canary analysis end to end on $name ClickHouse", (
     for (const z of run.zones) expect(z.verdict).toBe("FAIL");
     expect(run.signatures.find((s) => s.zone === null)?.baseline).toHaveLength(MINUTES);
     expect(run.signatures.filter((s) => s.zone !== null)).toHaveLength(3);
+    // The default config reads the service map's rollup; raw spans say the same.
+    const fromSpans = await full("regress", { ...defaultConfigJson, source: "spans" });
+    expect(fromSpans.metrics.map((x) => [x.name, x.classification])).toEqual(
+      run.metrics.map((x) => [x.name, x.classification]),
+    );
+    expect(fromSpans.zones.map((z) => z.verdict)).toEqual(["FAIL", "FAIL", "FAIL"]);
   });
 
   it("an identical pair passes with score 100", async () => {
