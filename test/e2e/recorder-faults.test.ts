@@ -220,4 +220,31 @@ describe.each(STORE_TARGETS)("recorder under faults and odd input ($name store)"
       "ÜBER-😀:deleted",
     ]);
   });
+
+  it("pushes recorded changes to configChanges subscribers (SSE)", async () => {
+    const abort = new AbortController();
+    const res = await fetch(app.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: 'subscription { configChanges(types: ["eureka"]) { type id kind } }' }),
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await new Promise((r) => setTimeout(r, 1500));
+    apps = [...apps, { name: "NEW", status: "UP" }];
+    expect((await crawl("eureka")).changes).toBe(1);
+    let text = "";
+    const deadline = Date.now() + 15_000;
+    while (!text.includes('"NEW"') && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    abort.abort();
+    const event = text.split("\n").find((l) => l.startsWith("data:") && l.includes('"NEW"'));
+    expect(JSON.parse((event ?? "data: {}").slice(5))).toEqual({
+      data: { configChanges: { type: "eureka", id: "NEW", kind: "created" } },
+    });
+  });
 });
