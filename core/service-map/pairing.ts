@@ -51,50 +51,55 @@ export function pairingSql(db: string, r: PairingRange): string {
   // window (its partner may complete a call inside the window) and the traces such spans link to.
   const recent = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late})
       AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
+  // One read of the candidate rows, no self-join: every span is emitted under its own key (as a
+  // potential parent) and, if it has one, under its parent's key (as a child); one GROUP BY then
+  // holds each span together with all its children, from which calls are read off.
   return `
-WITH
-  r AS (
-    SELECT tenant, trace_id, span_id,
-      any(ref_trace_id) AS ref_trace, any(ref_span_id) AS ref_span,
-      -- plain String: comparing LowCardinality values across the two sides of a join gave wrong
-      -- answers on ClickHouse 26.7 (dictionary positions compared)
-      toString(any(service_name)) AS service,
-      any(kind) AS kind, any(start_time) AS start, any(duration_ns) AS dur, any(is_error) AS err,
-      toString(any(peer_kind)) AS peer_kind, toString(any(peer_name)) AS peer_name,
-      min(toUnixTimestamp64Milli(inserted_at)) AS ins
-    FROM ${db}.sm_spans
-    WHERE (tenant, trace_id) IN (
-        SELECT tenant, trace_id FROM ${db}.sm_spans WHERE ${recent}
-        UNION DISTINCT
-        SELECT tenant, ref_trace_id FROM ${db}.sm_spans WHERE ${recent} AND ref_trace_id != trace_id)
-      AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}
-    GROUP BY tenant, trace_id, span_id
-  ),
-  pairs AS (
-    SELECT c.tenant AS tenant, c.trace_id AS trace_id, p.trace_id AS p_trace, p.span_id AS p_span,
-      p.service AS source, 'service' AS target_kind, c.service AS target,
-      toStartOfMinute(c.start) AS minute,
-      if(p.kind = 'CLIENT', p.dur, c.dur) AS duration_ns,
-      if(p.kind = 'CLIENT', p.err, c.err) AS is_error,
-      greatest(c.ins, p.ins) AS done,
-      c.ins AS c_ins, p.ins AS p_ins,
-      toUInt8(abs(c.ins - p.ins) > ${late}) AS is_late
-    FROM r AS c
-    INNER JOIN r AS p ON c.tenant = p.tenant AND c.ref_trace = p.trace_id AND c.ref_span = p.span_id
-    WHERE c.ref_span != '' AND c.service != p.service
-  )
-SELECT tenant, minute, source, target_kind, target, trace_id, duration_ns, is_error, is_late
+SELECT tenant, o.1 AS minute, o.2 AS source, o.3 AS target_kind, o.4 AS target, o.5 AS trace_id,
+  o.6 AS duration_ns, o.7 AS is_error, o.8 AS is_late, o.9 AS done
 FROM
 (
-  SELECT tenant, minute, source, target_kind, target, trace_id, duration_ns, is_error, is_late, done
-  FROM pairs
-  UNION ALL
-  SELECT v.tenant, toStartOfMinute(v.start), v.service, v.peer_kind, v.peer_name, v.trace_id,
-    v.dur, v.err, toUInt8(0), v.ins + ${late}
-  FROM r AS v
-  WHERE v.peer_kind != '' AND (v.tenant, v.trace_id, v.span_id) NOT IN (
-    SELECT tenant, p_trace, p_span FROM pairs WHERE c_ins <= p_ins + ${late})
+  SELECT tenant, k_trace,
+    countIf(is_self = 1) > 0 AS has_self,
+    anyIf(service, is_self = 1) AS p_service, anyIf(kind, is_self = 1) AS p_kind,
+    anyIf(start, is_self = 1) AS p_start, anyIf(dur, is_self = 1) AS p_dur, anyIf(err, is_self = 1) AS p_err,
+    anyIf(peer_kind, is_self = 1) AS p_peer_kind, anyIf(peer_name, is_self = 1) AS p_peer_name,
+    anyIf(ins, is_self = 1) AS p_ins,
+    groupArrayIf((service, start, dur, err, ins, trace_id), is_self = 0) AS children
+  FROM
+  (
+    SELECT tenant, trace_id, k.1 AS k_trace, k.2 AS k_span, k.3 AS is_self,
+      service, kind, start, dur, err, peer_kind, peer_name, ins
+    FROM
+    (
+      -- deduplicated half edges of the candidate traces (a replayed span is read once)
+      SELECT tenant, trace_id, span_id, any(ref_trace_id) AS ref_trace, any(ref_span_id) AS ref_span,
+        -- plain String: LowCardinality values compared across rows of different blocks gave
+        -- wrong answers on ClickHouse 26.7 in a self-join; kept plain here to be safe
+        toString(any(service_name)) AS service, any(kind) AS kind, any(start_time) AS start,
+        any(duration_ns) AS dur, any(is_error) AS err,
+        toString(any(peer_kind)) AS peer_kind, toString(any(peer_name)) AS peer_name,
+        min(toUnixTimestamp64Milli(inserted_at)) AS ins
+      FROM ${db}.sm_spans
+      WHERE (tenant, trace_id) IN (
+          SELECT tenant, trace_id FROM ${db}.sm_spans WHERE ${recent}
+          UNION DISTINCT
+          SELECT tenant, ref_trace_id FROM ${db}.sm_spans WHERE ${recent} AND ref_trace_id != trace_id)
+        AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}
+      GROUP BY tenant, trace_id, span_id
+    )
+    ARRAY JOIN if(ref_span != '', [(trace_id, span_id, 1), (ref_trace, ref_span, 0)], [(trace_id, span_id, 1)]) AS k
+  )
+  GROUP BY tenant, k_trace, k_span
 )
+ARRAY JOIN arrayConcat(
+  arrayMap(ch -> (toStartOfMinute(ch.2), p_service, 'service', ch.1, ch.6,
+      if(p_kind = 'CLIENT', p_dur, ch.3), if(p_kind = 'CLIENT', p_err, ch.4),
+      toUInt8(abs(ch.5 - p_ins) > ${late}), greatest(ch.5, p_ins)),
+    arrayFilter(ch -> has_self AND ch.1 != p_service, children)),
+  if(has_self AND p_peer_kind != '' AND NOT arrayExists(ch -> ch.1 != p_service AND ch.5 <= p_ins + ${late}, children),
+    [(toStartOfMinute(p_start), p_service, p_peer_kind, p_peer_name, k_trace, p_dur, p_err, toUInt8(0), p_ins + ${late})],
+    [])) AS o
 WHERE done >= ${from} AND done < ${until} ${minute}`;
 }
 

@@ -1,0 +1,172 @@
+/**
+ * npm run bench:service-map — BENCH_SPANS (default 10,000,000) spans over the last 24 h generated
+ * server-side into the embedded store (8-span traces crossing services: every child span lives in
+ * another service than the root; a quarter of the CLIENT spans call a database or cache), paired
+ * by the service-map job, then `serviceMap` over 1 h and 24 h timed through GraphQL (p50/p99).
+ * Ingest cost of the pre-aggregation: the same generated batches inserted into a database with the
+ * service-map migration and one without it, alternating, as a throughput ratio in one run.
+ * BENCH_DATA_DIR keeps the data between runs (generation and pairing are skipped when present).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../core/config/load.js";
+import { createLogger } from "../core/log.js";
+import { createServiceMapJob } from "../core/service-map/index.js";
+import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../core/store/migrations.js";
+import { openStore, type Store } from "../core/store/store.js";
+import { freePort } from "../test/support/clickhouse-server.js";
+import { fmt, percentile, spawnSkald, stopSkald } from "./support.js";
+
+const SPANS = Number(process.env.BENCH_SPANS ?? 10_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 100);
+const INGEST_SPANS = Number(process.env.BENCH_INGEST_SPANS ?? 1_000_000);
+
+/** Spans n in [from, from + count) of a data set of `total` spans spread evenly over 24 h. */
+function generateSql(db: string, total: number, from: number, count: number, endNs: bigint): string {
+  const stepNs = (86_400n * 1_000_000_000n) / BigInt(total);
+  return `INSERT INTO ${db}.spans (tenant, trace_id, span_id, parent_span_id, name, kind, service_name,
+      start_time, duration_ns, status_code, attributes, resource_attributes)
+    SELECT 'default', lower(hex(MD5(toString(intDiv(n, 8))))), substring(lower(hex(MD5(toString(n)))), 1, 16),
+      if(n % 8 = 0, '', substring(lower(hex(MD5(toString(n - n % 8)))), 1, 16)),
+      concat('op-', toString(n % 10)),
+      multiIf(n % 8 = 0, 'SERVER', n % 8 < 6, 'SERVER', 'CLIENT'),
+      concat('svc-', toString((intDiv(n, 8) + n % 8) % 20)),
+      fromUnixTimestamp64Nano(toInt64(${endNs} - ${stepNs} * (${total} - n))),
+      1000000 + (cityHash64(n) % 500000000),
+      if(n % 97 = 0, 'ERROR', 'UNSET'),
+      if(n % 8 >= 6, map('db.system', if(n % 2 = 0, 'postgresql', 'redis'), 'server.address', concat('db-', toString(n % 5))), map()),
+      map('service.name', concat('svc-', toString((intDiv(n, 8) + n % 8) % 20)), 'service.version', '1.4.2',
+          'host.name', concat('node-', toString(n % 40)))
+    FROM (SELECT number + ${from} AS n FROM numbers(${count}))`;
+}
+
+async function generate(
+  store: Store,
+  db: string,
+  total: number,
+  count: number,
+  endNs: bigint,
+): Promise<number> {
+  const t0 = performance.now();
+  const chunk = 1_000_000;
+  for (let from = 0; from < count; from += chunk) {
+    await store.client.command({ query: generateSql(db, total, from, Math.min(chunk, count - from), endNs) });
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Throughput of the same generated inserts into two scratch databases, alternating: one with every
+ * migration (service-map views included), one with only the spans migration.
+ */
+async function ingestRatio(store: Store, retentionDays: Record<string, number>): Promise<void> {
+  const dbs = { with: `${store.database}_bench_with`, without: `${store.database}_bench_plain` };
+  const migrations = loadMigrations();
+  for (const [name, db] of Object.entries(dbs)) {
+    await store.client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+    await store.client.command({ query: `CREATE DATABASE ${db}` });
+    const ctx = { database: db, cluster: "", retentionDays };
+    for (const m of name === "with" ? migrations : migrations.slice(0, 1)) {
+      for (const statement of renderMigration(m.sql, ctx)) await store.client.command({ query: statement });
+    }
+  }
+  const endNs = BigInt(Date.now()) * 1_000_000n;
+  let withS = 0;
+  let withoutS = 0;
+  const rounds = 4;
+  for (let i = 0; i < rounds; i++) {
+    withoutS += await generate(store, dbs.without, INGEST_SPANS, INGEST_SPANS / rounds, endNs);
+    withS += await generate(store, dbs.with, INGEST_SPANS, INGEST_SPANS / rounds, endNs);
+  }
+  const rate = (s: number) => fmt(INGEST_SPANS / s);
+  console.log(
+    `ingest ${fmt(INGEST_SPANS)} spans (server-side INSERT SELECT): without service map ${rate(withoutS)} spans/s, with ${rate(withS)} spans/s, ratio ${(withoutS / withS).toFixed(3)} (overhead ${((withS / withoutS - 1) * 100).toFixed(1)}%)`,
+  );
+  for (const db of Object.values(dbs)) await store.client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+}
+
+async function main() {
+  const keep = process.env.BENCH_DATA_DIR;
+  const dataDir = keep ?? mkdtempSync(join(tmpdir(), "skald-bench-service-map-"));
+  const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dataDir } });
+  const logger = createLogger("warn");
+  const store = await openStore(config.storage);
+  const retentionDays = { ...retentionDaysOf(config.storage), spans: 7 };
+  await migrate(store, retentionDays);
+  const db = store.database;
+  const [have] = await (
+    await store.client.query({ query: `SELECT count() AS n FROM ${db}.sm_spans`, format: "JSONEachRow" })
+  ).json<{ n: string }>();
+  if (Number(have.n) < SPANS) {
+    const s = await generate(store, db, SPANS, SPANS, BigInt(Date.now()) * 1_000_000n);
+    console.log(`bench:service-map: generated ${fmt(SPANS)} spans in ${s.toFixed(1)} s`);
+  } else {
+    console.log(`bench:service-map: reusing ${fmt(Number(have.n))} spans in ${dataDir}`);
+  }
+  // Pair everything now. All spans "arrived" within the generation run, so a short lateness
+  // bound keeps each window's candidate set to what steady-state ingest would hold.
+  const job = createServiceMapJob(
+    { store, logger, registry: new (await import("prom-client")).Registry() },
+    {
+      jobEnabled: true,
+      windowMs: 10_000,
+      latenessMs: 10_000,
+      visibilityMarginMs: 0,
+      maxWindowsPerRun: 100_000,
+    },
+  );
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 10_000));
+  const windows = await job.runOnce();
+  console.log(`pairing job: ${windows} windows in ${((performance.now() - t0) / 1000 - 10).toFixed(1)} s`);
+  await job.stop();
+  if (process.env.BENCH_SKIP_INGEST !== "1") await ingestRatio(store, retentionDays);
+  await store.close();
+
+  const port = await freePort();
+  const child = await spawnSkald({
+    SKALD_DATA_DIR: dataDir,
+    SKALD_HTTP_PORT: String(port),
+    SKALD_OTLP_GRPC_PORT: String(await freePort()),
+    SKALD_OTLP_HTTP_PORT: String(await freePort()),
+    SKALD_SERVICE_MAP_LATENESS_MS: "10000",
+  });
+  const url = `http://127.0.0.1:${port}/graphql`;
+  try {
+    for (const hours of [1, 24]) {
+      const times: number[] = [];
+      let edges = 0;
+      for (let i = 0; i < RUNS + 5; i++) {
+        const to = new Date(Date.now() - (i % 10) * 60_000).toISOString();
+        const from = new Date(Date.parse(to) - hours * 3_600_000).toISOString();
+        const t = performance.now();
+        const res = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            query: `query ($from: DateTime!, $to: DateTime!) { serviceMap(from: $from, to: $to) {
+              nodes { id name kind calls errors p99 } edges { source target calls errors p50 p99 } } }`,
+            variables: { from, to },
+          }),
+        });
+        const body = (await res.json()) as { errors?: unknown; data?: { serviceMap: { edges: unknown[] } } };
+        if (body.errors) throw new Error(JSON.stringify(body.errors));
+        if (i >= 5) times.push(performance.now() - t);
+        edges = body.data?.serviceMap.edges.length ?? 0;
+      }
+      times.sort((a, b) => a - b);
+      console.log(
+        `serviceMap over ${hours} h (${fmt(SPANS)} spans stored, ${edges} edges): p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms over ${times.length} queries`,
+      );
+    }
+  } finally {
+    await stopSkald(child);
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
