@@ -7,7 +7,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import type { Span } from "../../core/model/span.js";
-import { resource, span, spanIdOf } from "../../query/testing/fixtures.js";
+import { attr, resource, span, spanIdOf, traceIdOf } from "../../query/testing/fixtures.js";
 
 /** Support for the dashboard's browser suites: Debian's chromium, SDK-made traces, a huge trace. */
 
@@ -175,4 +175,34 @@ export async function sendVpcFlows(url: string | undefined): Promise<void> {
   ].join("\n");
   const res = await fetch(url, { method: "POST", headers: { "content-type": "text/plain" }, body });
   if (!res.ok) throw new Error(`VPC flow post failed: ${res.status} ${await res.text()}`);
+}
+
+/**
+ * SERVER spans of `checkout` over the last 20 minutes: version 1.0 (about 20 ms) and version 2.0
+ * (about 60 ms, and every tenth call an error), 240 of each, for a canary run to judge.
+ */
+export function canarySpans(endNs: bigint): Span[] {
+  const spans: Span[] = [];
+  for (const [v, version] of ["1.0", "2.0"].entries()) {
+    const res = resource("checkout", [
+      attr("service.version", version),
+      attr("service.instance.id", `checkout-${version}`),
+    ]);
+    for (let i = 0; i < 240; i++) {
+      const n = 0x7000_0000 + v * 1000 + i;
+      spans.push(
+        span({
+          traceId: traceIdOf(n),
+          spanId: spanIdOf(n),
+          name: "POST /pay",
+          kind: 2,
+          start: endNs - BigInt(20 * 60 - i * 5) * 1_000_000_000n,
+          durationMs: (v === 0 ? 18 : 55) + (i % 7),
+          resource: res,
+          statusCode: v === 1 && i % 10 === 0 ? 2 : 0,
+        }),
+      );
+    }
+  }
+  return spans;
 }

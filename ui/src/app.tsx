@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { useQuery } from "./api.js";
+import { CanaryPage } from "./pages/canary.js";
 import { FlowsPage } from "./pages/flows.js";
 import { MapPage } from "./pages/map.js";
 import { TracePage } from "./pages/trace.js";
@@ -114,7 +115,14 @@ export function App() {
             <Unavailable title="Service map" api="serviceMap" />
           ))}
         {page === "config" && <Unavailable title="Config history" api="config history" />}
-        {page === "canary" && <Unavailable title="Canary report" api="canary analysis" />}
+        {page === "canary" &&
+          (roots.state !== "done" ? (
+            <p className="muted">Loading…</p>
+          ) : has(["canaryAnalysis", "canaryRuns", "canaryRun"]) ? (
+            <CanaryPage />
+          ) : (
+            <Unavailable title="Canary report" api="canary analysis" />
+          ))}
         {page === "flows" &&
           (roots.state !== "done" ? (
             <p className="muted">Loading…</p>

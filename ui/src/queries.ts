@@ -233,3 +233,73 @@ export interface FlowsPageResult {
   interRegionTraffic: { rows: FlowRow[] };
 }
 ALL_DOCUMENTS.FLOWS_PAGE = FLOWS_PAGE;
+
+const CANARY_RUN_FIELDS = `id status service from to score verdict reasons error
+  groups { name score weight }
+  metrics { name group classification observed direction critical muted criticalFailure pValue
+    shiftEstimate shiftLower shiftUpper effectSize explanation
+    baseline { count mean median min max } canary { count mean median min max } }`;
+export const CANARY_RUNS = /* GraphQL */ `query CanaryRuns($service: String) {
+  canaryRuns(service: $service, first: 50) { id status service from score verdict }
+}`;
+export const CANARY_RUN = /* GraphQL */ `query CanaryRun($id: ID!) { canaryRun(id: $id) { ${CANARY_RUN_FIELDS} } }`;
+export const CANARY_SIGNATURE = /* GraphQL */ `query CanarySignature($id: ID!, $metric: String) {
+  canaryRun(id: $id) { signatures(metric: $metric) { metric zone baseline { time value } canary { time value } } }
+}`;
+export const START_CANARY = /* GraphQL */ `query StartCanary($service: String!, $baseline: String!, $canary: String!, $from: DateTime!, $to: DateTime!) {
+  canaryAnalysis(service: $service, baseline: $baseline, canary: $canary, from: $from, to: $to) { id }
+}`;
+export interface CanaryStats {
+  count: number;
+  mean: number | null;
+  median: number | null;
+  min: number | null;
+  max: number | null;
+}
+export interface CanaryMetric {
+  name: string;
+  group: string;
+  classification: string;
+  observed: string;
+  direction: string;
+  critical: boolean;
+  muted: boolean;
+  criticalFailure: boolean;
+  pValue: number | null;
+  shiftEstimate: number | null;
+  shiftLower: number | null;
+  shiftUpper: number | null;
+  effectSize: number | null;
+  explanation: string;
+  baseline: CanaryStats;
+  canary: CanaryStats;
+}
+export interface CanaryRunSummary {
+  id: string;
+  status: string;
+  service: string;
+  from: string;
+  score: number;
+  verdict: string | null;
+}
+export interface CanaryRunFull extends CanaryRunSummary {
+  to: string;
+  reasons: string[];
+  error: string | null;
+  groups: Array<{ name: string; score: number | null; weight: number }>;
+  metrics: CanaryMetric[];
+}
+export interface CanarySignatureResult {
+  canaryRun: {
+    signatures: Array<{
+      metric: string;
+      zone: string | null;
+      baseline: Array<{ time: string; value: number | null }>;
+      canary: Array<{ time: string; value: number | null }>;
+    }>;
+  } | null;
+}
+ALL_DOCUMENTS.CANARY_RUNS = CANARY_RUNS;
+ALL_DOCUMENTS.CANARY_RUN = CANARY_RUN;
+ALL_DOCUMENTS.CANARY_SIGNATURE = CANARY_SIGNATURE;
+ALL_DOCUMENTS.START_CANARY = START_CANARY;
