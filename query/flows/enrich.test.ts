@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../core/config/load.js";
 import { encodeFlows, FLOW_COLUMNS } from "../../core/flows/encoder.js";
 import { emptyFlow } from "../../core/flows/model.js";
 import { migrate, retentionDaysOf } from "../../core/store/migrations.js";
 import { openStore, type Store } from "../../core/store/store.js";
+import { STORE_TARGETS } from "../../test/support/targets.js";
 import { createSqlRunner } from "../sql.js";
 import { holderLabels } from "./holder-labels.js";
 import { FlowReader } from "./reader.js";
@@ -20,13 +18,15 @@ const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
 const MIN = 60_000;
 const ns = (ms: number) => `${ms}000000`;
 
-describe("flowMatrix groupings from config history", () => {
+describe.each(STORE_TARGETS)("flowMatrix groupings from config history on $name ClickHouse", (target) => {
   let store: Store;
   let reader: FlowReader;
-  const dir = mkdtempSync(join(tmpdir(), "skald-flow-enrich-"));
+  let cleanup: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
+    const t = await target.setup();
+    cleanup = t.cleanup;
+    const config = loadConfig({ env: {}, overrides: { storage: t.storage } });
     store = await openStore(config.storage);
     await migrate(store, retentionDaysOf(config.storage));
     const inst = (id: string, zone: string, tags: Record<string, string>) =>
@@ -97,7 +97,7 @@ describe("flowMatrix groupings from config history", () => {
 
   afterAll(async () => {
     await store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await cleanup?.();
   });
 
   const rows = (group: "INSTANCE" | "SERVICE" | "ZONE" | "REGION" | "ADDRESS", crossOnly = false) =>
