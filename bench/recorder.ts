@@ -159,6 +159,27 @@ async function main() {
     console.log(
       `resources(type, at) { id } over ${HOURS} h × ${RESOURCES} resources: p50 ${percentile(res, 50).toFixed(1)} ms, p99 ${percentile(res, 99).toFixed(1)} ms (${RUNS} random times, ${RESOURCES} ids each)`,
     );
+    // the store's share: the same interval query without GraphQL and HTTP
+    const { ConfigHistoryReader } = await import("../query/config-history/reader.js");
+    const reader = new ConfigHistoryReader(app.store);
+    const direct: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t = performance.now();
+      const rows = await reader.resourcesAt(
+        "bench",
+        ["instances"],
+        BigInt(Date.parse(randomAt())) * 1_000_000n,
+        {
+          withDoc: false,
+        },
+      );
+      if (rows.length !== RESOURCES) throw new Error(`expected ${RESOURCES} ids, got ${rows.length}`);
+      direct.push(performance.now() - t);
+    }
+    direct.sort((a, b) => a - b);
+    console.log(
+      `  of which the store query: p50 ${percentile(direct, 50).toFixed(1)} ms, p99 ${percentile(direct, 99).toFixed(1)} ms`,
+    );
     const who = await time(
       "query ($ip: String!, $at: DateTime!) { whoHad(ip: $ip, at: $at) { type id } }",
       () => {
