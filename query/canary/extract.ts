@@ -76,8 +76,12 @@ export async function extractMetrics(deps: ExtractDeps, spec: RunSpec): Promise<
   for (const [op, metrics] of byOperation) {
     if (spec.config.source === "auto" && rollupFits(spec, metrics)) {
       const series = await rollupSeries(deps, spec, op, metrics);
-      for (const m of metrics) out.set(m, { metric: m, zones: series.get(m)! });
-      continue;
+      // An empty rollup may only mean the spans predate it (it fills from its migration on):
+      // then the spans decide.
+      if ([...series.values()].some((z) => z.size > 0)) {
+        for (const m of metrics) out.set(m, { metric: m, zones: series.get(m)! });
+        continue;
+      }
     }
     const quantiles = [
       ...new Set(metrics.flatMap((m) => (m.query.type === "latency" ? [m.query.quantile] : []))),
