@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STORE_TARGETS } from "../../test/support/targets.js";
 import { loadConfig } from "../config/load.js";
 import type { Resource, Span } from "../model/span.js";
-import { currentTtl, migrate } from "./migrations.js";
+import { currentTtl, loadMigrations, migrate, retentionDaysOf, ttlBindings } from "./migrations.js";
 import { encodeSpans, SPAN_COLUMNS } from "./span-encoder.js";
 import { openStore, type Store } from "./store.js";
 
@@ -52,6 +52,12 @@ function span(over: Partial<Span> = {}): Span {
   };
 }
 
+/** Every retention class at its configured default, with spans kept `spansDays`. */
+const retention = (spansDays: number) => ({
+  ...retentionDaysOf(loadConfig({ env: {} }).storage),
+  spans: spansDays,
+});
+
 describe.each(STORE_TARGETS)("store on $name ClickHouse", (target) => {
   let store: Store;
   let cleanup: () => Promise<void>;
@@ -69,9 +75,10 @@ describe.each(STORE_TARGETS)("store on $name ClickHouse", (target) => {
   });
 
   it("applies migrations once and records them", async () => {
-    const first = await migrate(store, { spans: 7 });
-    expect(first.applied).toEqual(["0001_spans"]);
-    const second = await migrate(store, { spans: 7 });
+    const first = await migrate(store, retention(7));
+    expect(first.applied).toEqual(loadMigrations().map((m) => m.name));
+    expect(first.applied[0]).toBe("0001_spans");
+    const second = await migrate(store, retention(7));
     expect(second.applied).toEqual([]);
     expect(second.ttlChanged).toEqual([]);
   });
@@ -110,10 +117,14 @@ describe.each(STORE_TARGETS)("store on $name ClickHouse", (target) => {
 
   it("changes the tables' TTL when the configured retention changes", async () => {
     expect(await currentTtl(store, "spans")).toContain("toIntervalDay(7)");
-    const result = await migrate(store, { spans: 30 });
-    expect(result.ttlChanged.sort()).toEqual(["operations", "spans", "trace_index"]);
+    const result = await migrate(store, retention(30));
+    const spanTables = ttlBindings(loadMigrations())
+      .filter((b) => b.retentionClass === "spans")
+      .map((b) => b.table);
+    expect(spanTables).toEqual(expect.arrayContaining(["operations", "spans", "trace_index"]));
+    expect(result.ttlChanged.sort()).toEqual([...spanTables].sort());
     expect(await currentTtl(store, "spans")).toContain("toIntervalDay(30)");
     expect(await currentTtl(store, "trace_index")).toContain("toIntervalDay(30)");
-    expect((await migrate(store, { spans: 30 })).ttlChanged).toEqual([]);
+    expect((await migrate(store, retention(30))).ttlChanged).toEqual([]);
   });
 });
