@@ -87,3 +87,27 @@ SELECT tenant, toStartOfMinute(flow_start) AS minute, src_addr, dst_addr,
        sum(bytes) AS bytes, sum(packets) AS packets, count() AS flows
 FROM {database}.flows
 GROUP BY tenant, minute, src_addr, dst_addr;
+
+-- Per-hour totals by address pair: long ADDRESS windows read whole hours here and only the partial
+-- hours at the edges from flows_minute_pairs (24 h = 24 hours of pairs, not 1,440 minutes).
+CREATE TABLE IF NOT EXISTS {database}.flows_hour_pairs {on_cluster}
+(
+    tenant LowCardinality(String) CODEC(ZSTD(1)),
+    hour DateTime('UTC') CODEC(Delta(4), ZSTD(1)),
+    src_addr String CODEC(ZSTD(1)),
+    dst_addr String CODEC(ZSTD(1)),
+    bytes UInt64 CODEC(T64, ZSTD(1)),
+    packets UInt64 CODEC(T64, ZSTD(1)),
+    flows UInt64 CODEC(T64, ZSTD(1))
+)
+ENGINE = {engine:SummingMergeTree}
+PARTITION BY toYYYYMM(hour)
+ORDER BY (tenant, hour, src_addr, dst_addr)
+{ttl:flow_rollups:hour}
+SETTINGS ttl_only_drop_parts = 1;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.flows_hour_pairs_mv {on_cluster} TO {database}.flows_hour_pairs AS
+SELECT tenant, toStartOfHour(flow_start) AS hour, src_addr, dst_addr,
+       sum(bytes) AS bytes, sum(packets) AS packets, count() AS flows
+FROM {database}.flows
+GROUP BY tenant, hour, src_addr, dst_addr;

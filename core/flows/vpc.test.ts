@@ -34,6 +34,7 @@ describe("VPC Flow Logs", () => {
 
   it("version 3 custom format with `-` values", () => {
     const fmt = parseVpcFormat(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: AWS's own format syntax, not a template
       "${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status}",
     );
     const r = parseVpcLines(

@@ -49,7 +49,18 @@ export class FlowReader {
     const table = `${this.store.database}.flows_minute_pairs`;
     let inner: string;
     if (q.group === "ADDRESS") {
-      inner = `SELECT src_addr AS source, dst_addr AS destination, bytes, packets, flows FROM ${table} WHERE ${where}`;
+      // Whole hours from the hourly rollup, the partial hours at either edge from the minutes.
+      const db = this.store.database;
+      const t = p.bind("String", q.tenant);
+      const from = `toStartOfMinute(${p.time(q.from)})`;
+      const to = p.time(q.to);
+      const h0 = `toStartOfHour(${from} + INTERVAL 59 MINUTE)`;
+      const h1 = `greatest(toStartOfHour(${to}), ${h0})`;
+      const cols = "src_addr AS source, dst_addr AS destination, bytes, packets, flows";
+      inner = `SELECT ${cols} FROM ${db}.flows_hour_pairs WHERE tenant = ${t} AND hour >= ${h0} AND hour < ${h1}
+        UNION ALL
+        SELECT ${cols} FROM ${table} WHERE tenant = ${t} AND minute >= ${from} AND minute < ${to}
+          AND (minute < ${h0} OR minute >= ${h1})`;
     } else {
       const pairs = `SELECT minute, src_addr, dst_addr, sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
         FROM ${table} WHERE ${where} GROUP BY minute, src_addr, dst_addr`;
