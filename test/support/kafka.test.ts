@@ -116,8 +116,17 @@ async function consume(kafka: Kafka, admin: Admin, groupId: string, expected: nu
 }
 
 async function highWatermarkSum(admin: Admin): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(TOPIC);
-  return offsets.reduce((n, p) => n + Number(p.high), 0);
+  // Right after a restart a partition may still be electing its leader ("not the leader for
+  // that topic-partition"): ask again for a while, as a client would.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const offsets = await admin.fetchTopicOffsets(TOPIC);
+      return offsets.reduce((n, p) => n + Number(p.high), 0);
+    } catch (err) {
+      if (attempt >= 40) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 function expectExactlyOnce(got: Received, from: number, count: number): void {
