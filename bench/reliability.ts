@@ -85,7 +85,12 @@ async function main() {
       concurrency: 4,
       spansPerRequest: 500,
       limit: total,
+      maxMs: 1_800_000,
     });
+    const progress = setInterval(() => {
+      const s = (performance.now() - started) / 1000;
+      console.log(`  ${s.toFixed(0)} s: ${fmt(load.stats.acked.length)} spans acknowledged`);
+    }, 30_000);
     let kills = 0;
     let brokerRestarts = 0;
     let loadDone = false;
@@ -110,6 +115,7 @@ async function main() {
       faultError = err;
     });
     const stats = await load.done;
+    clearInterval(progress);
     loadDone = true;
     const lastAck = performance.now();
     await faults.catch(() => undefined);

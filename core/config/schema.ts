@@ -128,8 +128,13 @@ export const kafkaSchema = z
         batchMaxRows: positiveInt.default(50_000),
         /** ...or this many bytes... */
         batchMaxBytes: positiveInt.default(32 * 1024 * 1024),
-        /** ...or when its first message has waited this long. */
-        batchMaxDelayMs: positiveInt.default(1000),
+        /**
+         * ...or when its first message has waited this long (and the partition's writer is idle).
+         * Bigger inserts cost ClickHouse much less per span (fewer parts to write and merge):
+         * bench:kafka measured 5.4 CPU-s per 100k spans at 1 s and 2.9 at 4 s; 2 s keeps spans
+         * readable within seconds.
+         */
+        batchMaxDelayMs: positiveInt.default(2000),
         /** Bytes buffered per partition before fetching from it pauses. */
         partitionMaxBytes: positiveInt.default(64 * 1024 * 1024),
         /** Cap of the exponential backoff between insert attempts (ClickHouse down). */
