@@ -10,6 +10,8 @@ import { configHistoryTypeDefs } from "./schema.js";
 
 interface Ctx {
   tenant: string;
+  /** The HTTP request (Yoga's context); its signal aborts when the client goes away. */
+  request?: { signal?: AbortSignal };
 }
 
 const MAX_RESOURCES = 100_000;
@@ -95,6 +97,7 @@ export function coverageOf(crawls: CrawlRecord[]) {
  */
 export function createConfigHistoryModule(deps: QueryModuleDeps): QueryModule {
   const reader = new ConfigHistoryReader(deps.store);
+  let closed = false;
   const resources = async (
     tenant: string,
     type: string,
@@ -194,8 +197,11 @@ export function createConfigHistoryModule(deps: QueryModuleDeps): QueryModule {
             // a 10-minute window (never before the subscription began) and skips what was pushed.
             const start = BigInt(Date.now()) * 1_000_000n;
             const pushed = new Map<string, bigint>();
-            for (;;) {
+            // Polls until the client disconnects or the server closes (an async generator only
+            // sees return() at a yield, so a quiet subscription must check for itself).
+            while (!closed && !ctx.request?.signal?.aborted) {
               await new Promise((r) => setTimeout(r, 1000));
+              if (closed || ctx.request?.signal?.aborted) return;
               const floor = BigInt(Date.now()) * 1_000_000n - 600_000_000_000n;
               const since = floor > start ? floor : start;
               for (const [k, at] of pushed) if (at < since) pushed.delete(k);
@@ -211,5 +217,8 @@ export function createConfigHistoryModule(deps: QueryModuleDeps): QueryModule {
       },
     },
     routes: (app) => registerEddaRoutes(app, reader, deps),
+    async close() {
+      closed = true;
+    },
   };
 }
