@@ -7,7 +7,8 @@
 -- CLIENT/PRODUCER spans also carry the virtual node they point at (peer_kind, peer_name).
 -- `inserted_at` is the ClickHouse server's clock at insert: pairing and lateness are defined on
 -- arrival time, so backfilled data is paired like live data. Kept one day: pairing only ever
--- needs the last lateness bound plus the job's backlog.
+-- needs the last lateness bound plus the job's backlog. Fifteen-minute partitions by arrival let
+-- the live pairing of the open window and each job window read only the newest partitions.
 CREATE TABLE IF NOT EXISTS {database}.sm_spans {on_cluster}
 (
     tenant LowCardinality(String),
@@ -26,7 +27,7 @@ CREATE TABLE IF NOT EXISTS {database}.sm_spans {on_cluster}
     INDEX idx_inserted inserted_at TYPE minmax GRANULARITY 1
 )
 ENGINE = {engine:MergeTree}
-PARTITION BY toStartOfHour(inserted_at)
+PARTITION BY toStartOfFifteenMinutes(inserted_at)
 ORDER BY (tenant, trace_id, span_id)
 TTL toDateTime(inserted_at) + toIntervalDay(1)
 SETTINGS ttl_only_drop_parts = 1;
