@@ -129,7 +129,7 @@ async function main() {
     await sleep(Math.max(0, lastAck + 5000 - performance.now()));
     const at5 = exactlyOnce(acked, stats.failed, await storedSpanCounts(db));
     console.log(
-      `5 s after the last acknowledgement: written ${fmt(at5.written)}, read back ${fmt(at5.readBack)}, lost ${fmt(at5.lost)}, duplicated ${fmt(at5.duplicated)}`,
+      `5 s after the last acknowledgement: written ${fmt(at5.written)}, read back ${fmt(at5.readBack)}, not yet readable ${fmt(at5.lost)}, duplicated ${fmt(at5.duplicated)}`,
     );
 
     // then until the consumer group has committed everything
