@@ -206,3 +206,36 @@ export function canarySpans(endNs: bigint): Span[] {
   }
   return spans;
 }
+
+/**
+ * Config history rows as the recorder writes them (store-side, no AWS needed): security group
+ * sg-0web in two versions, port 22 opened to the world in the second, and its IP holder rows.
+ */
+export function configRows(
+  tenant: string,
+  nowMs: number,
+): { versions: string; intervals: string; holders: string } {
+  const ts = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "000000");
+  const doc = (ports: number[]) =>
+    JSON.stringify({
+      GroupId: "sg-0web",
+      GroupName: "web",
+      IpPermissions: ports.map((p) => ({
+        FromPort: p,
+        IpProtocol: "tcp",
+        IpRanges: [{ CidrIp: "0.0.0.0/0" }],
+        ToPort: p,
+      })),
+    });
+  const row = (ms: number, hash: string, d: string) =>
+    [tenant, "securityGroups", "123456789012", "us-east-1", "sg-0web", ts(ms), hash, "0", d].join("\t");
+  const versions = `${[row(nowMs - 40 * 60_000, "h1", doc([443])), row(nowMs - 10 * 60_000, "h2", doc([22, 443]))].join("\n")}\n`;
+  // Validity intervals: version 1 closed by version 2, version 2 open.
+  const interval = (from: number, to: string, closed: string) =>
+    [tenant, "securityGroups", "123456789012", "us-east-1", "sg-0web", ts(from), to, "0", closed].join("\t");
+  const t1 = nowMs - 40 * 60_000;
+  const t2 = nowMs - 10 * 60_000;
+  const intervals = `${[interval(t1, ts(t2), "1"), interval(t2, "2200-01-01 00:00:00.000000000", "0")].join("\n")}\n`;
+  const holders = `${[tenant, "10.0.0.12", ts(nowMs - 40 * 60_000), "instances", "123456789012", "us-east-1", "i-0abc", "1"].join("\t")}\n`;
+  return { versions, intervals, holders };
+}

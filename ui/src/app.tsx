@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { useQuery } from "./api.js";
 import { CanaryPage } from "./pages/canary.js";
+import { ConfigPage } from "./pages/config.js";
 import { FlowsPage } from "./pages/flows.js";
 import { MapPage } from "./pages/map.js";
 import { TracePage } from "./pages/trace.js";
@@ -114,7 +115,14 @@ export function App() {
           ) : (
             <Unavailable title="Service map" api="serviceMap" />
           ))}
-        {page === "config" && <Unavailable title="Config history" api="config history" />}
+        {page === "config" &&
+          (roots.state !== "done" ? (
+            <p className="muted">Loading…</p>
+          ) : has(["resources", "resource", "changes", "whoHad"]) ? (
+            <ConfigPage />
+          ) : (
+            <Unavailable title="Config history" api="config history" />
+          ))}
         {page === "canary" &&
           (roots.state !== "done" ? (
             <p className="muted">Loading…</p>

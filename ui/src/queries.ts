@@ -303,3 +303,48 @@ ALL_DOCUMENTS.CANARY_RUNS = CANARY_RUNS;
 ALL_DOCUMENTS.CANARY_RUN = CANARY_RUN;
 ALL_DOCUMENTS.CANARY_SIGNATURE = CANARY_SIGNATURE;
 ALL_DOCUMENTS.START_CANARY = START_CANARY;
+
+export const CONFIG_RESOURCES = /* GraphQL */ `query ConfigResources($type: String!, $at: DateTime) {
+  resources(type: $type, at: $at, limit: 500) { type id account region since }
+}`;
+export const CONFIG_HISTORY = /* GraphQL */ `query ConfigHistory($type: String!, $id: String!) {
+  resource(type: $type, id: $id) { type id versions { at until hash deleted account region } }
+}`;
+export const CONFIG_DIFF = /* GraphQL */ `query ConfigDiff($type: String!, $id: String!, $from: DateTime, $to: DateTime) {
+  resource(type: $type, id: $id) { diff(from: $from, to: $to) { from to sideBySide { left right change } } }
+}`;
+export const CONFIG_CHANGES = /* GraphQL */ `query ConfigChanges($since: DateTime!, $until: DateTime) {
+  changes(since: $since, until: $until) { type id account region at kind }
+}`;
+export const WHO_HAD = /* GraphQL */ `query WhoHad($ip: String!, $at: DateTime!) {
+  whoHad(ip: $ip, at: $at) { type id account region since }
+}`;
+export interface ConfigResourceRow {
+  type: string;
+  id: string;
+  account: string;
+  region: string;
+  since: string;
+}
+export interface ConfigVersionRow {
+  at: string;
+  until: string | null;
+  hash: string;
+  deleted: boolean;
+  account: string;
+  region: string;
+}
+export interface ConfigDiffResult {
+  resource: {
+    diff: {
+      from: string | null;
+      to: string | null;
+      sideBySide: Array<{ left: string | null; right: string | null; change: string }>;
+    } | null;
+  } | null;
+}
+ALL_DOCUMENTS.CONFIG_RESOURCES = CONFIG_RESOURCES;
+ALL_DOCUMENTS.CONFIG_HISTORY = CONFIG_HISTORY;
+ALL_DOCUMENTS.CONFIG_DIFF = CONFIG_DIFF;
+ALL_DOCUMENTS.CONFIG_CHANGES = CONFIG_CHANGES;
+ALL_DOCUMENTS.WHO_HAD = WHO_HAD;
