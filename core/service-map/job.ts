@@ -71,10 +71,10 @@ export function createServiceMapJob(
   }
 
   async function finishWindow(a: bigint, b: bigint): Promise<void> {
-    const late = await one<{ n: string }>(
+    const finished = await one<{ n: string }>(
       `SELECT count() AS n FROM ${db}.sm_windows WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
     );
-    if (Number(late?.n ?? 0) > 0) return; // another runner finished it
+    if (Number(finished?.n ?? 0) > 0) return; // another runner finished it
     const select = `SELECT tenant, minute, source, target_kind, target,
         fromUnixTimestamp64Milli(toInt64(${b})) AS window_end, ${EDGE_AGGREGATES}
       FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs })})
