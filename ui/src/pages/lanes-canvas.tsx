@@ -4,6 +4,8 @@ import { serviceColour, type WaterfallSpan } from "../waterfall.js";
 
 const LANE_H = 18;
 const LABEL_W = 140;
+/** Cross-lane call connectors are drawn for traces up to this size; beyond it they are noise. */
+const MAX_CONNECTORS = 2000;
 
 /**
  * The swimlane diagram: one lane per service, time left to right, every loaded span drawn in its
@@ -58,7 +60,7 @@ export function LanesCanvas({
       ctx.fillStyle = s.status.code === "ERROR" ? "#d62728" : serviceColour(s.serviceName);
       ctx.fillRect(x0, li * LANE_H + 3, w, LANE_H - 7);
       const parent = s.parentSpanId ? byId.get(s.parentSpanId) : undefined;
-      if (parent && parent.serviceName !== s.serviceName && spans.length < 20_000) {
+      if (parent && parent.serviceName !== s.serviceName && spans.length <= MAX_CONNECTORS) {
         const pl = lane.get(parent.serviceName) ?? 0;
         ctx.strokeStyle = fg;
         ctx.globalAlpha = 0.5;
