@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import { formatDuration } from "../format.js";
 import { serviceColour, type WaterfallSpan } from "../waterfall.js";
 
@@ -24,7 +24,15 @@ export function LanesCanvas({
   durNs: bigint;
 }) {
   const ref = useRef<HTMLCanvasElement>(null);
+  // The canvas reads theme colours when it draws, so a theme switch must redraw it.
+  const [theme, setTheme] = useState(document.documentElement.dataset.theme);
+  useEffect(() => {
+    const observer = new MutationObserver(() => setTheme(document.documentElement.dataset.theme));
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    return () => observer.disconnect();
+  }, []);
   const height = Math.max(1, services.length) * LANE_H + 18;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `theme` changes the CSS colours read inside.
   useEffect(() => {
     const canvas = ref.current;
     if (!canvas) return;
@@ -77,7 +85,7 @@ export function LanesCanvas({
     ctx.textAlign = "right";
     ctx.fillText(formatDuration(dur), LABEL_W + plotW, height - 8);
     ctx.textAlign = "left";
-  }, [spans, services, startNs, durNs, height]);
+  }, [spans, services, startNs, durNs, height, theme]);
   return (
     <figure className="lanes">
       <canvas
