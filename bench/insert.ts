@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { loadConfig } from "../core/config/load.js";
 import type { Attr, Span } from "../core/model/span.js";
 import { decodeTracesProto } from "../core/otlp/index.js";
-import { migrate } from "../core/store/migrations.js";
+import { migrate, retentionDaysOf } from "../core/store/migrations.js";
 import { attributesJson, encodeSpans, SPAN_COLUMNS } from "../core/store/span-encoder.js";
 import { openStore } from "../core/store/store.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
@@ -69,8 +69,9 @@ function toJsonRow(tenant: string, s: Span): Record<string, unknown> {
 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), "skald-bench-insert-"));
-  const store = await openStore(loadConfig({ env: {}, overrides: { "storage.dataDir": dataDir } }).storage);
-  await migrate(store, { spans: 7 });
+  const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dataDir } });
+  const store = await openStore(config.storage);
+  await migrate(store, retentionDaysOf(config.storage));
   const batches: Span[][] = [];
   for (let n = 0; n < ROWS; n += 512) {
     batches.push(

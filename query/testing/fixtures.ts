@@ -4,7 +4,7 @@ import type { SkaldConfig } from "../../core/config/schema.js";
 import { createLogger } from "../../core/log.js";
 import { createMetrics, type SkaldMetrics } from "../../core/metrics.js";
 import type { Attr, Resource, Span } from "../../core/model/span.js";
-import { migrate } from "../../core/store/migrations.js";
+import { migrate, retentionDaysOf } from "../../core/store/migrations.js";
 import { encodeSpans, SPAN_COLUMNS } from "../../core/store/span-encoder.js";
 import { openStore, type Store } from "../../core/store/store.js";
 import type { StoreTarget } from "../../test/support/targets.js";
@@ -29,7 +29,7 @@ export async function startHarness(
   const t = await target.setup();
   const config = loadConfig({ env: {}, overrides: { storage: t.storage, ...overrides } });
   const store = await openStore(config.storage);
-  await migrate(store, { spans: 7 });
+  await migrate(store, retentionDaysOf(config.storage));
   const metrics = createMetrics({ defaultMetrics: false });
   const ready = { value: true };
   const app = await createQueryServer({
