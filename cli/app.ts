@@ -1,3 +1,4 @@
+import { createServer, type Server } from "node:http";
 import { type FlowPipeline, startFlowPipeline } from "../collector/flows/index.js";
 import { createOtlpGrpcReceiver, createOtlpHttpReceiver, type Receiver } from "../collector/index.js";
 import type { SkaldConfig } from "../core/config/schema.js";
@@ -66,6 +67,7 @@ export async function runRole(
   let ingester: Ingester | undefined;
   let query: Awaited<ReturnType<typeof createQueryServer>> | undefined;
   let recorder: Recorder | undefined;
+  let ops: Server | undefined;
   let ready = false;
   let stopping: Promise<void> | undefined;
 
@@ -73,6 +75,7 @@ export async function runRole(
     stopping ??= (async () => {
       ready = false;
       await Promise.all(receivers.map((r) => r.shutdown()));
+      await new Promise((r) => (ops ? ops.close(r) : r(undefined)));
       await sink?.shutdown();
       await flows?.shutdown();
       await ingester?.shutdown();
@@ -139,6 +142,11 @@ export async function runRole(
         Object.assign(listeners, flows.listeners);
       }
     }
+    if ((role === "collector" || role === "ingester") && config.kafka.metricsPort !== undefined) {
+      ops = await listenOps(config.query.host, config.kafka.metricsPort, metrics, () => ready);
+      const addr = ops.address();
+      listeners.metrics = `http://${config.query.host}:${typeof addr === "object" && addr ? addr.port : 0}/metrics`;
+    }
     ready = true;
   } catch (err) {
     await shutdown().catch(() => undefined);
@@ -154,4 +162,40 @@ export async function runRole(
     },
     shutdown,
   };
+}
+
+/**
+ * /metrics, /healthz and /readyz for the roles without a query server (a collector producing to
+ * Kafka, an ingester), so their Kafka metrics (produce latency, lag per partition, ...) can be scraped.
+ */
+function listenOps(
+  host: string,
+  port: number,
+  metrics: SkaldMetrics,
+  isReady: () => boolean,
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET") {
+      res.writeHead(405).end();
+    } else if (path === "/metrics") {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { "content-type": "text/plain" }).end(err.message),
+      );
+    } else if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    } else if (path === "/readyz") {
+      const ok = isReady();
+      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ready\n" : "not ready\n");
+    } else {
+      res.writeHead(404, { "content-type": "text/plain" }).end("try /metrics, /healthz or /readyz\n");
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", (err) =>
+      reject(new Error(`metrics cannot listen on ${host}:${port}: ${err.message}`)),
+    );
+    server.listen(port, host, () => resolve(server));
+  });
 }

@@ -108,6 +108,7 @@ export async function main(argv: string[]): Promise<void> {
   ];
   if (app.listeners.kafka) lines.push(`  Kafka      ${app.listeners.kafka}`);
   if (app.listeners.ingester) lines.push(`  ingester   ${app.listeners.ingester}`);
+  if (app.listeners.metrics) lines.push(`  metrics    ${app.listeners.metrics}`);
   if (app.listeners.otlpGrpc) lines.push(`  OTLP gRPC  ${app.listeners.otlpGrpc}`);
   if (app.listeners.otlpHttp) lines.push(`  OTLP HTTP  ${app.listeners.otlpHttp}`);
   if (app.listeners.recorder) lines.push(`  recorder   ${app.listeners.recorder}`);

@@ -48,6 +48,7 @@ export const ENV_KEYS: Record<string, { path: string; type: EnvType }> = {
   SKALD_KAFKA_CREATE_TOPICS: { path: "kafka.createTopics", type: "bool" },
   SKALD_KAFKA_GROUP: { path: "kafka.group", type: "string" },
   SKALD_KAFKA_COMPRESSION: { path: "kafka.compression", type: "string" },
+  SKALD_METRICS_PORT: { path: "kafka.metricsPort", type: "int" },
   SKALD_KAFKA_MAX_IN_FLIGHT_BYTES: { path: "kafka.producer.maxInFlightBytes", type: "int" },
   SKALD_KAFKA_SEND_TIMEOUT_MS: { path: "kafka.producer.sendTimeoutMs", type: "int" },
   SKALD_INGEST_BATCH_MAX_ROWS: { path: "kafka.ingester.batchMaxRows", type: "int" },

@@ -105,6 +105,11 @@ export const kafkaSchema = z
     createTopics: z.boolean().default(true),
     /** The ingesters' consumer group. */
     group: z.string().min(1).default("skald-ingesters"),
+    /**
+     * Where a `skald collector` or `skald ingester` process serves /metrics, /healthz and /readyz
+     * (these roles have no query server). Unset: not served; 0: any free port.
+     */
+    metricsPort: port.optional(),
     /** Compression of produced record batches (gzip is built into the client; see the README). */
     compression: z.enum(["gzip", "none"]).default("gzip"),
     producer: z
