@@ -124,7 +124,14 @@ export async function runRole(
     }
     if (role === "start" || role === "collector") {
       if (kafka) {
-        sink = await createKafkaSpanSink({ kafka, config: config.kafka, metrics, logger });
+        // its own client: fail-fast retries, so a send fails before its sender is answered
+        const producerClient = createKafkaClient(
+          config.kafka,
+          logger,
+          "collector",
+          config.kafka.producer.sendTimeoutMs,
+        );
+        sink = await createKafkaSpanSink({ kafka: producerClient, config: config.kafka, metrics, logger });
         listeners.kafka = `topic ${config.kafka.topic} (${config.kafka.brokers.join(",")})`;
       } else {
         sink = createStoreSpanSink(store as Store, config.pipeline, metrics);

@@ -44,14 +44,24 @@ kafkajs.CompressionCodecs[CompressionTypes.GZIP] = () => ({
 /**
  * One kafkajs client per role. Timeouts are short so that a dead broker is noticed well within the
  * OTLP export timeout (10 s in the OpenTelemetry SDKs); kafkajs reconnects by itself afterwards.
+ * `failFastMs` (the collector's sink): kafkajs's connection and request retries together end
+ * within about that long, so a send to a dead broker fails before the sink answers the sender,
+ * instead of landing later after the sender was told to retry.
  */
-export function createKafkaClient(config: KafkaConfig, logger: Logger, role: string): Kafka {
+export function createKafkaClient(
+  config: KafkaConfig,
+  logger: Logger,
+  role: string,
+  failFastMs?: number,
+): Kafka {
   return new Kafka({
     clientId: `${config.clientId}-${role}`,
     brokers: [...config.brokers],
-    connectionTimeout: 3_000,
-    requestTimeout: 10_000,
-    retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 8 },
+    connectionTimeout: failFastMs ? Math.min(1_000, failFastMs / 4) : 3_000,
+    requestTimeout: failFastMs ? Math.max(500, failFastMs / 2) : 10_000,
+    retry: failFastMs
+      ? { initialRetryTime: 100, maxRetryTime: 500, retries: 2 }
+      : { initialRetryTime: 200, maxRetryTime: 2_000, retries: 8 },
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(logger),
   });

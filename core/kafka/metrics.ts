@@ -7,6 +7,7 @@ export interface KafkaMetrics {
   producedBytes: Counter;
   produceFailures: Counter<"reason">;
   produceInFlightBytes: Gauge;
+  producedAfterTimeout: Counter;
   consumerLag: Gauge<"topic" | "partition">;
   ingestBatchSpans: Histogram;
   ingestBatchBytes: Histogram;
@@ -52,6 +53,11 @@ export function kafkaMetrics(registry: Registry): KafkaMetrics {
     produceInFlightBytes: new Gauge({
       name: "skald_kafka_produce_in_flight_bytes",
       help: "Bytes accepted from receivers and not yet acknowledged by Kafka.",
+      registers,
+    }),
+    producedAfterTimeout: new Counter({
+      name: "skald_kafka_produced_after_timeout_total",
+      help: "Messages Kafka acknowledged after their sender had been answered 503 (a sender's retry stores them twice).",
       registers,
     }),
     consumerLag: new Gauge({

@@ -72,7 +72,7 @@ export async function createKafkaSpanSink(deps: KafkaSpanSinkDeps): Promise<Span
       retry: {
         initialRetryTime: 100,
         maxRetryTime: 1000,
-        retries: Math.max(2, Math.floor(pc.sendTimeoutMs / 1000)),
+        retries: 3,
       },
     });
   let producer: Producer = newProducer();
@@ -137,6 +137,7 @@ export async function createKafkaSpanSink(deps: KafkaSpanSinkDeps): Promise<Span
           km.producedBytes.inc(batch.reduce((n, p) => n + p.bytes, 0));
           for (const p of batch) {
             if (p.state === "sending") p.resolve();
+            else km.producedAfterTimeout.inc(p.messages.length);
             p.state = "settled";
             release(p);
           }

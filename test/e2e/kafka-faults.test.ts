@@ -18,6 +18,7 @@ import {
 } from "../../ingester/testing/harness.js";
 import { type ClickHouseServer, startClickHouseServer } from "../support/clickhouse-server.js";
 import { javaAvailable, type KafkaBroker, startKafka } from "../support/kafka.js";
+import { generateRequest } from "../support/otlp-encode.js";
 
 // Faults under load, on Kafka 4.1 (the end-to-end suite covers 3.9 and 4.1): an ingester killed
 // with SIGKILL (at a random moment, and right after an insert before its commit) and restarted;
@@ -170,6 +171,62 @@ describe.skipIf(skip)("Kafka 4.1 faults under load: every acknowledged span exac
     await underLoad(async () => {
       await broker.restart();
     });
+    await expectExactlyOnce();
+  }, 180_000);
+
+  it("Kafka down: the collector throttles (429) beyond its bound and answers 503, both with a retry delay; accepts again after", async () => {
+    const small = await runRole(
+      "collector",
+      loadConfig({
+        env: {},
+        overrides: {
+          "otlp.grpcPort": 0,
+          "otlp.httpPort": 0,
+          "kafka.brokers": broker.brokers,
+          "kafka.partitions": 4,
+          "kafka.producer.maxInFlightBytes": 300_000,
+          "kafka.producer.sendTimeoutMs": 2000,
+          "log.level": "silent",
+        },
+      }),
+      createLogger("silent"),
+    );
+    const post = async () => {
+      const { body, spanIds } = generateRequest({ service: "kafka-down", count: 500, attrs: 5 });
+      const res = await fetch(small.listeners.otlpHttp, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf" },
+        body: body as BodyInit,
+      });
+      await res.arrayBuffer();
+      (res.status === 200 ? acked : failed).push(...spanIds);
+      return { status: res.status, retryAfter: res.headers.get("retry-after") };
+    };
+    try {
+      await broker.stop();
+      const answers = await Promise.all(Array.from({ length: 6 }, post));
+      const statuses = answers.map((a) => a.status).sort();
+      console.log(`answers while Kafka is down: ${JSON.stringify(statuses)}`);
+      expect(statuses).toContain(503);
+      expect(statuses).toContain(429);
+      expect(statuses.every((st) => st === 429 || st === 503)).toBe(true);
+      expect(answers.every((a) => Number(a.retryAfter) >= 1)).toBe(true);
+      const inFlight = (
+        await small.metrics.registry.getSingleMetric("skald_kafka_produce_in_flight_bytes")?.get()
+      )?.values[0]?.value;
+      expect(inFlight ?? 0).toBeLessThanOrEqual(300_000);
+      await broker.restart();
+      expect(await waitFor(async () => (await post()).status === 200, 60_000)).toBe(true);
+    } finally {
+      await small.shutdown();
+    }
+    const drained = await waitFor(async () => {
+      const [t] = await admin.fetchOffsets({ groupId: "skald-ingesters", topics: ["skald.spans"] });
+      const committed = t.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      const high = (await admin.fetchTopicOffsets("skald.spans")).reduce((n, p) => n + Number(p.high), 0);
+      return committed === high;
+    }, 90_000);
+    expect(drained).toBe(true);
     await expectExactlyOnce();
   }, 180_000);
 
