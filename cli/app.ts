@@ -93,6 +93,12 @@ export async function runRole(
       if (result.applied.length > 0) logger.info({ applied: result.applied }, "migrations applied");
       if (result.ttlChanged.length > 0) logger.info({ tables: result.ttlChanged }, "retention changed");
     }
+    if (role === "ingester" && store?.kind === "embedded") {
+      logger.warn(
+        { dataDir: config.storage.dataDir },
+        "ingester on embedded storage: only this process can open it; set SKALD_CLICKHOUSE_URL to share a ClickHouse server",
+      );
+    }
     if (kafka && store && (role === "start" || role === "ingester")) {
       ingester = createIngester({
         kafka,
