@@ -243,6 +243,13 @@ describe("OTLP receivers with hostile input (embedded store)", () => {
     // baseline + gzip 10 + json 1 + 2 partial (http) + 2 partial (grpc) + 50
     expect(await storedSpans(app)).toBe(baseline + 10 + 1 + 2 + 2 + 50);
   });
+  it("stores a request sent twice twice: an acknowledged request is never silently deduplicated", async () => {
+    const { body } = generateRequest({ service: "dup", count: 64, attrs: 3 });
+    const headers = { "content-type": "application/x-protobuf", "x-scope-orgid": "tenant-dup" };
+    expect((await post(app, body, headers)).status).toBe(200);
+    expect((await post(app, body, headers)).status).toBe(200);
+    expect(await storedSpans(app, "tenant-dup")).toBe(128);
+  });
 });
 
 describe("OTLP throttling", () => {

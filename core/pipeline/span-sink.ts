@@ -29,18 +29,15 @@ export function createStoreSpanSink(store: Store, config: PipelineConfig, metric
       retryAfterMs: config.retryAfterMs,
       concurrency: config.insertConcurrency,
     },
-    // Over HTTP a failed insert may still have been written (a timeout after the server
-    // committed), so a retry carries the same dedup token. In-process (chDB) a failure is never
-    // ambiguous and the token only costs time.
+    // Every batch carries its own dedup token, and its retries the same one: over HTTP a failed
+    // insert may still have been written (a timeout after the server committed), and without a
+    // token ClickHouse would drop a batch whose bytes equal an earlier one (the same spans sent
+    // twice by a client are two acknowledged requests and are both kept).
     (body, _rows, token) =>
-      store.insertTsv(
-        "spans",
-        SPAN_COLUMNS,
-        body,
-        store.kind === "server"
-          ? { insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1 }
-          : {},
-      ),
+      store.insertTsv("spans", SPAN_COLUMNS, body, {
+        insert_deduplication_token: token,
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+      }),
     {
       onBatchWritten(rows, seconds) {
         metrics.batchSpans.observe(rows);
