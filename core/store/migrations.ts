@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StorageConfig } from "../config/schema.js";
 import { packageRoot } from "../paths.js";
+import { clusterStatements, sqlString, storageTable } from "./cluster.js";
 import type { Store } from "./store.js";
 
 /**
@@ -10,7 +11,7 @@ import type { Store } from "./store.js";
  * same text. Placeholders:
  *   {database}                     the configured database
  *   {on_cluster}                   "" or ON CLUSTER '<cluster>'
- *   {engine:<Family>}              <Family> or Replicated<Family>(path, replica) in cluster mode
+ *   {engine:<Family>}              <Family>, or Replicated<Family>(keeper path, replica) on a cluster
  *   {ttl:<class>:<time expr>}      TTL <time expr> + toIntervalDay(<days of class>)
  * Every statement is idempotent (IF NOT EXISTS), so a migration interrupted halfway re-runs safely.
  */
@@ -58,13 +59,18 @@ export function loadMigrations(dir = join(packageRoot(), "migrations")): Migrati
 
 const stripComments = (sql: string): string => sql.replace(/^\s*--.*$/gm, "");
 
-/** Splits a migration into statements (on `;` at end of line) and renders its placeholders. */
+/**
+ * Splits a migration into statements (on `;` at end of line) and renders its placeholders. On a
+ * cluster each statement is first laid out as local Replicated tables behind Distributed ones
+ * (core/store/cluster.ts).
+ */
 export function renderMigration(sql: string, ctx: RenderContext): string[] {
-  const onCluster = ctx.cluster ? `ON CLUSTER '${ctx.cluster}'` : "";
+  const onCluster = ctx.cluster ? `ON CLUSTER ${sqlString(ctx.cluster)}` : "";
   return stripComments(sql)
     .split(/;\s*$/m)
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
+    .flatMap((statement) => (ctx.cluster ? clusterStatements(statement, ctx.cluster) : [statement]))
     .map((statement) => {
       const table = /CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS \{database\}\.(\w+)/.exec(
         statement,
@@ -112,13 +118,15 @@ export interface MigrateResult {
  */
 export async function migrate(store: Store, retentionDays: Record<string, number>): Promise<MigrateResult> {
   const { client, database, cluster } = store;
-  const onCluster = cluster ? ` ON CLUSTER '${cluster}'` : "";
+  const onCluster = cluster ? ` ON CLUSTER ${sqlString(cluster)}` : "";
   const ctx: RenderContext = { database, cluster, retentionDays };
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}${onCluster}` });
+  // On a cluster the record is replicated to every node of every shard (no {shard} in its path),
+  // so `skald migrate` reads the same record whichever node it reaches.
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations${onCluster}
       (version UInt32, name String, checksum String, applied_at DateTime64(3) DEFAULT now64(3))
-      ENGINE = ${cluster ? `ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${database}/schema_migrations', '{replica}')` : "ReplacingMergeTree"}
+      ENGINE = ${cluster ? `ReplicatedReplacingMergeTree('/clickhouse/tables/${database}/schema_migrations', '{replica}')` : "ReplacingMergeTree"}
       ORDER BY version`,
   });
   const done = await client.query({
@@ -142,22 +150,26 @@ export async function migrate(store: Store, retentionDays: Record<string, number
   return { applied, ttlChanged };
 }
 
-/** ALTERs each table whose TTL differs from the configured retention; returns the tables changed. */
+/**
+ * ALTERs each table whose TTL differs from the configured retention; returns the tables changed.
+ * On a cluster the TTL lives on the local tables (a Distributed table stores nothing).
+ */
 async function applyRetention(store: Store, bindings: TtlBinding[], ctx: RenderContext): Promise<string[]> {
   const changed: string[] = [];
   for (const b of bindings) {
+    const table = storageTable(b.table, ctx.cluster);
     const rs = await store.client.query({
       query:
         "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-      query_params: { db: ctx.database, t: b.table },
+      query_params: { db: ctx.database, t: table },
       format: "JSONEachRow",
     });
     const rows = await rs.json<{ create_table_query: string }>();
     const days = ctx.retentionDays[b.retentionClass];
     if (rows.length === 0 || rows[0].create_table_query.includes(`toIntervalDay(${days})`)) continue;
-    const onCluster = ctx.cluster ? ` ON CLUSTER '${ctx.cluster}'` : "";
+    const onCluster = ctx.cluster ? ` ON CLUSTER ${sqlString(ctx.cluster)}` : "";
     await store.client.command({
-      query: `ALTER TABLE ${ctx.database}.${b.table}${onCluster} MODIFY ${ttlClause(b.expression, ctx, b.retentionClass)}`,
+      query: `ALTER TABLE ${ctx.database}.${table}${onCluster} MODIFY ${ttlClause(b.expression, ctx, b.retentionClass)}`,
     });
     changed.push(b.table);
   }
@@ -168,7 +180,7 @@ async function applyRetention(store: Store, bindings: TtlBinding[], ctx: RenderC
 export async function currentTtl(store: Store, table: string): Promise<string> {
   const rs = await store.client.query({
     query: "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-    query_params: { db: store.database, t: table },
+    query_params: { db: store.database, t: storageTable(table, store.cluster) },
     format: "JSONEachRow",
   });
   const rows = await rs.json<{ create_table_query: string }>();

@@ -40,9 +40,12 @@ interface ChdbRawInsert {
 }
 
 export async function openStore(config: StorageConfig): Promise<Store> {
-  const settings: InsertSettings = config.fsyncInserts
-    ? { fsync_after_insert: 1, fsync_part_directory: 1 }
-    : {};
+  const settings: InsertSettings = {
+    ...(config.fsyncInserts ? { fsync_after_insert: 1, fsync_part_directory: 1 } : {}),
+    // On a cluster, writes go to Distributed tables: answer only once the shards hold the rows
+    // (the default queues them on the node first, which would acknowledge before they are durable).
+    ...(config.cluster ? { distributed_foreground_insert: 1 } : {}),
+  };
   if (config.url) {
     const client = createClient({
       url: config.url,

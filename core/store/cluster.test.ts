@@ -1,0 +1,170 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../config/load.js";
+import { clusterStatements, SHARDING_KEYS } from "./cluster.js";
+import { loadMigrations, renderMigration, retentionDaysOf } from "./migrations.js";
+import { openStore, type Store } from "./store.js";
+
+// A Keeper-backed cluster cannot run on this machine, so the cluster layout is checked two ways:
+// every statement goes through ClickHouse's own parser (chDB's formatQuery, the parser behind
+// EXPLAIN AST), and the generated text is checked for what a cluster needs.
+const retentionDays = retentionDaysOf(loadConfig({ env: {} }).storage);
+const migrations = loadMigrations();
+const CLUSTER = "skald_cluster";
+const render = (cluster: string) =>
+  migrations.flatMap((m) =>
+    renderMigration(m.sql, { database: "skald", cluster, retentionDays }).map((sql) => ({ m: m.name, sql })),
+  );
+const single = render("");
+const cluster = render(CLUSTER);
+
+const createdTable = (sql: string) => /^CREATE TABLE IF NOT EXISTS skald\.(\w+)/.exec(sql)?.[1];
+const createdView = (sql: string) => /^CREATE MATERIALIZED VIEW IF NOT EXISTS skald\.(\w+)/.exec(sql)?.[1];
+const singleTables = single.map((s) => createdTable(s.sql)).filter((t): t is string => t !== undefined);
+
+describe("cluster mode of the migrations, parsed by ClickHouse", () => {
+  let store: Store;
+  let dir: string;
+  /** ClickHouse's parser: the statement formatted back, or the parse error. */
+  const parse = async (sql: string): Promise<string> => {
+    const rs = await store.client.query({
+      query: "SELECT formatQuery({sql:String}) AS q",
+      query_params: { sql },
+      format: "JSONEachRow",
+    });
+    return (await rs.json<{ q: string }>())[0].q;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "skald-cluster-sql-"));
+    store = await openStore(loadConfig({ env: {}, overrides: { "storage.dataDir": dir } }).storage);
+  });
+  afterAll(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the parser check has teeth: a broken statement is rejected", async () => {
+    await expect(
+      parse(`CREATE TABLE t ON CLUSTER '${CLUSTER}' (a String) ENGINE = MergeTree ORDER BY a a`),
+    ).rejects.toThrow(/Syntax error/);
+  });
+
+  it("every statement of every migration parses, with ON CLUSTER kept", async () => {
+    expect(cluster.length).toBeGreaterThan(single.length);
+    const failures: string[] = [];
+    for (const { m, sql } of cluster) {
+      try {
+        const formatted = await parse(sql);
+        if (!formatted.includes(`ON CLUSTER ${CLUSTER}`))
+          failures.push(`${m}: ON CLUSTER lost: ${formatted}`);
+      } catch (err) {
+        failures.push(`${m}: ${(err as Error).message.split("\n")[0]}\n${sql}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("every sharding key is a valid expression over its table's columns", async () => {
+    // the single-node tables have the same columns as the local tables of a cluster
+    const db = "shard_keys";
+    await store.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+    for (const m of migrations) {
+      for (const sql of renderMigration(m.sql, { database: db, cluster: "", retentionDays })) {
+        await store.client.command({ query: sql });
+      }
+    }
+    for (const [table, key] of Object.entries(SHARDING_KEYS)) {
+      const rs = await store.client.query({
+        query: `DESCRIBE (SELECT ${key} AS k FROM ${db}.${table})`,
+        format: "JSONEachRow",
+      });
+      expect(
+        (await rs.json<{ type: string }>()).map((r) => r.type),
+        table,
+      ).toEqual(["UInt64"]);
+    }
+  }, 60_000);
+});
+
+describe("cluster mode of the migrations, generated text", () => {
+  it("single-node SQL has none of the cluster layout", () => {
+    for (const { sql } of single) {
+      expect(sql).not.toMatch(/ON CLUSTER|Replicated|Distributed|_local\b/);
+    }
+  });
+
+  it("every table has a sharding key, and every key a table", () => {
+    expect(singleTables.sort()).toEqual(Object.keys(SHARDING_KEYS).sort());
+  });
+
+  it("each table becomes a Replicated local table on every node plus a Distributed table of the same name", () => {
+    for (const table of singleTables) {
+      const local = cluster.find((s) => createdTable(s.sql) === `${table}_local`)?.sql ?? "";
+      const family = /ENGINE = (\w+)/.exec(single.find((s) => createdTable(s.sql) === table)?.sql ?? "")?.[1];
+      expect(local, table).toContain(
+        `CREATE TABLE IF NOT EXISTS skald.${table}_local ON CLUSTER '${CLUSTER}'`,
+      );
+      expect(local, table).toContain(
+        `ENGINE = Replicated${family}('/clickhouse/tables/{shard}/skald/${table}_local', '{replica}')`,
+      );
+      const dist = cluster.find((s) => createdTable(s.sql) === table)?.sql;
+      expect(dist, table).toBe(
+        `CREATE TABLE IF NOT EXISTS skald.${table} ON CLUSTER '${CLUSTER}' AS skald.${table}_local\n` +
+          `ENGINE = Distributed('${CLUSTER}', skald, ${table}_local, ${SHARDING_KEYS[table]})`,
+      );
+      // the Distributed table comes right after its local table (CREATE ... AS needs it)
+      const at = cluster.findIndex((s) => createdTable(s.sql) === table);
+      expect(createdTable(cluster[at - 1].sql)).toBe(`${table}_local`);
+    }
+  });
+
+  it("a trace lands on one shard: spans and everything per span are sharded by trace id", () => {
+    for (const table of ["spans", "trace_index", "sm_spans"]) {
+      expect(cluster.find((s) => createdTable(s.sql) === table)?.sql).toMatch(/, cityHash64\(trace_id\)\)$/);
+    }
+  });
+
+  it("materialized views read and write local tables only", () => {
+    const views = cluster.filter((s) => createdView(s.sql));
+    expect(views.length).toBe(single.filter((s) => createdView(s.sql)).length);
+    for (const { sql } of views) {
+      const view = createdView(sql);
+      expect(sql, view).toMatch(/ TO skald\.\w+_local AS\n/);
+      const refs = [...sql.matchAll(/skald\.(\w+)/g)].map((r) => r[1]).filter((name) => name !== view);
+      expect(refs.length, view).toBeGreaterThanOrEqual(2);
+      for (const ref of refs) expect(ref, view).toMatch(/_local$/);
+    }
+    const traceIndex = views.find((v) => createdView(v.sql) === "trace_index_mv")?.sql ?? "";
+    expect(traceIndex).toContain("TO skald.trace_index_local");
+    expect(traceIndex).toContain("FROM skald.spans_local");
+  });
+
+  it("retention TTLs stay on the local tables", () => {
+    for (const { sql } of cluster) {
+      if (/ENGINE = Distributed/.test(sql)) expect(sql).not.toContain("TTL");
+    }
+    expect(cluster.find((s) => createdTable(s.sql) === "spans_local")?.sql).toContain(
+      "TTL toDateTime(start_time) + toIntervalDay(7)",
+    );
+  });
+
+  it("ALTERs go to the local table; column changes to the Distributed table too", () => {
+    expect(clusterStatements("ALTER TABLE {database}.spans {on_cluster} ADD COLUMN x String", "c")).toEqual([
+      "ALTER TABLE {database}.spans_local {on_cluster} ADD COLUMN x String",
+      "ALTER TABLE {database}.spans {on_cluster} ADD COLUMN x String",
+    ]);
+    expect(clusterStatements("ALTER TABLE {database}.spans {on_cluster} MODIFY TTL day", "c")).toEqual([
+      "ALTER TABLE {database}.spans_local {on_cluster} MODIFY TTL day",
+    ]);
+  });
+
+  it("refuses what it cannot lay out: a table without a sharding key, an unknown statement", () => {
+    expect(() =>
+      clusterStatements("CREATE TABLE IF NOT EXISTS {database}.new_table {on_cluster} (a String)", "c"),
+    ).toThrow(/no sharding key for table new_table/);
+    expect(() => clusterStatements("DROP TABLE {database}.spans", "c")).toThrow(/cannot lay out/);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Cluster layout of the migrations (storage.cluster set). The same migration files are rewritten,
+ * statement by statement, before their placeholders are rendered:
+ *
+ *   CREATE TABLE {database}.t ...            → {database}.t_local, Replicated engine, every node
+ *                                              + {database}.t, a Distributed table over t_local
+ *   CREATE MATERIALIZED VIEW ... TO x FROM y → TO x_local FROM y_local (a view fires on the node
+ *                                              whose local table took the insert, so it must read
+ *                                              and write local tables)
+ *   ALTER TABLE {database}.t ...             → on t_local; column changes also on t
+ *
+ * Readers and writers keep using the plain names (`spans`, `trace_index`, ...): on a cluster those
+ * are the Distributed tables, so no query changes between single node and cluster.
+ */
+
+/** Suffix of the per-node (replicated) table behind each Distributed table. */
+export const LOCAL_SUFFIX = "_local";
+
+/**
+ * How rows of each table are spread over shards (the Distributed table's sharding key). Spans and
+ * everything derived per span go by trace id, so a whole trace lives on one shard (trace-by-id
+ * reads one shard's rows; the service-map pairing joins parent and child within a shard). Tables
+ * read with FINAL go by the key their rows collapse on, so every version of one row is on one shard.
+ * Aggregates filled by materialized views stay where their source rows landed; their key only
+ * matters for direct inserts, and readers always sum across shards.
+ */
+export const SHARDING_KEYS: Readonly<Record<string, string>> = {
+  spans: "cityHash64(trace_id)",
+  trace_index: "cityHash64(trace_id)",
+  operations: "cityHash64(tenant, service_name)",
+  sm_spans: "cityHash64(trace_id)",
+  sm_edges_1m: "cityHash64(tenant, source, target_kind, target)",
+  sm_edges_1h: "cityHash64(tenant, source, target_kind, target)",
+  sm_windows: "cityHash64(window_end)",
+  sm_red_1m: "cityHash64(tenant, service)",
+  sm_red_1h: "cityHash64(tenant, service)",
+  config_versions: "cityHash64(tenant, collection, id)",
+  config_ip_holders: "cityHash64(tenant, ip)",
+  config_crawls: "cityHash64(tenant, collection, account, region)",
+  config_intervals: "cityHash64(tenant, collection, id)",
+  canary_configs: "cityHash64(tenant, id)",
+  canary_runs: "cityHash64(tenant, id)",
+  flows: "cityHash64(src_addr, dst_addr)",
+  flows_minute: "cityHash64(src_addr, dst_addr)",
+  flows_minute_pairs: "cityHash64(src_addr, dst_addr)",
+  flows_hour_pairs: "cityHash64(src_addr, dst_addr)",
+};
+
+const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS \{database\}\.(\w+)/;
+const CREATE_MV = /^CREATE MATERIALIZED VIEW IF NOT EXISTS \{database\}\.(\w+)/;
+const ALTER_TABLE = /^ALTER TABLE \{database\}\.(\w+)/;
+const COLUMN_CHANGE = /\b(ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b/;
+
+/** Single-quoted SQL string literal. */
+export const sqlString = (s: string): string => `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
+/**
+ * Rewrites one migration statement (placeholders not yet rendered) into its cluster statements.
+ * Throws on a statement it does not know how to lay out, so a new kind of migration cannot
+ * silently create a table only on the node `skald migrate` talked to.
+ */
+export function clusterStatements(statement: string, cluster: string, sharding = SHARDING_KEYS): string[] {
+  const table = CREATE_TABLE.exec(statement)?.[1];
+  if (table) {
+    const key = sharding[table];
+    if (!key) throw new Error(`cluster mode: no sharding key for table ${table} (add it to SHARDING_KEYS)`);
+    const local = `${table}${LOCAL_SUFFIX}`;
+    return [
+      statement.replace(CREATE_TABLE, `CREATE TABLE IF NOT EXISTS {database}.${local}`),
+      `CREATE TABLE IF NOT EXISTS {database}.${table} {on_cluster} AS {database}.${local}\n` +
+        `ENGINE = Distributed(${sqlString(cluster)}, {database}, ${local}, ${key})`,
+    ];
+  }
+  const view = CREATE_MV.exec(statement)?.[1];
+  if (view) {
+    // every table the view names (TO and FROM) becomes the local one; the view itself keeps its name
+    return [
+      statement.replace(/\{database\}\.(\w+)/g, (whole, name: string) =>
+        name === view ? whole : `{database}.${name}${LOCAL_SUFFIX}`,
+      ),
+    ];
+  }
+  const altered = ALTER_TABLE.exec(statement)?.[1];
+  if (altered) {
+    const local = statement.replace(ALTER_TABLE, `ALTER TABLE {database}.${altered}${LOCAL_SUFFIX}`);
+    return COLUMN_CHANGE.test(statement) ? [local, statement] : [local];
+  }
+  throw new Error(`cluster mode: cannot lay out this statement: ${statement.slice(0, 80)}`);
+}
+
+/** The table that holds the rows (and the TTL) of `table`: itself, or its local table on a cluster. */
+export function storageTable(table: string, cluster: string): string {
+  return cluster ? `${table}${LOCAL_SUFFIX}` : table;
+}
