@@ -1,4 +1,5 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { type FlowPipeline, startFlowPipeline } from "../collector/flows/index.js";
 import { createOtlpGrpcReceiver, createOtlpHttpReceiver, type Receiver } from "../collector/index.js";
 import type { SkaldConfig } from "../core/config/schema.js";
@@ -10,6 +11,7 @@ import { createKafkaSpanSink } from "../core/pipeline/kafka-span-sink.js";
 import { createStoreSpanSink, type SpanSink } from "../core/pipeline/span-sink.js";
 import { migrate, retentionDaysOf } from "../core/store/migrations.js";
 import { openStore, type Store } from "../core/store/store.js";
+import { httpsOptionsOf, loadServerTls, type ServerTls, schemeOf } from "../core/tls.js";
 import { createIngester, type Ingester } from "../ingester/index.js";
 import { createQueryServer } from "../query/index.js";
 import { createRecorder, type Recorder } from "../recorder/index.js";
@@ -58,6 +60,9 @@ export async function runRole(
   }
   const metrics = createMetrics();
   const needsStore = role !== "collector" || !kafkaOn;
+  // Certificates are read (and checked) before anything opens: a bad file stops the start here.
+  const tls = role === "migrate" || role === "recorder" ? undefined : loadServerTls(config.tls);
+  const scheme = schemeOf(tls);
   const store = needsStore ? await openStore(config.storage) : undefined;
   const kafka = kafkaOn ? createKafkaClient(config.kafka, logger, role) : undefined;
   const listeners: Record<string, string> = {};
@@ -113,11 +118,11 @@ export async function runRole(
       listeners.ingester = `group ${config.kafka.group} on topic ${config.kafka.topic} (${config.kafka.brokers.join(",")})`;
     }
     if (store && (role === "start" || role === "query")) {
-      query = await createQueryServer({ store, config, metrics, logger, isReady: () => ready });
+      query = await createQueryServer({ store, config, metrics, logger, isReady: () => ready, tls });
       await query.listen({ host: config.query.host, port: config.query.port });
       const addr = query.server.address();
       const port = typeof addr === "object" && addr ? addr.port : config.query.port;
-      listeners.graphql = `http://${config.query.host}:${port}/graphql`;
+      listeners.graphql = `${scheme}://${config.query.host}:${port}/graphql`;
     }
     // The recorder runs in `start` only when a source is configured (SKALD_RECORDER_AWS_REGIONS).
     const sources = config.recorder.aws.regions.length + config.recorder.http.length;
@@ -142,23 +147,32 @@ export async function runRole(
       } else {
         sink = createStoreSpanSink(store as Store, config.pipeline, metrics);
       }
-      const deps = { config: config.otlp, sink, metrics, logger };
+      const deps = { config: config.otlp, sink, metrics, logger, tls };
       const grpc = createOtlpGrpcReceiver(deps);
       const http = createOtlpHttpReceiver(deps);
       receivers.push(grpc, http);
-      listeners.otlpGrpc = await grpc.start();
-      listeners.otlpHttp = `http://${await http.start()}/v1/traces`;
+      // gRPC: host:port in plaintext (what the README shows), https://host:port over TLS
+      const grpcAddress = await grpc.start();
+      listeners.otlpGrpc = tls ? `https://${grpcAddress}` : grpcAddress;
+      listeners.otlpHttp = `${scheme}://${await http.start()}/v1/traces`;
       // Flow receivers (NetFlow/IPFIX UDP, VPC Flow Logs HTTP) write to the store directly.
       if (config.flows.enabled && store) {
-        const f = { config: config.flows, store, metrics, logger, tenantHeader: config.otlp.tenantHeader };
+        const f = {
+          config: config.flows,
+          store,
+          metrics,
+          logger,
+          tenantHeader: config.otlp.tenantHeader,
+          tls,
+        };
         flows = await startFlowPipeline(f);
         Object.assign(listeners, flows.listeners);
       }
     }
     if ((role === "collector" || role === "ingester") && config.kafka.metricsPort !== undefined) {
-      ops = await listenOps(config.query.host, config.kafka.metricsPort, metrics, () => ready);
+      ops = await listenOps(config.query.host, config.kafka.metricsPort, metrics, () => ready, tls);
       const addr = ops.address();
-      listeners.metrics = `http://${config.query.host}:${typeof addr === "object" && addr ? addr.port : 0}/metrics`;
+      listeners.metrics = `${scheme}://${config.query.host}:${typeof addr === "object" && addr ? addr.port : 0}/metrics`;
     }
     ready = true;
   } catch (err) {
@@ -186,8 +200,9 @@ function listenOps(
   port: number,
   metrics: SkaldMetrics,
   isReady: () => boolean,
+  tls: ServerTls | undefined,
 ): Promise<Server> {
-  const server = createServer((req, res) => {
+  const handle: RequestListener = (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET") {
       res.writeHead(405).end();
@@ -204,7 +219,8 @@ function listenOps(
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("try /metrics, /healthz or /readyz\n");
     }
-  });
+  };
+  const server: Server = tls ? createHttpsServer(httpsOptionsOf(tls), handle) : createServer(handle);
   return new Promise((resolve, reject) => {
     server.once("error", (err) =>
       reject(new Error(`metrics cannot listen on ${host}:${port}: ${err.message}`)),

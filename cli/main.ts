@@ -99,7 +99,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const store = config.storage.url
-    ? `ClickHouse ${config.storage.url}`
+    ? `ClickHouse ${withoutCredentials(config.storage.url)}`
     : `embedded ClickHouse in ${config.storage.dataDir}`;
   const lines = [
     role === "collector" && app.listeners.kafka
@@ -140,4 +140,17 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+/** A URL as printed for people: user and password (if someone put them in it) left out. */
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
 }

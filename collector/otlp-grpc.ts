@@ -7,6 +7,7 @@ import type { SkaldMetrics } from "../core/metrics.js";
 import { decodeTracesProto, OtlpDecodeError } from "../core/otlp/index.js";
 import type { SpanSink } from "../core/pipeline/span-sink.js";
 import { resolveTenant } from "../core/tenant.js";
+import type { ServerTls } from "../core/tls.js";
 import { exportResponseProto, statusProto } from "./otlp-responses.js";
 import { countRefused, exportTraces } from "./trace-export.js";
 
@@ -15,6 +16,18 @@ export interface OtlpGrpcDeps {
   sink: SpanSink;
   metrics: SkaldMetrics;
   logger: Logger;
+  /** Serve over TLS (config `tls`); plaintext when absent. */
+  tls?: ServerTls;
+}
+
+/** Server credentials: TLS with the configured pair (and client CA), or insecure. */
+export function grpcCredentialsOf(tls: ServerTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(
+    tls.ca ?? null,
+    [{ private_key: tls.key, cert_chain: tls.cert }],
+    tls.requireClientCert,
+  );
 }
 
 export interface Receiver {
@@ -86,18 +99,14 @@ export function createOtlpGrpcReceiver(deps: OtlpGrpcDeps): Receiver {
   return {
     start() {
       return new Promise((resolve, reject) => {
-        server.bindAsync(
-          `${config.host}:${config.grpcPort}`,
-          grpc.ServerCredentials.createInsecure(),
-          (err, port) => {
-            if (err)
-              return reject(
-                new Error(`OTLP gRPC cannot listen on ${config.host}:${config.grpcPort}: ${err.message}`),
-              );
-            started = true;
-            resolve(`${config.host}:${port}`);
-          },
-        );
+        server.bindAsync(`${config.host}:${config.grpcPort}`, grpcCredentialsOf(deps.tls), (err, port) => {
+          if (err)
+            return reject(
+              new Error(`OTLP gRPC cannot listen on ${config.host}:${config.grpcPort}: ${err.message}`),
+            );
+          started = true;
+          resolve(`${config.host}:${port}`);
+        });
       });
     },
     shutdown() {

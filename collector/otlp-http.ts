@@ -8,6 +8,7 @@ import type { SkaldMetrics } from "../core/metrics.js";
 import { decodeTracesJson, decodeTracesProto, OtlpDecodeError } from "../core/otlp/index.js";
 import type { SpanSink } from "../core/pipeline/span-sink.js";
 import { resolveTenant } from "../core/tenant.js";
+import { httpsOptionsOf, type ServerTls } from "../core/tls.js";
 import type { Receiver } from "./otlp-grpc.js";
 import { exportResponseJson, exportResponseProto, statusJson, statusProto } from "./otlp-responses.js";
 import { countRefused, exportTraces } from "./trace-export.js";
@@ -17,6 +18,8 @@ export interface OtlpHttpDeps {
   sink: SpanSink;
   metrics: SkaldMetrics;
   logger: Logger;
+  /** Serve over TLS (config `tls`); plaintext when absent. */
+  tls?: ServerTls;
 }
 
 const PROTOBUF = "application/x-protobuf";
@@ -48,7 +51,12 @@ function gunzipLimited(body: Buffer, maxBytes: number): Promise<Buffer> {
  */
 export function createOtlpHttpReceiver(deps: OtlpHttpDeps): Receiver {
   const { config, sink, metrics, logger } = deps;
-  const app = Fastify({ bodyLimit: config.maxRequestBytes, logger: false, return503OnClosing: true });
+  const app = Fastify({
+    bodyLimit: config.maxRequestBytes,
+    logger: false,
+    return503OnClosing: true,
+    ...(deps.tls ? { https: httpsOptionsOf(deps.tls) } : {}),
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));

@@ -4,6 +4,7 @@ import type { SkaldConfig } from "../core/config/schema.js";
 import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
 import type { Store } from "../core/store/store.js";
+import { httpsOptionsOf, type ServerTls } from "../core/tls.js";
 import { createGraphQLHandler } from "./graphql/yoga.js";
 import { QUERY_MODULES } from "./modules.js";
 import { SpanReader } from "./span-reader.js";
@@ -18,6 +19,8 @@ export interface QueryServerDeps {
   isReady(): boolean;
   /** The built dashboard to serve at `/` (default: ui/dist when built; null: the placeholder page). */
   uiDir?: string | null;
+  /** Serve over TLS (config `tls`); plaintext when absent. */
+  tls?: ServerTls;
 }
 
 /** How long /readyz waits for ClickHouse before calling it unavailable. */
@@ -63,7 +66,8 @@ export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyI
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-  });
+    ...(deps.tls ? { https: httpsOptionsOf(deps.tls) } : {}),
+  }) as FastifyInstance;
   app.addHook("onResponse", async (req, reply) => {
     requests.inc({ route: req.routeOptions.url ?? "unknown", status: String(reply.statusCode) });
   });

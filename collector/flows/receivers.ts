@@ -5,6 +5,7 @@ import { createFlowMetrics, type FlowMetrics } from "../../core/flows/metrics.js
 import type { Logger } from "../../core/log.js";
 import type { SkaldMetrics } from "../../core/metrics.js";
 import type { Store } from "../../core/store/store.js";
+import { type ServerTls, schemeOf } from "../../core/tls.js";
 import type { Receiver } from "../otlp-grpc.js";
 import { createFlowUdpReceiver } from "./udp-receiver.js";
 import { createVpcHttpReceiver } from "./vpc-http.js";
@@ -65,6 +66,8 @@ export async function startFlowPipeline(deps: {
   metrics: SkaldMetrics;
   logger: Logger;
   tenantHeader: string;
+  /** TLS of the VPC Flow Logs HTTP endpoint (config `tls`). */
+  tls?: ServerTls;
 }): Promise<FlowPipeline> {
   const flowMetrics = createFlowMetrics(deps.metrics.registry);
   const sink = createStoreFlowSink(deps.store, deps.config, deps.metrics, flowMetrics);
@@ -81,6 +84,7 @@ export async function startFlowPipeline(deps: {
       metrics: flowMetrics,
       logger: deps.logger,
       tenantHeader: deps.tenantHeader,
+      tls: deps.tls,
     });
     receivers.push({ name: "vpcFlowLogs", receiver });
   }
@@ -99,6 +103,8 @@ export async function startFlowPipeline(deps: {
     await shutdown();
     throw err;
   }
-  if (listeners.vpcFlowLogs) listeners.vpcFlowLogs = `http://${listeners.vpcFlowLogs}/v1/flows/vpc`;
+  if (listeners.vpcFlowLogs) {
+    listeners.vpcFlowLogs = `${schemeOf(deps.tls)}://${listeners.vpcFlowLogs}/v1/flows/vpc`;
+  }
   return { listeners, shutdown };
 }

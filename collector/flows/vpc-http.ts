@@ -8,6 +8,7 @@ import type { FlowMetrics } from "../../core/flows/metrics.js";
 import { parseVpcFormat, parseVpcLines, VPC_DEFAULT_FORMAT } from "../../core/flows/vpc.js";
 import type { Logger } from "../../core/log.js";
 import { resolveTenant } from "../../core/tenant.js";
+import { httpsOptionsOf, type ServerTls } from "../../core/tls.js";
 import type { Receiver } from "../otlp-grpc.js";
 
 /** Header declaring a request's VPC Flow Logs format (AWS `${field} …` syntax or plain names). */
@@ -25,11 +26,18 @@ export function createVpcHttpReceiver(deps: {
   metrics: FlowMetrics;
   logger: Logger;
   tenantHeader: string;
+  /** Serve over TLS (config `tls`); plaintext when absent. */
+  tls?: ServerTls;
 }): Receiver {
   const { config, sink, metrics } = deps;
   const tenantConfig = { tenantHeader: deps.tenantHeader, defaultTenant: config.tenant } as OtlpConfig;
   const defaultFormat = parseVpcFormat(config.vpcFormat ?? VPC_DEFAULT_FORMAT);
-  const app = Fastify({ bodyLimit: MAX_BODY, logger: false, return503OnClosing: true });
+  const app = Fastify({
+    bodyLimit: MAX_BODY,
+    logger: false,
+    return503OnClosing: true,
+    ...(deps.tls ? { https: httpsOptionsOf(deps.tls) } : {}),
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   app.setErrorHandler((error, _req, reply) => {

@@ -30,6 +30,18 @@ export const storageSchema = z
       .default({}),
     /** Ask ClickHouse to fsync parts before an insert returns (survives power loss, slower). */
     fsyncInserts: z.boolean().default(false),
+    /**
+     * TLS to a ClickHouse server (an https:// `url`): the CA its certificate is checked against,
+     * and a client certificate and key for mutual TLS. Unset: the system's CAs for https URLs.
+     */
+    tls: z
+      .object({
+        caFile: z.string().min(1),
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -112,6 +124,34 @@ export const kafkaSchema = z
     metricsPort: port.optional(),
     /** Compression of produced record batches (gzip is built into the client; see the README). */
     compression: z.enum(["gzip", "none"]).default("gzip"),
+    /**
+     * TLS to the brokers: on when `enabled` or any file is set. Without `caFile` the system's CAs
+     * are trusted; certFile + keyFile give a client certificate (mTLS).
+     */
+    ssl: z
+      .object({
+        enabled: z.boolean().optional(),
+        caFile: z.string().min(1).optional(),
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        /** Check the brokers' certificates (turn off only for a throwaway test broker). */
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+    /** SASL authentication to the brokers (over TLS unless the network is trusted). */
+    sasl: z
+      .object({
+        mechanism: z.preprocess(
+          (v) => (typeof v === "string" ? v.toLowerCase() : v),
+          z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
+        ),
+        username: z.string().min(1),
+        /** Also SKALD_KAFKA_SASL_PASSWORD, so it need not be in the file. */
+        password: z.string().min(1),
+      })
+      .strict()
+      .optional(),
     producer: z
       .object({
         /** Bytes accepted from receivers and not yet acknowledged by Kafka; beyond → 429. */
@@ -251,8 +291,23 @@ export const flowsSchema = z
   })
   .strict();
 
+/**
+ * TLS of every listener (OTLP gRPC and HTTP, the query server, VPC Flow Logs, metrics): off unless
+ * certFile and keyFile are set. With caFile, client certificates are verified against it;
+ * requireClientCert refuses clients without one (mutual TLS).
+ */
+export const listenerTlsSchema = z
+  .object({
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+    requireClientCert: z.boolean().default(false),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
+    tls: listenerTlsSchema.default({}),
     storage: storageSchema.default({}),
     otlp: otlpSchema.default({}),
     pipeline: pipelineSchema.default({}),
@@ -279,3 +334,4 @@ export type KafkaConfig = SkaldConfig["kafka"];
 export type RecorderConfig = SkaldConfig["recorder"];
 export type ServiceMapConfig = SkaldConfig["serviceMap"];
 export type FlowsConfig = SkaldConfig["flows"];
+export type ListenerTlsConfig = SkaldConfig["tls"];

@@ -1,8 +1,11 @@
+import type { ConnectionOptions } from "node:tls";
 import { promisify } from "node:util";
 import { gzip, unzip } from "node:zlib";
-import kafkajs, { CompressionTypes, Kafka, type logCreator, logLevel } from "kafkajs";
+import kafkajs, { CompressionTypes, Kafka, type logCreator, logLevel, type SASLOptions } from "kafkajs";
 import type { KafkaConfig } from "../config/schema.js";
+import { configError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { readCertificateFile, readKeyPair } from "../tls.js";
 
 // kafkajs logs every error response at ERROR, also the retriable ones it recovers from by itself
 // (a broker restarting, a coordinator loading, a rebalance). Those go to debug; the error that
@@ -57,6 +60,7 @@ export function createKafkaClient(
   return new Kafka({
     clientId: `${config.clientId}-${role}`,
     brokers: [...config.brokers],
+    ...kafkaSecurityOf(config),
     connectionTimeout: failFastMs ? Math.min(1_000, failFastMs / 4) : 3_000,
     requestTimeout: failFastMs ? Math.max(500, failFastMs / 2) : 10_000,
     retry: failFastMs
@@ -65,4 +69,28 @@ export function createKafkaClient(
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(logger),
   });
+}
+
+/**
+ * kafkajs `ssl` and `sasl` from `kafka.ssl` / `kafka.sasl`. Files are read here (at start-up);
+ * a missing or mismatched one is a config error naming the key. The password goes to kafkajs only.
+ */
+export function kafkaSecurityOf(config: KafkaConfig): { ssl?: ConnectionOptions; sasl?: SASLOptions } {
+  const { ssl, sasl } = config;
+  const out: { ssl?: ConnectionOptions; sasl?: SASLOptions } = {};
+  const sslOn = ssl.enabled ?? (ssl.caFile ?? ssl.certFile ?? ssl.keyFile) !== undefined;
+  if (ssl.enabled === false && (ssl.caFile ?? ssl.certFile ?? ssl.keyFile) !== undefined) {
+    // files with TLS explicitly off would silently be ignored
+    throw configError("kafka.ssl.enabled: false, but kafka.ssl names certificate files");
+  }
+  if (sslOn) {
+    const pair = readKeyPair("kafka.ssl", ssl.certFile, ssl.keyFile);
+    out.ssl = {
+      rejectUnauthorized: ssl.rejectUnauthorized,
+      ...(ssl.caFile === undefined ? {} : { ca: [readCertificateFile("kafka.ssl.caFile", ssl.caFile).pem] }),
+      ...(pair ?? {}),
+    };
+  }
+  if (sasl) out.sasl = { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
+  return out;
 }

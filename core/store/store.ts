@@ -1,6 +1,8 @@
 import { Readable } from "node:stream";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import type { StorageConfig } from "../config/schema.js";
+import { configError } from "../errors.js";
+import { readCertificateFile, readKeyPair } from "../tls.js";
 
 /**
  * The one handle to ClickHouse. Reads go through `client` (@clickhouse/client); inserts of
@@ -46,11 +48,13 @@ export async function openStore(config: StorageConfig): Promise<Store> {
     // (the default queues them on the node first, which would acknowledge before they are durable).
     ...(config.cluster ? { distributed_foreground_insert: 1 } : {}),
   };
+  const tls = clickhouseTlsOf(config);
   if (config.url) {
     const client = createClient({
       url: config.url,
       username: config.username,
       password: config.password,
+      ...tls,
       request_timeout: config.requestTimeoutMs,
       compression: { request: false, response: true },
       clickhouse_settings: { ...settings, output_format_json_quote_64bit_integers: 1 },
@@ -88,6 +92,22 @@ export async function openStore(config: StorageConfig): Promise<Store> {
       await connection.close();
     },
   };
+}
+
+/**
+ * @clickhouse/client `tls` from `storage.tls` (read now, at start-up): the CA the server's
+ * certificate is checked against, plus a client certificate for mutual TLS.
+ */
+export function clickhouseTlsOf(config: StorageConfig): {
+  tls?: { ca_cert: Buffer } | { ca_cert: Buffer; cert: Buffer; key: Buffer };
+} {
+  if (!config.tls) return {};
+  if (!config.url?.toLowerCase().startsWith("https:")) {
+    throw configError("storage.tls: needs an https:// storage.url (SKALD_CLICKHOUSE_URL)");
+  }
+  const ca = readCertificateFile("storage.tls.caFile", config.tls.caFile).pem;
+  const pair = readKeyPair("storage.tls", config.tls.certFile, config.tls.keyFile);
+  return { tls: pair ? { ca_cert: ca, ...pair } : { ca_cert: ca } };
 }
 
 function serverStore(client: ClickHouseClient, config: StorageConfig): Store {
