@@ -169,7 +169,9 @@ export async function runRole(
         Object.assign(listeners, flows.listeners);
       }
     }
-    if ((role === "collector" || role === "ingester") && config.kafka.metricsPort !== undefined) {
+    // the roles without a query server serve /metrics, /healthz, /readyz here (SKALD_METRICS_PORT)
+    const noQueryServer = role === "collector" || role === "ingester" || role === "recorder";
+    if (noQueryServer && config.kafka.metricsPort !== undefined) {
       ops = await listenOps(config.query.host, config.kafka.metricsPort, metrics, () => ready, tls);
       const addr = ops.address();
       listeners.metrics = `${scheme}://${config.query.host}:${typeof addr === "object" && addr ? addr.port : 0}/metrics`;
