@@ -44,6 +44,7 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   flows_minute: "cityHash64(src_addr, dst_addr)",
   flows_minute_pairs: "cityHash64(src_addr, dst_addr)",
   flows_hour_pairs: "cityHash64(src_addr, dst_addr)",
+  audit_log: "cityHash64(tenant, event_id)",
 };
 
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS \{database\}\.(\w+)/;
