@@ -2,6 +2,10 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type FlowPipeline, startFlowPipeline } from "../collector/flows/index.js";
 import { createOtlpGrpcReceiver, createOtlpHttpReceiver, type Receiver } from "../collector/index.js";
+import { createAuthenticator } from "../core/auth/authenticator.js";
+import { checkExposure } from "../core/auth/exposure.js";
+import { flowSourceTenants } from "../core/auth/flow-sources.js";
+import { TenantSpanLimits } from "../core/auth/rate-limit.js";
 import type { SkaldConfig } from "../core/config/schema.js";
 import { configError } from "../core/errors.js";
 import { createKafkaClient } from "../core/kafka/client.js";
@@ -58,6 +62,10 @@ export async function runRole(
       "kafka.brokers: the ingester role needs Kafka brokers (set SKALD_KAFKA_BROKERS=host:port,...)",
     );
   }
+  // Nothing opens when the configuration would serve data to strangers (core/auth/exposure.ts).
+  const exposureWarning = checkExposure(role, config);
+  if (exposureWarning) logger.warn(exposureWarning);
+  const auth = createAuthenticator({ auth: config.auth, otlp: config.otlp, limits: config.limits });
   const metrics = createMetrics();
   const needsStore = role !== "collector" || !kafkaOn;
   // Certificates are read (and checked) before anything opens: a bad file stops the start here.
@@ -147,7 +155,8 @@ export async function runRole(
       } else {
         sink = createStoreSpanSink(store as Store, config.pipeline, metrics);
       }
-      const deps = { config: config.otlp, sink, metrics, logger, tls };
+      const tenantLimits = new TenantSpanLimits(config.limits);
+      const deps = { config: config.otlp, sink, metrics, logger, tls, auth, tenantLimits };
       const grpc = createOtlpGrpcReceiver(deps);
       const http = createOtlpHttpReceiver(deps);
       receivers.push(grpc, http);
@@ -164,6 +173,8 @@ export async function runRole(
           logger,
           tenantHeader: config.otlp.tenantHeader,
           tls,
+          auth,
+          sourceTenant: config.auth.enabled ? flowSourceTenants(config.auth.flowSources) : undefined,
         };
         flows = await startFlowPipeline(f);
         Object.assign(listeners, flows.listeners);

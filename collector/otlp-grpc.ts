@@ -1,4 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
+import { type Authenticator, openAuthenticator } from "../core/auth/authenticator.js";
+import type { TenantSpanLimits } from "../core/auth/rate-limit.js";
 import type { OtlpConfig } from "../core/config/schema.js";
 import { grpcStatusOf } from "../core/error-mapping.js";
 import { asSkaldError, invalidInput, type SkaldError } from "../core/errors.js";
@@ -6,7 +8,6 @@ import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
 import { decodeTracesProto, OtlpDecodeError } from "../core/otlp/index.js";
 import type { SpanSink } from "../core/pipeline/span-sink.js";
-import { resolveTenant } from "../core/tenant.js";
 import type { ServerTls } from "../core/tls.js";
 import { exportResponseProto, statusProto } from "./otlp-responses.js";
 import { countRefused, exportTraces } from "./trace-export.js";
@@ -18,6 +19,10 @@ export interface OtlpGrpcDeps {
   logger: Logger;
   /** Serve over TLS (config `tls`); plaintext when absent. */
   tls?: ServerTls;
+  /** Who may send (API keys → tenant); default: nobody is asked, the tenant header decides. */
+  auth?: Authenticator;
+  /** Spans per second per tenant. */
+  tenantLimits?: TenantSpanLimits;
 }
 
 /** Server credentials: TLS with the configured pair (and client CA), or insecure. */
@@ -67,15 +72,18 @@ export function createOtlpGrpcReceiver(deps: OtlpGrpcDeps): Receiver {
     "grpc.max_receive_message_length": config.maxRequestBytes,
     "grpc.max_send_message_length": 1024 * 1024,
   });
-  const tenantKey = config.tenantHeader.toLowerCase();
+  const auth = deps.auth ?? openAuthenticator(config);
 
   const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     let tenant: string;
     let decoded: ReturnType<typeof decodeTracesProto>;
     try {
-      const raw = call.metadata.get(tenantKey)[0];
-      tenant = resolveTenant(typeof raw === "string" ? raw : raw?.toString(), config);
+      tenant = auth.sender((name) => {
+        const raw = call.metadata.get(name)[0];
+        return typeof raw === "string" ? raw : raw?.toString();
+      }).tenant;
       decoded = decodeTracesProto(call.request);
+      deps.tenantLimits?.admit(tenant, decoded.spans.length);
     } catch (err) {
       const e =
         err instanceof OtlpDecodeError ? invalidInput("OTLP_MALFORMED", err.message) : asSkaldError(err);

@@ -1,5 +1,7 @@
 import { gunzip } from "node:zlib";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
+import { type Authenticator, openAuthenticator } from "../core/auth/authenticator.js";
+import type { TenantSpanLimits } from "../core/auth/rate-limit.js";
 import type { OtlpConfig } from "../core/config/schema.js";
 import { httpStatusOf, retryAfterSeconds } from "../core/error-mapping.js";
 import { asSkaldError, invalidInput, limitExceeded, SkaldError } from "../core/errors.js";
@@ -7,7 +9,6 @@ import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
 import { decodeTracesJson, decodeTracesProto, OtlpDecodeError } from "../core/otlp/index.js";
 import type { SpanSink } from "../core/pipeline/span-sink.js";
-import { resolveTenant } from "../core/tenant.js";
 import { httpsOptionsOf, type ServerTls } from "../core/tls.js";
 import type { Receiver } from "./otlp-grpc.js";
 import { exportResponseJson, exportResponseProto, statusJson, statusProto } from "./otlp-responses.js";
@@ -20,6 +21,10 @@ export interface OtlpHttpDeps {
   logger: Logger;
   /** Serve over TLS (config `tls`); plaintext when absent. */
   tls?: ServerTls;
+  /** Who may send (API keys → tenant); default: nobody is asked, the tenant header decides. */
+  auth?: Authenticator;
+  /** Spans per second per tenant. */
+  tenantLimits?: TenantSpanLimits;
 }
 
 const PROTOBUF = "application/x-protobuf";
@@ -28,6 +33,8 @@ const JSON_TYPE = "application/json";
 /** gRPC code numbers carried in the google.rpc.Status body of OTLP/HTTP errors. */
 function grpcCodeForHttp(status: number): number {
   if (status === 400 || status === 413) return 3; // INVALID_ARGUMENT
+  if (status === 401) return 16; // UNAUTHENTICATED
+  if (status === 403) return 7; // PERMISSION_DENIED
   if (status === 429) return 8; // RESOURCE_EXHAUSTED
   if (status === 503) return 14; // UNAVAILABLE
   if (status === 415 || status === 404 || status === 405) return 12; // UNIMPLEMENTED
@@ -87,6 +94,17 @@ export function createOtlpHttpReceiver(deps: OtlpHttpDeps): Receiver {
     return sendError(req, reply, e);
   });
 
+  const auth = deps.auth ?? openAuthenticator(config);
+  // Credentials are checked before the body is read, so strangers cannot make Skald buffer bodies.
+  app.addHook("onRequest", async (req) => {
+    if (req.method !== "POST" || req.routeOptions.url !== "/v1/traces") return;
+    const p = auth.sender((name) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    });
+    (req as FastifyRequest & { tenant?: string }).tenant = p.tenant;
+  });
+
   app.setNotFoundHandler((req, reply) => {
     reply
       .code(404)
@@ -107,7 +125,7 @@ export function createOtlpHttpReceiver(deps: OtlpHttpDeps): Receiver {
     else if (encoding !== "identity") {
       throw invalidInput("OTLP_BAD_ENCODING", `unsupported content-encoding "${encoding}": use gzip or none`);
     }
-    const tenant = resolveTenant(req.headers[config.tenantHeader.toLowerCase()], config);
+    const tenant = (req as FastifyRequest & { tenant?: string }).tenant ?? config.defaultTenant;
     let decoded: ReturnType<typeof decodeTracesProto>;
     try {
       decoded = contentType === PROTOBUF ? decodeTracesProto(body) : decodeTracesJson(body);
@@ -115,6 +133,7 @@ export function createOtlpHttpReceiver(deps: OtlpHttpDeps): Receiver {
       if (err instanceof OtlpDecodeError) throw invalidInput("OTLP_MALFORMED", err.message);
       throw err;
     }
+    deps.tenantLimits?.admit(tenant, decoded.spans.length);
     const outcome = await exportTraces("otlp_http", tenant, decoded, sink, metrics).catch((err) => {
       const e = asSkaldError(err);
       if (e.kind !== "retryable") logger.error({ err: e }, "OTLP HTTP export failed");

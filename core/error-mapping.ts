@@ -12,6 +12,10 @@ export function httpStatusOf(err: SkaldError): number {
       return err.code === "BODY_TOO_LARGE" ? 413 : 429;
     case "retryable":
       return err.code === "QUEUE_FULL" ? 429 : 503;
+    case "unauthenticated":
+      return 401;
+    case "forbidden":
+      return 403;
     case "config":
     case "permanent":
       return 500;
@@ -29,6 +33,10 @@ export function grpcStatusOf(err: SkaldError): GrpcStatus {
       return err.code === "BODY_TOO_LARGE" ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.RESOURCE_EXHAUSTED;
     case "retryable":
       return GrpcStatus.UNAVAILABLE;
+    case "unauthenticated":
+      return GrpcStatus.UNAUTHENTICATED;
+    case "forbidden":
+      return GrpcStatus.PERMISSION_DENIED;
     case "config":
     case "permanent":
       return GrpcStatus.INTERNAL;
@@ -41,7 +49,14 @@ export function retryAfterSeconds(err: SkaldError): number | undefined {
 }
 
 /** GraphQL `extensions.code` for an error kind. */
-export type GraphQLErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "LIMIT_EXCEEDED" | "INTERNAL" | "UNAVAILABLE";
+export type GraphQLErrorCode =
+  | "BAD_USER_INPUT"
+  | "NOT_FOUND"
+  | "LIMIT_EXCEEDED"
+  | "INTERNAL"
+  | "UNAVAILABLE"
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN";
 
 export function graphqlCodeOf(kind: ErrorKind): GraphQLErrorCode {
   switch (kind) {
@@ -53,6 +68,10 @@ export function graphqlCodeOf(kind: ErrorKind): GraphQLErrorCode {
       return "LIMIT_EXCEEDED";
     case "retryable":
       return "UNAVAILABLE";
+    case "unauthenticated":
+      return "UNAUTHENTICATED";
+    case "forbidden":
+      return "FORBIDDEN";
     case "config":
     case "permanent":
       return "INTERNAL";

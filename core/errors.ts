@@ -2,7 +2,17 @@
  * The closed set of error kinds Skald raises, each with a stable code. Every edge (OTLP gRPC,
  * OTLP HTTP, GraphQL, REST) maps them through `core/error-mapping.ts`, nowhere else.
  */
-export type ErrorKind = "invalid_input" | "not_found" | "retryable" | "permanent" | "config" | "limit";
+export type ErrorKind =
+  | "invalid_input"
+  | "not_found"
+  | "retryable"
+  | "permanent"
+  | "config"
+  | "limit"
+  /** No credentials, or credentials that are not valid (401 / UNAUTHENTICATED). */
+  | "unauthenticated"
+  /** Valid credentials without the right to this (403 / PERMISSION_DENIED). */
+  | "forbidden";
 
 export class SkaldError extends Error {
   readonly kind: ErrorKind;
@@ -36,6 +46,12 @@ export const retryable = (code: string, message: string, retryAfterMs: number, c
 
 export const limitExceeded = (code: string, message: string): SkaldError =>
   new SkaldError("limit", code, message);
+
+export const unauthenticated = (code: string, message: string): SkaldError =>
+  new SkaldError("unauthenticated", code, message);
+
+export const forbidden = (code: string, message: string): SkaldError =>
+  new SkaldError("forbidden", code, message);
 
 export const configError = (message: string): SkaldError =>
   new SkaldError("config", "CONFIG_INVALID", message);

@@ -8,7 +8,7 @@ export {
 } from "./graphql/limits.js";
 export type { QueryContext } from "./graphql/resolvers.js";
 export { typeDefs } from "./graphql/schema.js";
-export { createGraphQLHandler, type GraphQLDeps, type GraphQLHandler, tenantOf } from "./graphql/yoga.js";
+export { createGraphQLHandler, type GraphQLDeps, type GraphQLHandler } from "./graphql/yoga.js";
 export { parseSpanId, parseTraceId } from "./ids.js";
 export type { QueryModule, QueryModuleDeps, QueryModuleFactory } from "./module.js";
 export { QUERY_MODULES } from "./modules.js";

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import type { Capability } from "../core/auth/policy.js";
 import type { SkaldConfig } from "../core/config/schema.js";
 import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
@@ -20,6 +21,11 @@ export interface QueryModuleDeps {
  */
 export interface QueryModule {
   name: string;
+  /**
+   * What the module's GraphQL root fields need (core/auth/policy.ts): the role check of every
+   * operation reads it. Its REST routes are listed in `routeAccess`.
+   */
+  capability: Capability;
   /** SDL added to the schema; extend the root with `extend type Query { … }`. */
   typeDefs?: string;
   /** Resolver map merged into the schema (graphql-tools resolver map shape). */

@@ -1,10 +1,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { Counter, Histogram, type Registry } from "prom-client";
+import { createAuditLog } from "../core/auth/audit.js";
+import { createAuthenticator } from "../core/auth/authenticator.js";
 import type { SkaldConfig } from "../core/config/schema.js";
 import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
 import type { Store } from "../core/store/store.js";
 import { httpsOptionsOf, type ServerTls } from "../core/tls.js";
+import { createAuditModule } from "./audit/module.js";
+import { installAuth } from "./auth.js";
 import { createGraphQLHandler } from "./graphql/yoga.js";
 import { QUERY_MODULES } from "./modules.js";
 import { SpanReader } from "./span-reader.js";
@@ -56,11 +60,17 @@ export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyI
       }),
   );
   const reader = new SpanReader(store, config.query, {
+    limits: config.limits,
     logger,
     observe: (query, seconds, ok) => storeSeconds.observe({ query, outcome: ok ? "ok" : "error" }, seconds),
   });
-  const modules = QUERY_MODULES.map((create) => create({ store, config, metrics, logger }));
-  const yoga = createGraphQLHandler({ reader, config, logger, modules });
+  const auth = createAuthenticator({ auth: config.auth, otlp: config.otlp, limits: config.limits });
+  const audit = createAuditLog(store, logger);
+  const modules = [
+    ...QUERY_MODULES.map((create) => create({ store, config, metrics, logger })),
+    createAuditModule(audit),
+  ];
+  const yoga = createGraphQLHandler({ reader, config, logger, modules, auth, audit });
 
   // As the base logger type, so the instance is the plain FastifyInstance the signature promises.
   const app = Fastify({
@@ -68,6 +78,8 @@ export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyI
     logController: new LogController({ disableRequestLogging: true }),
     ...(deps.tls ? { https: httpsOptionsOf(deps.tls) } : {}),
   }) as FastifyInstance;
+  // First, so every route below (and every module's) is behind it.
+  installAuth(app, { auth, config, audit });
   app.addHook("onResponse", async (req, reply) => {
     requests.inc({ route: req.routeOptions.url ?? "unknown", status: String(reply.statusCode) });
   });
@@ -89,6 +101,7 @@ export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyI
   for (const m of modules) await m.routes?.(app);
   app.addHook("onClose", async () => {
     for (const m of modules) await m.close?.();
+    await audit.close();
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));

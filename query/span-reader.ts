@@ -4,7 +4,7 @@ import type { Logger } from "../core/log.js";
 import type { Store } from "../core/store/store.js";
 import { parseTraceId } from "./ids.js";
 import { KIND_NAMES } from "./span-record.js";
-import { createSqlRunner, Params, type QueryObserver, type SqlRunner } from "./sql.js";
+import { createSqlRunner, Params, type QueryLimits, type QueryObserver, type SqlRunner } from "./sql.js";
 import { type PagedSpan, type SpanPage, TraceReader, type TraceRef } from "./trace-reader.js";
 import { type TraceFilter, TraceSearch, type TraceSearchPage, type TraceSummary } from "./trace-search.js";
 import type { Waterfall } from "./waterfall.js";
@@ -50,6 +50,7 @@ export interface TraceWithSpans {
 export interface SpanReaderOptions {
   logger?: Logger;
   observe?: QueryObserver;
+  limits?: QueryLimits;
 }
 
 export class SpanReader {
@@ -58,7 +59,7 @@ export class SpanReader {
   private readonly sql: SqlRunner;
 
   constructor(store: Store, config: QueryConfig, options: SpanReaderOptions = {}) {
-    this.sql = createSqlRunner(store, options.logger, options.observe);
+    this.sql = createSqlRunner(store, options.logger, options.observe, options.limits);
     this.traces = new TraceReader(this.sql, { maxPage: config.maxTracePage });
     this.search = new TraceSearch(this.sql, config.maxSearchLimit);
   }

@@ -40,7 +40,31 @@ export class Params {
   }
 }
 
-export function createSqlRunner(store: Store, logger?: Logger, observe?: QueryObserver): SqlRunner {
+/** Per-query limits (config `limits`): how long a query may run and how many rows it may return. */
+export interface QueryLimits {
+  queryTimeoutSeconds: number;
+  queryMaxResultRows: number;
+}
+
+const DEFAULT_LIMITS: QueryLimits = { queryTimeoutSeconds: 30, queryMaxResultRows: 5_000_000 };
+
+export function createSqlRunner(
+  store: Store,
+  logger?: Logger,
+  observe?: QueryObserver,
+  limits: QueryLimits = DEFAULT_LIMITS,
+): SqlRunner {
+  // A server applies these per request and cancels the query itself when time is up. chDB would
+  // apply them as session-wide SETs (reaching the ingest and pairing jobs' statements too), so
+  // there the query is abandoned by the abort signal alone.
+  const settings =
+    store.kind === "server"
+      ? {
+          max_execution_time: limits.queryTimeoutSeconds,
+          max_result_rows: String(limits.queryMaxResultRows),
+          result_overflow_mode: "throw" as const,
+        }
+      : undefined;
   async function run<T>(
     name: string,
     sql: string,
@@ -50,7 +74,13 @@ export function createSqlRunner(store: Store, logger?: Logger, observe?: QueryOb
     const started = performance.now();
     let ok = false;
     try {
-      const rs = await store.client.query({ query: sql, query_params: params.values, format });
+      const rs = await store.client.query({
+        query: sql,
+        query_params: params.values,
+        format,
+        clickhouse_settings: settings,
+        abort_signal: AbortSignal.timeout(limits.queryTimeoutSeconds * 1000 + 1000),
+      });
       const rows = await rs.json<T>();
       ok = true;
       return rows;
@@ -87,6 +117,29 @@ export function storeError(query: string, err: unknown, logger?: Logger): SkaldE
   const e = err as { code?: unknown; type?: unknown; message?: unknown };
   const chType = typeof e?.type === "string" && /^\d+$/.test(String(e.code)) ? e.type : undefined;
   logger?.error({ err, query }, "store query failed");
+  if (chType === undefined && (err as Error)?.name === "TimeoutError") {
+    return new SkaldError(
+      "limit",
+      "QUERY_TIMEOUT",
+      "the query ran longer than limits.queryTimeoutSeconds and was cancelled",
+    );
+  }
+  if (chType === "TIMEOUT_EXCEEDED") {
+    return new SkaldError(
+      "limit",
+      "QUERY_TIMEOUT",
+      "the query ran longer than limits.queryTimeoutSeconds and was cancelled",
+      { cause: err },
+    );
+  }
+  if (chType === "TOO_MANY_ROWS_OR_BYTES") {
+    return new SkaldError(
+      "limit",
+      "RESULT_TOO_LARGE",
+      "the query's result exceeds limits.queryMaxResultRows; narrow it or page",
+      { cause: err },
+    );
+  }
   if (chType === undefined) {
     return new SkaldError("retryable", "STORE_UNAVAILABLE", "the trace store is unavailable; retry later", {
       retryAfterMs: 1000,

@@ -1,3 +1,4 @@
+import type { Authenticator } from "../../core/auth/authenticator.js";
 import type { FlowsConfig } from "../../core/config/schema.js";
 import type { FlowDecoderLimits } from "../../core/flows/decoder.js";
 import { createStoreFlowSink, type FlowSink } from "../../core/flows/flow-sink.js";
@@ -15,6 +16,8 @@ export interface FlowReceiversDeps {
   sink: FlowSink;
   metrics: FlowMetrics;
   logger: Logger;
+  /** With authentication on: which exporters are heard, as which tenant (auth.flowSources). */
+  sourceTenant?: (address: string) => string | undefined;
 }
 
 export function decoderLimitsOf(config: FlowsConfig): FlowDecoderLimits {
@@ -34,6 +37,7 @@ export function createFlowReceivers(deps: FlowReceiversDeps): Array<{ name: stri
   const common = {
     host: config.host,
     tenant: config.tenant,
+    sourceTenant: deps.sourceTenant,
     recvBufferBytes: config.recvBufferBytes,
     limits: decoderLimitsOf(config),
     sink: deps.sink,
@@ -68,6 +72,9 @@ export async function startFlowPipeline(deps: {
   tenantHeader: string;
   /** TLS of the VPC Flow Logs HTTP endpoint (config `tls`). */
   tls?: ServerTls;
+  /** Senders' API keys on the VPC endpoint; the UDP allow-list below. */
+  auth?: Authenticator;
+  sourceTenant?: (address: string) => string | undefined;
 }): Promise<FlowPipeline> {
   const flowMetrics = createFlowMetrics(deps.metrics.registry);
   const sink = createStoreFlowSink(deps.store, deps.config, deps.metrics, flowMetrics);
@@ -76,6 +83,7 @@ export async function startFlowPipeline(deps: {
     sink,
     metrics: flowMetrics,
     logger: deps.logger,
+    sourceTenant: deps.sourceTenant,
   });
   if (deps.config.vpcHttpPort !== undefined) {
     const receiver = createVpcHttpReceiver({
@@ -85,6 +93,7 @@ export async function startFlowPipeline(deps: {
       logger: deps.logger,
       tenantHeader: deps.tenantHeader,
       tls: deps.tls,
+      auth: deps.auth,
     });
     receivers.push({ name: "vpcFlowLogs", receiver });
   }

@@ -12,6 +12,12 @@ export interface FlowUdpDeps {
   host: string;
   port: number;
   tenant: string;
+  /**
+   * With authentication on: the tenant of an exporter's address, undefined for one not allowed
+   * (its packets are dropped and counted, reason `unauthorized_source`). Unset: every exporter
+   * is heard, as `tenant`.
+   */
+  sourceTenant?: (address: string) => string | undefined;
   recvBufferBytes: number;
   limits: FlowDecoderLimits;
   sink: FlowSink;
@@ -41,6 +47,11 @@ export function createFlowUdpReceiver(deps: FlowUdpDeps): Receiver & { decoder: 
 
   const onMessage = (msg: Buffer, rinfo: { address: string }) => {
     metrics.packets.inc({ receiver: name });
+    const tenant = deps.sourceTenant ? deps.sourceTenant(rinfo.address) : deps.tenant;
+    if (tenant === undefined) {
+      metrics.dropped.inc({ receiver: name, reason: "unauthorized_source" });
+      return;
+    }
     const now = Date.now();
     const r = decoder.decode(msg, rinfo.address, now);
     metrics.countDrops(name, r.dropped);
@@ -48,7 +59,7 @@ export function createFlowUdpReceiver(deps: FlowUdpDeps): Receiver & { decoder: 
     if (r.flows.length === 0) return;
     metrics.decoded.inc({ receiver: name, source_type: r.flows[0].sourceType }, r.flows.length);
     const n = r.flows.length;
-    sink.consume(deps.tenant, r.flows, now).catch((err) => {
+    sink.consume(tenant, r.flows, now).catch((err) => {
       const e = asSkaldError(err);
       const reason = e.code === "QUEUE_FULL" ? "queue_full" : "store_unavailable";
       metrics.dropped.inc({ receiver: name, reason }, n);

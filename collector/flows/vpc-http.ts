@@ -1,13 +1,13 @@
 import { gunzipSync } from "node:zlib";
 import Fastify from "fastify";
-import type { FlowsConfig, OtlpConfig } from "../../core/config/schema.js";
+import { type Authenticator, openAuthenticator } from "../../core/auth/authenticator.js";
+import type { FlowsConfig } from "../../core/config/schema.js";
 import { httpStatusOf, retryAfterSeconds } from "../../core/error-mapping.js";
 import { asSkaldError, invalidInput } from "../../core/errors.js";
 import type { FlowSink } from "../../core/flows/flow-sink.js";
 import type { FlowMetrics } from "../../core/flows/metrics.js";
 import { parseVpcFormat, parseVpcLines, VPC_DEFAULT_FORMAT } from "../../core/flows/vpc.js";
 import type { Logger } from "../../core/log.js";
-import { resolveTenant } from "../../core/tenant.js";
 import { httpsOptionsOf, type ServerTls } from "../../core/tls.js";
 import type { Receiver } from "../otlp-grpc.js";
 
@@ -28,9 +28,14 @@ export function createVpcHttpReceiver(deps: {
   tenantHeader: string;
   /** Serve over TLS (config `tls`); plaintext when absent. */
   tls?: ServerTls;
+  /** Senders' API keys (auth); default: nobody is asked, the tenant header decides. */
+  auth?: Authenticator;
 }): Receiver {
   const { config, sink, metrics } = deps;
-  const tenantConfig = { tenantHeader: deps.tenantHeader, defaultTenant: config.tenant } as OtlpConfig;
+  const otlpLike = { tenantHeader: deps.tenantHeader, defaultTenant: config.tenant };
+  // Authentication off: the tenant header (or flows.tenant) decides, as before.
+  const open = openAuthenticator(otlpLike);
+  const auth = deps.auth?.enabled ? deps.auth : open;
   const defaultFormat = parseVpcFormat(config.vpcFormat ?? VPC_DEFAULT_FORMAT);
   const app = Fastify({
     bodyLimit: MAX_BODY,
@@ -47,9 +52,17 @@ export function createVpcHttpReceiver(deps: {
     if (retry !== undefined) reply.header("retry-after", String(retry));
     reply.code(status >= 400 ? status : 500).send({ error: e.code, message: e.message });
   });
+  // Credentials are checked before the body is read.
+  app.addHook("onRequest", async (req) => {
+    const p = auth.sender((name) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    });
+    (req as typeof req & { tenant?: string }).tenant = p.tenant;
+  });
   app.post("/v1/flows/vpc", async (req, reply) => {
     metrics.packets.inc({ receiver: "vpc" });
-    const tenant = resolveTenant(req.headers[deps.tenantHeader.toLowerCase()], tenantConfig);
+    const tenant = (req as typeof req & { tenant?: string }).tenant ?? config.tenant;
     let body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
     if ((req.headers["content-encoding"] ?? "").toLowerCase() === "gzip") {
       try {

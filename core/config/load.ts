@@ -5,7 +5,7 @@ import { configSchema, type SkaldConfig } from "./schema.js";
 type Json = Record<string, unknown>;
 
 /** Environment variables → config paths. Values are parsed as the schema's type. */
-type EnvType = "string" | "int" | "bool" | "list";
+type EnvType = "string" | "int" | "bool" | "list" | "json" | "number";
 
 export const ENV_KEYS: Record<string, { path: string; type: EnvType }> = {
   SKALD_DATA_DIR: { path: "storage.dataDir", type: "string" },
@@ -71,6 +71,20 @@ export const ENV_KEYS: Record<string, { path: string; type: EnvType }> = {
   SKALD_INGEST_PARTITION_MAX_BYTES: { path: "kafka.ingester.partitionMaxBytes", type: "int" },
   SKALD_INGEST_RETRY_MAX_DELAY_MS: { path: "kafka.ingester.retryMaxDelayMs", type: "int" },
   SKALD_INGEST_SESSION_TIMEOUT_MS: { path: "kafka.ingester.sessionTimeoutMs", type: "int" },
+  SKALD_AUTH_ENABLED: { path: "auth.enabled", type: "bool" },
+  SKALD_AUTH_ALLOW_UNAUTHENTICATED: { path: "auth.allowUnauthenticated", type: "bool" },
+  SKALD_AUTH_API_KEY_HEADER: { path: "auth.apiKeyHeader", type: "string" },
+  /** JSON: [{"name":"checkout","key":"…","tenant":"acme"}] */
+  SKALD_AUTH_API_KEYS: { path: "auth.apiKeys", type: "json" },
+  /** JSON: [{"name":"alice","token":"…","tenant":"acme","roles":["viewer"]}] */
+  SKALD_AUTH_TOKENS: { path: "auth.tokens", type: "json" },
+  SKALD_OIDC_ISSUER: { path: "auth.oidc.issuer", type: "string" },
+  SKALD_OIDC_JWKS_URL: { path: "auth.oidc.jwksUrl", type: "string" },
+  SKALD_OIDC_AUDIENCE: { path: "auth.oidc.audience", type: "string" },
+  SKALD_AUTH_PUBLIC_METRICS: { path: "auth.publicMetrics", type: "bool" },
+  SKALD_RATE_LIMIT_PER_KEY: { path: "limits.requestsPerSecondPerKey", type: "number" },
+  SKALD_TENANT_SPANS_PER_SECOND: { path: "limits.spansPerSecondPerTenant", type: "number" },
+  SKALD_QUERY_TIMEOUT_SECONDS: { path: "limits.queryTimeoutSeconds", type: "int" },
 };
 
 function setPath(target: Json, path: string, value: unknown): void {
@@ -90,6 +104,18 @@ function parseEnvValue(name: string, raw: string, type: EnvType): unknown {
       .split(",")
       .map((item) => item.trim())
       .filter((item) => item !== "");
+  }
+  if (type === "json") {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch (err) {
+      // The value may hold secrets: name the variable and the parse problem, never the text.
+      throw configError(`${name}: not valid JSON (${(err as Error).message.replace(/".*"/, "…")})`);
+    }
+  }
+  if (type === "number") {
+    if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw configError(`${name}: expected a number, got "${raw}"`);
+    return Number(raw);
   }
   if (type === "int") {
     if (!/^-?\d+$/.test(raw.trim())) throw configError(`${name}: expected an integer, got "${raw}"`);

@@ -25,6 +25,8 @@ export const storageSchema = z
         flowsDays: positiveInt.default(7),
         /** Days per-minute flow rollups are kept (retention class `flow_rollups`). */
         flowRollupsDays: positiveInt.default(30),
+        /** Days the audit log is kept (retention class `audit`). */
+        auditDays: positiveInt.default(365),
       })
       .strict()
       .default({}),
@@ -291,6 +293,106 @@ export const flowsSchema = z
   })
   .strict();
 
+export const ROLES = ["viewer", "security", "deployer", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+const tenantName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be 1-64 letters, digits, '_', '.', '-'");
+
+/**
+ * A secret given either as itself or as `sha256:<64 hex>` of itself, so configuration files need
+ * not hold usable keys.
+ */
+const secret = z.string().min(16, "must be at least 16 characters (or sha256:<hex> of one)");
+
+/** Who may send and read (README "Authentication and tenants"). */
+export const authSchema = z
+  .object({
+    /**
+     * Require credentials on every listener. Off by default for the loopback-only embedded start;
+     * a process listening beyond loopback refuses to start without it unless `allowUnauthenticated`.
+     */
+    enabled: z.boolean().default(false),
+    /** Listen beyond loopback without authentication anyway (a trusted network; says so at start). */
+    allowUnauthenticated: z.boolean().default(false),
+    /** Header carrying a sender's API key besides `Authorization: Bearer` (HTTP header / gRPC metadata). */
+    apiKeyHeader: z
+      .string()
+      .regex(/^[a-z0-9-]+$/i, "must be a header name")
+      .default("x-api-key"),
+    /** Sender API keys; each fixes the tenant of everything sent with it. */
+    apiKeys: z
+      .array(z.object({ name: z.string().min(1), key: secret, tenant: tenantName }).strict())
+      .default([]),
+    /** Reader tokens (static bearer tokens) with their tenant and roles. */
+    tokens: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            token: secret,
+            tenant: tenantName,
+            roles: z.array(z.enum(ROLES)).min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Reader JWTs from an OpenID Connect issuer, checked against its JWKS. */
+    oidc: z
+      .object({
+        issuer: z.string().min(1),
+        /** JWKS URL; default: <issuer>/.well-known/jwks.json. */
+        jwksUrl: z.string().url().optional(),
+        /** Expected `aud`; unset = not checked. */
+        audience: z.string().min(1).optional(),
+        /** Claim naming the tenant (a string). */
+        tenantClaim: z.string().min(1).default("skald_tenant"),
+        /** Claim listing roles (an array of strings, or one space-separated string). */
+        rolesClaim: z.string().min(1).default("skald_roles"),
+        /** Allowed clock difference when checking exp / nbf. */
+        clockToleranceSeconds: z.number().int().min(0).default(30),
+        algorithms: z.array(z.string().min(1)).default(["RS256", "ES256", "PS256", "EdDSA"]),
+      })
+      .strict()
+      .optional(),
+    /** Flow exporters allowed to send over UDP (NetFlow/IPFIX have no credentials), by source CIDR. */
+    flowSources: z.array(z.object({ cidr: z.string().min(3), tenant: tenantName }).strict()).default([]),
+    /** Serve /metrics without credentials (a scraper on a private network). */
+    publicMetrics: z.boolean().default(false),
+  })
+  .strict();
+
+/** Limits that keep the service up under abuse (README "Limits"). */
+export const limitsSchema = z
+  .object({
+    /** Requests per second per credential (API key, token, JWT subject) at any edge; 0 = none. */
+    requestsPerSecondPerKey: z.number().min(0).default(0),
+    /** Burst allowance of the same bucket (requests). */
+    requestBurst: positiveInt.default(100),
+    /** Spans per second per tenant accepted by collectors; 0 = none. Beyond → 429 / RESOURCE_EXHAUSTED. */
+    spansPerSecondPerTenant: z.number().min(0).default(0),
+    /** Per-tenant overrides. */
+    tenants: z
+      .record(
+        tenantName,
+        z
+          .object({
+            spansPerSecond: z.number().min(0).optional(),
+            requestsPerSecond: z.number().min(0).optional(),
+          })
+          .strict(),
+      )
+      .default({}),
+    /** Longest a query to ClickHouse may run before it is cancelled. */
+    queryTimeoutSeconds: positiveInt.default(30),
+    /** Most rows one query to ClickHouse may return. */
+    queryMaxResultRows: positiveInt.default(1_000_000),
+    /** Only these GraphQL documents (sha256 hex of the query text) run, when the list is not empty. */
+    persistedQueries: z.array(z.string().regex(/^[0-9a-f]{64}$/, "must be sha256 hex")).default([]),
+  })
+  .strict();
+
 /**
  * TLS of every listener (OTLP gRPC and HTTP, the query server, VPC Flow Logs, metrics): off unless
  * certFile and keyFile are set. With caFile, client certificates are verified against it;
@@ -316,6 +418,8 @@ export const configSchema = z
     serviceMap: serviceMapSchema.default({}),
     recorder: recorderSchema.default({}),
     flows: flowsSchema.default({}),
+    auth: authSchema.default({}),
+    limits: limitsSchema.default({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -335,3 +439,5 @@ export type RecorderConfig = SkaldConfig["recorder"];
 export type ServiceMapConfig = SkaldConfig["serviceMap"];
 export type FlowsConfig = SkaldConfig["flows"];
 export type ListenerTlsConfig = SkaldConfig["tls"];
+export type AuthConfig = SkaldConfig["auth"];
+export type LimitsConfig = SkaldConfig["limits"];

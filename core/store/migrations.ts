@@ -39,6 +39,7 @@ export function retentionDaysOf(storage: StorageConfig): Record<string, number> 
     spans: storage.retention.spansDays,
     flows: storage.retention.flowsDays,
     flow_rollups: storage.retention.flowRollupsDays,
+    audit: storage.retention.auditDays,
   };
 }
 

@@ -11,9 +11,10 @@ export const createCanaryModule: QueryModuleFactory = (deps): QueryModule => {
   const service = new CanaryService(deps.store, deps.logger.child({ component: "canary" }));
   return {
     name: "canary",
+    capability: "canary",
     typeDefs: CANARY_SDL,
     resolvers: canaryResolvers(service),
-    routes: (app) => registerKayentaRoutes(app, service, deps.config),
+    routes: (app) => registerKayentaRoutes(app, service),
     close: () => service.close(),
   };
 };

@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { MetricResult } from "../../core/canary/index.js";
-import type { SkaldConfig } from "../../core/config/schema.js";
 import { httpStatusOf, retryAfterSeconds } from "../../core/error-mapping.js";
 import { asSkaldError, invalidInput } from "../../core/errors.js";
-import { tenantOf } from "../graphql/yoga.js";
+import { principalOf } from "../auth.js";
 import { parseRfc3339Nanos } from "../time.js";
 import type { AnalysisResult } from "./analysis.js";
 import { type CanaryConfig, parseCanaryConfig } from "./config.js";
@@ -36,11 +35,7 @@ interface ExecutionRequest {
   thresholds?: { pass?: number; marginal?: number };
 }
 
-export async function registerKayentaRoutes(
-  app: FastifyInstance,
-  service: CanaryService,
-  config: SkaldConfig,
-): Promise<void> {
+export async function registerKayentaRoutes(app: FastifyInstance, service: CanaryService): Promise<void> {
   await app.register(
     async (k) => {
       k.setErrorHandler((err, _req, reply) => {
@@ -52,7 +47,7 @@ export async function registerKayentaRoutes(
         if (retry !== undefined) reply.header("retry-after", String(retry));
         reply.status(httpStatusOf(e)).send({ error: e.code, message: e.message });
       });
-      const tenant = (req: FastifyRequest) => tenantOf(req.headers, config.otlp);
+      const tenant = (req: FastifyRequest) => principalOf(req).tenant;
 
       k.post("/canaryConfig", async (req) => ({
         canaryConfigId: (await service.repo.saveConfig(tenant(req), req.body)).id,

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { SkaldError } from "../../core/errors.js";
-import { tenantOf } from "../graphql/yoga.js";
+import { principalOf } from "../auth.js";
 import type { QueryModuleDeps } from "../module.js";
 import { unifiedLines } from "./diff.js";
 import {
@@ -59,7 +59,7 @@ export function registerEddaRoutes(
   for (const prefix of ["/api/v2/", "/edda/api/v2/"]) {
     app.get(`${prefix}*`, async (req, reply) => {
       try {
-        const tenant = tenantOf(req.headers, deps.config.otlp);
+        const tenant = principalOf(req).tenant;
         const raw = (req.raw.url ?? "").split("?")[0].slice(prefix.length);
         return await handle(reply, reader, tenant, raw, prefix);
       } catch (err) {

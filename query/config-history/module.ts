@@ -125,6 +125,7 @@ export function createConfigHistoryModule(deps: QueryModuleDeps): QueryModule {
   };
   return {
     name: "config-history",
+    capability: "config",
     typeDefs: configHistoryTypeDefs,
     resolvers: {
       ConfigJSON,

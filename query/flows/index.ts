@@ -60,13 +60,14 @@ export function talkersOf(rows: MatrixRow[], limit: number) {
 export const createFlowsModule: QueryModuleFactory = (deps): QueryModule => {
   const reader = new FlowReader(
     deps.store,
-    createSqlRunner(deps.store, deps.logger),
+    createSqlRunner(deps.store, deps.logger, undefined, deps.config.limits),
     holderLabels(deps.store.database),
   );
   const matrix = (ctx: QueryContext, a: Window, group: FlowGroup, crossOnly = false) =>
     reader.matrix({ tenant: ctx.tenant, from: a.from, to: a.to, group, limit: a.limit ?? 1000, crossOnly });
   return {
     name: "flows",
+    capability: "traces",
     typeDefs: FLOWS_SDL,
     resolvers: {
       Query: {

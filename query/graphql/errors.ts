@@ -11,7 +11,15 @@ import { GraphQLError } from "./gql.js";
  * one of these codes; store errors never carry SQL (their SkaldError messages are written for
  * clients and the full cause only goes to the log).
  */
-const CODES = new Set<string>(["BAD_USER_INPUT", "NOT_FOUND", "LIMIT_EXCEEDED", "INTERNAL", "UNAVAILABLE"]);
+const CODES = new Set<string>([
+  "BAD_USER_INPUT",
+  "NOT_FOUND",
+  "LIMIT_EXCEEDED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+]);
 
 /** Whether the error already carries one of the codes above (it has been through the mapping). */
 export function hasClientCode(err: GraphQLError): boolean {

@@ -1,3 +1,4 @@
+import type { Principal } from "../../core/auth/authenticator.js";
 import { invalidInput } from "../../core/errors.js";
 import type { SpanEvent } from "../../core/model/span.js";
 import type { OperationInfo, ServiceInfo, SpanReader } from "../span-reader.js";
@@ -14,6 +15,8 @@ import { DateTimeScalar, DurationScalar, SpanIdScalar, TraceIdScalar } from "./s
 /** Per request. `tenant` comes from the tenant header and scopes every reader call. */
 export interface QueryContext {
   tenant: string;
+  /** Who is asking (authentication, roles); `tenant` is theirs. */
+  principal: Principal;
   reader: SpanReader;
 }
 

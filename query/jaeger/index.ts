@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Histogram } from "prom-client";
 import { httpStatusOf } from "../../core/error-mapping.js";
 import { SkaldError } from "../../core/errors.js";
-import { resolveTenant } from "../../core/tenant.js";
+import { principalOf } from "../auth.js";
 import type { QueryModule, QueryModuleFactory } from "../module.js";
 import { SpanReader } from "../span-reader.js";
 import { createSqlRunner, type SqlRunner } from "../sql.js";
@@ -14,7 +14,7 @@ import { registerV3Routes, sendV3Error } from "./v3.js";
  * Jaeger-compatible query APIs, so Grafana's Jaeger data source and the Jaeger UI can read Skald:
  * the legacy JSON API (`/api/services`, `/api/traces`, …) and api/v3 (`/api/v3/...`), both under
  * `query.jaegerPrefix` ("" by default; e.g. "/jaeger" serves `/jaeger/api/services`). The tenant
- * comes from the same header as GraphQL and OTLP (`otlp.tenantHeader`); every read is scoped to it.
+ * is the caller's (query/auth.ts: credentials, or the tenant header when authentication is off).
  */
 
 export interface JaegerContext {
@@ -46,16 +46,15 @@ export const jaegerModule: QueryModuleFactory = ({ store, config, metrics, logge
     | undefined;
   const observe = (query: string, seconds: number, ok: boolean) =>
     storeSeconds?.observe({ query, outcome: ok ? "ok" : "error" }, seconds);
-  const reader = new SpanReader(store, config.query, { logger, observe });
-  const sql = createSqlRunner(store, logger, observe);
-  const header = config.otlp.tenantHeader.toLowerCase();
+  const reader = new SpanReader(store, config.query, { logger, observe, limits: config.limits });
+  const sql = createSqlRunner(store, logger, observe, config.limits);
 
   const ctx: JaegerContext = {
     reader,
     sql,
     database: store.database,
     latenessMs: config.serviceMap.latenessMs,
-    tenant: (req) => resolveTenant(req.headers[header], config.otlp),
+    tenant: (req) => principalOf(req).tenant,
     async handle(api, req, reply, fn) {
       try {
         return await fn(req, reply);
@@ -75,6 +74,7 @@ export const jaegerModule: QueryModuleFactory = ({ store, config, metrics, logge
 
   return {
     name: "jaeger",
+    capability: "traces",
     routes(app) {
       const prefix = normalizePrefix(config.query.jaegerPrefix);
       registerLegacyRoutes(app, prefix, ctx);

@@ -56,13 +56,14 @@ const EMPTY: Red = {
 export const createServiceMapModule: QueryModuleFactory = (deps): QueryModule => {
   const { store, config, logger, metrics } = deps;
   const cfg = config.serviceMap;
-  const sql = createSqlRunner(store, logger);
+  const sql = createSqlRunner(store, logger, undefined, config.limits);
   const db = store.database;
   const job = createServiceMapJob({ store, logger, registry: metrics.registry }, cfg);
   if (cfg.jobEnabled) job.start();
 
   return {
     name: "service-map",
+    capability: "traces",
     typeDefs: SERVICE_MAP_SDL,
     resolvers: {
       Query: {
