@@ -18,6 +18,8 @@ export interface KafkaBroker {
   brokers: string[];
   /** The PLAINTEXT port (the same after restart()). */
   port: number;
+  /** With `secure`: bootstrap servers of the SASL listener (SASL_SSL with `tls`, else SASL_PLAINTEXT). */
+  secureBrokers: string[];
   /** Holds server.properties, the log4j config and data/ (the log dir). */
   dataDir: string;
   /** The broker's last output (WARN and up, plus start-up and shut-down lines). */
@@ -42,6 +44,12 @@ export interface StartKafkaOptions {
   partitions?: number;
   /** How long to wait for the broker to serve, per start. Default 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * A second listener that needs SASL (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, one user), over
+   * TLS when a PEM certificate and unencrypted key are given. The PLAINTEXT listener stays for
+   * the broker itself and the start-up probe.
+   */
+  secure?: { username: string; password: string; tls?: { certFile: string; keyFile: string } };
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -187,6 +195,7 @@ function serverProperties(p: {
   controllerPort: number;
   logDir: string;
   partitions: number;
+  secure?: { port: number; opts: NonNullable<StartKafkaOptions["secure"]>; keystore?: string };
 }): string {
   const lines = [
     "# Written by test/support/kafka.ts: single-node KRaft, broker and controller in one process.",
@@ -226,6 +235,9 @@ function serverProperties(p: {
     "background.threads=2",
     "socket.request.max.bytes=104857600",
   ];
+  if (p.secure) {
+    lines.push(...secureListener(p.port, p.controllerPort, p.secure));
+  }
   if (p.version !== "3.9") {
     // share groups (KIP-932) keep their state in a topic of their own; off by default, but sized
     // for one node should a test turn them on
@@ -236,6 +248,32 @@ function serverProperties(p: {
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** Properties of the SECURE listener (they override the PLAINTEXT-only listener lines above). */
+function secureListener(
+  port: number,
+  controllerPort: number,
+  secure: { port: number; opts: NonNullable<StartKafkaOptions["secure"]>; keystore?: string },
+): string[] {
+  const protocol = secure.keystore ? "SASL_SSL" : "SASL_PLAINTEXT";
+  const { username, password } = secure.opts;
+  const lines = [
+    `listeners=PLAINTEXT://127.0.0.1:${port},SECURE://127.0.0.1:${secure.port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port},SECURE://127.0.0.1:${secure.port}`,
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SECURE:${protocol}`,
+    "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+    `listener.name.secure.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${username}="${password}";`,
+    "listener.name.secure.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    "listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+  ];
+  if (secure.keystore) {
+    lines.push(
+      "listener.name.secure.ssl.keystore.type=PEM",
+      `listener.name.secure.ssl.keystore.location=${secure.keystore}`,
+    );
+  }
+  return lines;
 }
 
 // WARN and up, plus the lines that say the server started and stopped: small output, kept in memory.
@@ -291,7 +329,13 @@ function exited(proc: ChildProcess): Promise<void> {
   return new Promise((resolve) => proc.once("exit", () => resolve()));
 }
 
-async function runStorageFormat(libs: string, logFlags: string[], config: string, id: string): Promise<void> {
+async function runStorageFormat(
+  libs: string,
+  logFlags: string[],
+  config: string,
+  id: string,
+  extra: string[] = [],
+): Promise<void> {
   const res = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
     const proc = spawn(
       javaBin(),
@@ -306,6 +350,7 @@ async function runStorageFormat(libs: string, logFlags: string[], config: string
         id,
         "-c",
         config,
+        ...extra,
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -381,12 +426,36 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   let controllerPort = await freePort();
   while (controllerPort === port) controllerPort = await freePort();
   const brokers = [`127.0.0.1:${port}`];
+  let securePort = 0;
+  if (opts.secure) {
+    do securePort = await freePort();
+    while (securePort === port || securePort === controllerPort);
+  }
 
   const dataDir = mkdtempSync(join(tmpdir(), `skald-kafka-${version}-`));
   const logDir = join(dataDir, "data");
   mkdirSync(logDir);
   const config = join(dataDir, "server.properties");
-  writeFileSync(config, serverProperties({ version: minor, port, controllerPort, logDir, partitions }));
+  let secure: { port: number; opts: NonNullable<StartKafkaOptions["secure"]>; keystore?: string } | undefined;
+  const scramUsers: string[] = [];
+  if (opts.secure) {
+    secure = { port: securePort, opts: opts.secure };
+    if (opts.secure.tls) {
+      // a PEM keystore is one file: the private key, then the certificate chain
+      secure.keystore = join(dataDir, "keystore.pem");
+      const { certFile, keyFile } = opts.secure.tls;
+      writeFileSync(secure.keystore, `${readFileSync(keyFile, "utf8")}\n${readFileSync(certFile, "utf8")}`);
+    }
+    // SCRAM credentials live in the cluster metadata: written when the storage is formatted
+    const { username, password } = opts.secure;
+    for (const m of ["SCRAM-SHA-256", "SCRAM-SHA-512"]) {
+      scramUsers.push("--add-scram", `${m}=[name=${username},password=${password}]`);
+    }
+  }
+  writeFileSync(
+    config,
+    serverProperties({ version: minor, port, controllerPort, logDir, partitions, secure }),
+  );
   const logFlags = writeLogConfig(minor, dataDir);
 
   let out = "";
@@ -449,7 +518,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   };
 
   try {
-    await runStorageFormat(libs, logFlags, config, clusterId());
+    await runStorageFormat(libs, logFlags, config, clusterId(), scramUsers);
     await launch();
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
@@ -460,6 +529,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     version,
     brokers,
     port,
+    secureBrokers: opts.secure ? [`127.0.0.1:${securePort}`] : [],
     dataDir,
     output,
     stop,
