@@ -19,8 +19,10 @@ export interface TestPki {
   otherCaFile: string;
   /** A key that belongs to no certificate here. */
   strayKeyFile: string;
-  /** The contents, for clients. */
+  /** The contents, for clients (and servers a test runs itself). */
   ca: Buffer;
+  serverCert: Buffer;
+  serverKey: Buffer;
   otherCa: Buffer;
   clientCert: Buffer;
   clientKey: Buffer;
@@ -125,6 +127,8 @@ export function makeTestPki(): TestPki {
     otherCaFile: file("other-ca.crt"),
     strayKeyFile: file("stray.key"),
     ca: readFileSync(file("ca.crt")),
+    serverCert: readFileSync(file("server.crt")),
+    serverKey: readFileSync(file("server.key")),
     otherCa: readFileSync(file("other-ca.crt")),
     clientCert: readFileSync(file("client.crt")),
     clientKey: readFileSync(file("client.key")),
