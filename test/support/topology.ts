@@ -81,9 +81,14 @@ async function localise(
  * (the test's AWS endpoint).
  */
 export async function startTopology(
-  opts: { shellEnv?: Record<string, string>; extra?: Record<string, Record<string, string>> } = {},
+  opts: {
+    shellEnv?: Record<string, string>;
+    extra?: Record<string, Record<string, string>>;
+    /** Leave these roles out (the benchmark runs no recorder). */
+    without?: string[];
+  } = {},
 ): Promise<Topology> {
-  const compose = composeSkaldServices();
+  const compose = composeSkaldServices().filter((s) => !opts.without?.includes(s.role));
   const partitions = Number(
     serviceEnv(compose.find((s) => s.role === "collector")?.service ?? {}).SKALD_KAFKA_PARTITIONS ?? 8,
   );
