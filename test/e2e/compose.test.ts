@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { checkExposure } from "../../core/auth/exposure.js";
 import { ENV_KEYS, loadConfig } from "../../core/config/load.js";
 import { packageRoot } from "../../core/paths.js";
 import { profileServices, readCompose, serviceEnv } from "../support/compose.js";
@@ -118,7 +119,9 @@ describe("the distributed profile wires Skald as the README says", () => {
       const skaldKeys = Object.keys(env).filter((k) => k.startsWith("SKALD_"));
       expect(skaldKeys.length, name).toBeGreaterThan(0);
       for (const key of skaldKeys) expect(Object.keys(ENV_KEYS), `${name}: ${key}`).toContain(key);
-      expect(() => loadConfig({ env }), name).not.toThrow();
+      // ...and that the role would start with it (it refuses to listen openly without auth, say)
+      const role = compose.services[name].command?.[0] ?? "";
+      expect(() => checkExposure(role, loadConfig({ env })), name).not.toThrow();
     }
     // the roles agree on where Kafka and ClickHouse are and how many partitions the topic has
     const envOf = (n: string) => serviceEnv(dist[n]);
