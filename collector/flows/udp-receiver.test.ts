@@ -82,4 +82,67 @@ describe("flow UDP receiver", () => {
     expect(text).toMatch(/skald_flows_dropped_total\{receiver="ipfix",reason="queue_full"\} 6/);
     expect(text).toMatch(/skald_flows_dropped_total\{receiver="ipfix",reason="unknown_version"\} 1/);
   });
+
+  it("with an allow-list, hears only exporters whose address is listed, as the tenant their CIDR names", async () => {
+    const registry = new Registry();
+    const metrics = createFlowMetrics(registry);
+    const tenants: string[] = [];
+    const sink: FlowSink = {
+      consume(t) {
+        tenants.push(t);
+        return Promise.resolve();
+      },
+      flush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    const receiverFor = (allowed: (address: string) => string | undefined) =>
+      createFlowUdpReceiver({
+        name: "ipfix",
+        host: "127.0.0.1",
+        port: 0,
+        tenant: "default",
+        sourceTenant: allowed,
+        recvBufferBytes: 1 << 20,
+        limits: defaultFlowDecoderLimits(),
+        sink,
+        metrics,
+        logger: createLogger("silent"),
+      });
+    const now = Math.floor(Date.now() / 1000);
+    const rec = basicRecord("10.0.0.1", "10.0.0.2", 1, 2, 17, 10, 1, now * 1000, now * 1000);
+    const packet = ipfixMessage({
+      domain: 1,
+      seq: 0,
+      exportSecs: now,
+      sets: [set(2, ipfixTemplate(256, BASIC_FIELDS)), set(256, rec)],
+    });
+    const u = createSocket("udp4");
+    const { flowSourceTenants } = await import("../../core/auth/flow-sources.js");
+    for (const [cidrs, expected] of [
+      [[{ cidr: "10.0.0.0/8", tenant: "far" }], null],
+      [[{ cidr: "127.0.0.0/8", tenant: "lab" }], "lab"],
+    ] as const) {
+      const r = receiverFor(flowSourceTenants(cidrs));
+      const port = Number((await r.start()).split(":").pop());
+      await new Promise<void>((ok) => u.send(packet, port, "127.0.0.1", () => ok()));
+      const heard = async () =>
+        tenants.length > 0 ||
+        /reason="unauthorized_source"} 1/.test(
+          (await registry.getSingleMetricAsString("skald_flows_dropped_total")) ?? "",
+        );
+      for (let i = 0; i < 100 && !(expected ? tenants.length > 0 : await heard()); i++) {
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      await r.shutdown();
+      if (expected === null) {
+        expect(await registry.getSingleMetricAsString("skald_flows_dropped_total")).toMatch(
+          /receiver="ipfix",reason="unauthorized_source"} 1/,
+        );
+        expect(tenants).toEqual([]);
+      } else {
+        expect(tenants).toEqual([expected]);
+      }
+    }
+    u.close();
+  });
 });

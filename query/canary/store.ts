@@ -96,21 +96,32 @@ export class CanaryRepository {
   /** Latest version of every config of the tenant, by name. */
   async listConfigs(tenant: string): Promise<StoredConfig[]> {
     const p = new Params();
+    // Aliases differ from the column names: `max(version) AS version` would shadow the column
+    // inside argMax(name, version) and ClickHouse refuses the nested aggregate.
     const rows = await this.sql.rows<{
       id: string;
-      version: number;
-      name: string;
-      body: string;
-      created: string;
+      latest: number;
+      latest_name: string;
+      latest_body: string;
+      latest_created: string;
     }>(
       "canary_configs",
-      `SELECT id, max(version) AS version, argMax(name, version) AS name, argMax(body, version) AS body,
-         toString(toUnixTimestamp64Milli(argMax(created_at, version))) AS created
+      `SELECT id, max(version) AS latest, argMax(name, version) AS latest_name,
+         argMax(body, version) AS latest_body,
+         toString(toUnixTimestamp64Milli(argMax(created_at, version))) AS latest_created
        FROM ${this.db}.canary_configs WHERE tenant = ${p.bind("String", tenant)}
-       GROUP BY id ORDER BY name, id LIMIT 1000`,
+       GROUP BY id ORDER BY latest_name, id LIMIT 1000`,
       p,
     );
-    return rows.map(toStoredConfig);
+    return rows.map((r) =>
+      toStoredConfig({
+        id: r.id,
+        version: r.latest,
+        name: r.latest_name,
+        body: r.latest_body,
+        created: r.latest_created,
+      }),
+    );
   }
 
   /** Writes a run's state; call with status "running" first, then once more when it ends. */

@@ -186,3 +186,44 @@ export function complexityLimitRule(
     }
   });
 }
+
+/** Longest GraphQL document accepted, in characters. */
+export const MAX_DOCUMENT_LENGTH = 100_000;
+/** Deepest `{` / `(` / `[` nesting accepted in a document's text. */
+export const MAX_DOCUMENT_NESTING = 64;
+
+/**
+ * A cheap scan of a document's text before it is parsed: its length and the nesting of its
+ * brackets (outside strings and comments). Parsing and validating are recursive, so a document
+ * nested thousands of levels deep (through inline fragments, which the depth rule does not see as
+ * fields) must be refused before either runs. Returns the problem, or null.
+ */
+export function documentShapeProblem(text: string): string | null {
+  if (text.length > MAX_DOCUMENT_LENGTH) {
+    return `the query is ${text.length} characters long; the limit is ${MAX_DOCUMENT_LENGTH}`;
+  }
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "#") {
+      while (i < text.length && text[i] !== "\n") i++;
+    } else if (c === '"') {
+      const block = text.startsWith('"""', i);
+      i += block ? 3 : 1;
+      while (i < text.length) {
+        if (text[i] === "\\") i += 2;
+        else if (block ? text.startsWith('"""', i) : text[i] === '"' || text[i] === "\n") break;
+        else i++;
+      }
+      if (block) i += 2;
+    } else if (c === "{" || c === "(" || c === "[") {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > MAX_DOCUMENT_NESTING) {
+        return `the query nests deeper than ${MAX_DOCUMENT_NESTING} levels of brackets`;
+      }
+    } else if (c === "}" || c === ")" || c === "]") depth--;
+  }
+  return null;
+}

@@ -10,7 +10,7 @@ import { headerLookup } from "../auth.js";
 import type { QueryModule } from "../module.js";
 import type { SpanReader } from "../span-reader.js";
 import { auditedOperation, checkOperation, rootFieldAccess } from "./access.js";
-import { createMaskError, hasClientCode } from "./errors.js";
+import { createMaskError, hasClientCode, limitError } from "./errors.js";
 import {
   type DocumentNode,
   type ExecutionResult,
@@ -18,7 +18,13 @@ import {
   getOperationAST,
   type ValidationRule,
 } from "./gql.js";
-import { aliasLimitRule, complexityLimitRule, DEFAULT_MAX_ALIASES, depthLimitRule } from "./limits.js";
+import {
+  aliasLimitRule,
+  complexityLimitRule,
+  DEFAULT_MAX_ALIASES,
+  depthLimitRule,
+  documentShapeProblem,
+} from "./limits.js";
 import { type QueryContext, resolvers } from "./resolvers.js";
 import { typeDefs } from "./schema.js";
 
@@ -62,6 +68,10 @@ function limitsPlugin(config: SkaldConfig): Plugin {
     ),
   ];
   return {
+    onParams({ params }) {
+      const problem = typeof params.query === "string" ? documentShapeProblem(params.query) : null;
+      if (problem) throw limitError(problem);
+    },
     onValidate({ addValidationRule }) {
       for (const rule of rules) addValidationRule(rule);
     },
