@@ -28,6 +28,7 @@ import {
   set,
 } from "../../core/flows/testing/build.js";
 import { startApp } from "../support/app.js";
+import { openBrowser } from "./ui-harness.js";
 
 type App = Awaited<ReturnType<typeof startApp>>;
 
@@ -558,6 +559,27 @@ describe("authentication, roles and tenants", () => {
     // still serving
     const after = await gql("{ services { name } }", bearer(TOKENS.acmeViewer));
     expect(after.body.data.services).toEqual([{ name: ACME_SERVICE }]);
+  });
+
+  it("the dashboard asks for a token, then shows only the signed-in tenant's data", async () => {
+    const browser = await openBrowser();
+    try {
+      const { page } = await browser.newPage();
+      await page.goto(`${base}/traces`);
+      const dialog = page.getByRole("dialog", { name: "Sign in to Skald" });
+      await dialog.waitFor({ timeout: 30_000 });
+      expect(await page.content()).not.toContain(ACME_SERVICE);
+      await dialog.getByLabel("Token").fill(TOKENS.globexAdmin);
+      await dialog.getByRole("button", { name: "Sign in" }).click();
+      const filter = page.getByLabel("Service filter");
+      await expect.poll(() => filter.textContent(), { timeout: 30_000 }).toContain(GLOBEX_SERVICE);
+      expect(await filter.textContent()).not.toContain(ACME_SERVICE);
+      expect(await page.getByRole("dialog").count()).toBe(0);
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("dialog", { name: "Sign in to Skald" }).waitFor({ timeout: 30_000 });
+    } finally {
+      await browser.close();
+    }
   });
 });
 

@@ -10,6 +10,21 @@ export class GraphQLRequestError extends Error {
   }
 }
 
+const TOKEN_KEY = "skald.token";
+
+/** The bearer token the reader signed in with (kept for this browser tab only). */
+export function authToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setAuthToken(token: string | null): void {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** Fired on window when the server asks for credentials (401): the app shows its sign-in form. */
+export const UNAUTHENTICATED_EVENT = "skald:unauthenticated";
+
 /** POSTs one operation to /graphql; rejects with the first error's message and code. */
 export async function gql<T>(
   query: string,
@@ -18,7 +33,11 @@ export async function gql<T>(
 ): Promise<T> {
   const res = await fetch("/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      ...(authToken() ? { authorization: `Bearer ${authToken()}` } : {}),
+    },
     body: JSON.stringify({ query, variables }),
     signal,
   });
@@ -26,6 +45,7 @@ export async function gql<T>(
     data?: T;
     errors?: Array<{ message: string; extensions?: { code?: string } }>;
   };
+  if (res.status === 401) window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
   if (body.errors?.length) {
     const e = body.errors[0];
     throw new GraphQLRequestError(e.message, e.extensions?.code);

@@ -9,6 +9,7 @@ import { TracesPage } from "./pages/traces.js";
 import { Unavailable } from "./pages/unavailable.js";
 import { ROOT_FIELDS, type RootFieldsResult, SERVICES, type ServicesResult } from "./queries.js";
 import { Link, useLocation } from "./router.js";
+import { SignIn, SignOut, useSignInNeeded } from "./sign-in.js";
 import { TimePicker } from "./time-picker.js";
 import { hrefWithGlobals } from "./url.js";
 
@@ -45,6 +46,7 @@ function useTheme(): [Theme, () => void] {
 export function App() {
   const loc = useLocation();
   const [theme, toggleTheme] = useTheme();
+  const signInNeeded = useSignInNeeded();
   const services = useQuery<ServicesResult>(SERVICES, loc.window, `${loc.window.from}|${loc.window.to}`);
   const roots = useQuery<RootFieldsResult>(ROOT_FIELDS, {}, "roots");
   const has = (fields: readonly string[]) =>
@@ -102,8 +104,10 @@ export function App() {
           >
             {theme === "dark" ? "☀" : "☾"}
           </button>
+          <SignOut />
         </div>
       </header>
+      {signInNeeded && <SignIn />}
       <main id="main" tabIndex={-1}>
         {page === "traces" && <TracesPage />}
         {page === "trace" && loc.route.page === "trace" && <TracePage traceId={loc.route.traceId} />}
