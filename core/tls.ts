@@ -18,13 +18,6 @@ export interface ServerTls {
   requireClientCert: boolean;
 }
 
-/** A certificate/key pair for the client side of a connection (ClickHouse, Kafka). */
-export interface ClientTls {
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
-
 function readFile(keyPath: string, file: string): Buffer {
   try {
     return readFileSync(file);
@@ -56,8 +49,8 @@ export function readPrivateKeyFile(keyPath: string, file: string): { pem: Buffer
 }
 
 /**
- * Reads a certificate and its key (both set or neither) under `prefix` and checks that they belong
- * together. `certKey`/`keyKey` are the config key names, for messages.
+ * Reads a certificate and its key (both set or neither) and checks that they belong together;
+ * `prefix` is their config section (`tls`, `kafka.ssl`, ...), for messages.
  */
 export function readKeyPair(
   prefix: string,

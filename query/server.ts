@@ -77,7 +77,7 @@ export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyI
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     ...(deps.tls ? { https: httpsOptionsOf(deps.tls) } : {}),
-  }) as FastifyInstance;
+  });
   // First, so every route below (and every module's) is behind it.
   installAuth(app, { auth, config, audit });
   app.addHook("onResponse", async (req, reply) => {
