@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type FlowPipeline, startFlowPipeline } from "../collector/flows/index.js";
 import { createOtlpGrpcReceiver, createOtlpHttpReceiver, type Receiver } from "../collector/index.js";
@@ -7,7 +7,8 @@ import { checkExposure } from "../core/auth/exposure.js";
 import { flowSourceTenants } from "../core/auth/flow-sources.js";
 import { TenantSpanLimits } from "../core/auth/rate-limit.js";
 import type { SkaldConfig } from "../core/config/schema.js";
-import { configError } from "../core/errors.js";
+import { httpStatusOf } from "../core/error-mapping.js";
+import { asSkaldError, configError } from "../core/errors.js";
 import { createKafkaClient } from "../core/kafka/client.js";
 import type { Logger } from "../core/log.js";
 import { createMetrics, type SkaldMetrics } from "../core/metrics.js";
@@ -183,7 +184,23 @@ export async function runRole(
     // the roles without a query server serve /metrics, /healthz, /readyz here (SKALD_METRICS_PORT)
     const noQueryServer = role === "collector" || role === "ingester" || role === "recorder";
     if (noQueryServer && config.kafka.metricsPort !== undefined) {
-      ops = await listenOps(config.query.host, config.kafka.metricsPort, metrics, () => ready, tls);
+      // Metrics need an admin's token when authentication is on (unless auth.publicMetrics).
+      const mayReadMetrics = async (req: IncomingMessage) => {
+        if (!config.auth.enabled || config.auth.publicMetrics) return;
+        const header = (name: string) => {
+          const v = req.headers[name];
+          return Array.isArray(v) ? v[0] : v;
+        };
+        auth.require(await auth.reader(header), "admin");
+      };
+      ops = await listenOps(
+        config.query.host,
+        config.kafka.metricsPort,
+        metrics,
+        () => ready,
+        tls,
+        mayReadMetrics,
+      );
       const addr = ops.address();
       listeners.metrics = `${scheme}://${config.query.host}:${typeof addr === "object" && addr ? addr.port : 0}/metrics`;
     }
@@ -214,16 +231,25 @@ function listenOps(
   metrics: SkaldMetrics,
   isReady: () => boolean,
   tls: ServerTls | undefined,
+  /** Resolves when the request may read /metrics; rejects with the SkaldError to answer. */
+  mayReadMetrics: (req: IncomingMessage) => Promise<void>,
 ): Promise<Server> {
   const handle: RequestListener = (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET") {
       res.writeHead(405).end();
     } else if (path === "/metrics") {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500, { "content-type": "text/plain" }).end(err.message),
-      );
+      mayReadMetrics(req)
+        .then(() => metrics.registry.metrics())
+        .then(
+          (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+          (err: Error) => {
+            const e = asSkaldError(err);
+            const status = e.kind === "unauthenticated" || e.kind === "forbidden" ? httpStatusOf(e) : 500;
+            const auth = status === 401 ? { "www-authenticate": 'Bearer realm="skald"' } : {};
+            res.writeHead(status, { "content-type": "text/plain", ...auth }).end(`${e.message}\n`);
+          },
+        );
     } else if (path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else if (path === "/readyz") {

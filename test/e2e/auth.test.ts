@@ -1,5 +1,6 @@
+import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -579,6 +580,65 @@ describe("authentication, roles and tenants", () => {
       await page.getByRole("dialog", { name: "Sign in to Skald" }).waitFor({ timeout: 30_000 });
     } finally {
       await browser.close();
+    }
+  });
+
+  it("a role without a query server (here `skald recorder`) serves /metrics only to an admin when authentication is on", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const dir = mkdtempSync(join(tmpdir(), "skald-auth-recorder-"));
+    const configFile = join(dir, "skald.json");
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        storage: { dataDir: join(dir, "data") },
+        kafka: { metricsPort: port },
+        recorder: {
+          intervalSeconds: 3600,
+          http: [{ name: "hosts", url: `${issuer}/hosts`, idPath: "id" }],
+        },
+        auth: {
+          enabled: true,
+          tokens: [
+            { name: "ops", token: TOKENS.acmeAdmin, tenant: "acme", roles: ["admin"] },
+            { name: "eyes", token: TOKENS.acmeViewer, tenant: "acme", roles: ["viewer"] },
+          ],
+        },
+      }),
+    );
+    const child = spawn(process.execPath, ["bin/skald.js", "recorder", "--config", configFile], {
+      env: { ...process.env, SKALD_LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (b) => (stderr += String(b)));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await expect
+        .poll(
+          () =>
+            fetch(`${url}/healthz`).then(
+              (r) => r.status,
+              () => 0,
+            ),
+          { timeout: 60_000, interval: 200 },
+        )
+        .toBe(200);
+      const none = await fetch(`${url}/metrics`);
+      expect(none.status, stderr).toBe(401);
+      expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect((await fetch(`${url}/metrics`, { headers: bearer(TOKENS.acmeViewer) })).status).toBe(403);
+      const admin = await fetch(`${url}/metrics`, { headers: bearer(TOKENS.acmeAdmin) });
+      expect(admin.status).toBe(200);
+      expect(await admin.text()).toContain("skald_");
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
