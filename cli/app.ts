@@ -14,7 +14,7 @@ import type { Logger } from "../core/log.js";
 import { createMetrics, type SkaldMetrics } from "../core/metrics.js";
 import { createKafkaSpanSink } from "../core/pipeline/kafka-span-sink.js";
 import { createStoreSpanSink, type SpanSink } from "../core/pipeline/span-sink.js";
-import { migrate, retentionDaysOf } from "../core/store/migrations.js";
+import { migrate, retentionDaysOf, tenantRetentionOf } from "../core/store/migrations.js";
 import { openStore, type Store } from "../core/store/store.js";
 import { httpsOptionsOf, loadServerTls, type ServerTls, schemeOf } from "../core/tls.js";
 import { createIngester, type Ingester } from "../ingester/index.js";
@@ -103,7 +103,7 @@ export async function runRole(
   try {
     const migrateNow = store && (role === "migrate" || role === "start" || store.kind === "embedded");
     if (store && migrateNow) {
-      const result = await migrate(store, retentionDaysOf(config.storage));
+      const result = await migrate(store, retentionDaysOf(config.storage), tenantRetentionOf(config.storage));
       if (result.applied.length > 0) logger.info({ applied: result.applied }, "migrations applied");
       if (result.ttlChanged.length > 0) logger.info({ tables: result.ttlChanged }, "retention changed");
     }

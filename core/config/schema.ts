@@ -27,6 +27,20 @@ export const storageSchema = z
         flowRollupsDays: positiveInt.default(30),
         /** Days the audit log is kept (retention class `audit`). */
         auditDays: positiveInt.default(365),
+        /** Per-tenant exceptions to the days above, e.g. { "acme": { "spansDays": 30 } }. */
+        tenants: z
+          .record(
+            z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be a tenant name"),
+            z
+              .object({
+                spansDays: positiveInt.optional(),
+                flowsDays: positiveInt.optional(),
+                flowRollupsDays: positiveInt.optional(),
+                auditDays: positiveInt.optional(),
+              })
+              .strict(),
+          )
+          .default({}),
       })
       .strict()
       .default({}),

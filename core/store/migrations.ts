@@ -26,6 +26,8 @@ export interface RenderContext {
   database: string;
   cluster: string;
   retentionDays: Record<string, number>;
+  /** Per-tenant exceptions: retention class → tenant → days. */
+  tenantDays?: Record<string, Record<string, number>>;
 }
 
 export interface TtlBinding {
@@ -41,6 +43,24 @@ export function retentionDaysOf(storage: StorageConfig): Record<string, number> 
     flow_rollups: storage.retention.flowRollupsDays,
     audit: storage.retention.auditDays,
   };
+}
+
+/** Per-tenant retention (storage.retention.tenants) as retention class → tenant → days. */
+export function tenantRetentionOf(storage: StorageConfig): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  const classOf = {
+    spansDays: "spans",
+    flowsDays: "flows",
+    flowRollupsDays: "flow_rollups",
+    auditDays: "audit",
+  } as const;
+  for (const [tenant, days] of Object.entries(storage.retention.tenants)) {
+    for (const [key, cls] of Object.entries(classOf)) {
+      const d = days[key as keyof typeof classOf];
+      if (d !== undefined) out[cls] = { ...out[cls], [tenant]: d };
+    }
+  }
+  return out;
 }
 
 export function loadMigrations(dir = join(packageRoot(), "migrations")): Migration[] {
@@ -89,9 +109,23 @@ export function renderMigration(sql: string, ctx: RenderContext): string[] {
 }
 
 function ttlClause(expression: string, ctx: RenderContext, retentionClass: string): string {
+  return `TTL ${expression} + toIntervalDay(${ttlDays(ctx, retentionClass)})`;
+}
+
+/**
+ * The days of a retention class as SQL: a number, or with per-tenant exceptions
+ * `multiIf(tenant = 'a', 30, tenant = 'b', 3, 7)` (every table with a TTL has a tenant column).
+ * Written the way ClickHouse prints it back, so an unchanged retention is recognised.
+ */
+function ttlDays(ctx: RenderContext, retentionClass: string): string {
   const days = ctx.retentionDays[retentionClass];
   if (days === undefined) throw new Error(`migration uses unknown retention class "${retentionClass}"`);
-  return `TTL ${expression} + toIntervalDay(${days})`;
+  const exceptions = Object.entries(ctx.tenantDays?.[retentionClass] ?? {}).sort(([a], [b]) =>
+    a < b ? -1 : 1,
+  );
+  if (exceptions.length === 0) return String(days);
+  const arms = exceptions.map(([tenant, d]) => `tenant = ${sqlString(tenant)}, ${d}`);
+  return `multiIf(${arms.join(", ")}, ${days})`;
 }
 
 /** Tables whose TTL follows a retention class, read from the migrations' placeholders. */
@@ -117,10 +151,14 @@ export interface MigrateResult {
  * table's TTL in line with the configured retention. Safe to run repeatedly and concurrently with
  * itself (statements are idempotent; the record table deduplicates by version).
  */
-export async function migrate(store: Store, retentionDays: Record<string, number>): Promise<MigrateResult> {
+export async function migrate(
+  store: Store,
+  retentionDays: Record<string, number>,
+  tenantDays: Record<string, Record<string, number>> = {},
+): Promise<MigrateResult> {
   const { client, database, cluster } = store;
   const onCluster = cluster ? ` ON CLUSTER ${sqlString(cluster)}` : "";
-  const ctx: RenderContext = { database, cluster, retentionDays };
+  const ctx: RenderContext = { database, cluster, retentionDays, tenantDays };
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}${onCluster}` });
   // On a cluster the record is replicated to every node of every shard (no {shard} in its path),
   // so `skald migrate` reads the same record whichever node it reaches.
@@ -166,7 +204,7 @@ async function applyRetention(store: Store, bindings: TtlBinding[], ctx: RenderC
       format: "JSONEachRow",
     });
     const rows = await rs.json<{ create_table_query: string }>();
-    const days = ctx.retentionDays[b.retentionClass];
+    const days = ttlDays(ctx, b.retentionClass);
     if (rows.length === 0 || rows[0].create_table_query.includes(`toIntervalDay(${days})`)) continue;
     const onCluster = ctx.cluster ? ` ON CLUSTER ${sqlString(ctx.cluster)}` : "";
     await store.client.command({

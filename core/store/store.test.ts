@@ -127,4 +127,31 @@ describe.each(STORE_TARGETS)("store on $name ClickHouse", (target) => {
     expect(await currentTtl(store, "trace_index")).toContain("toIntervalDay(30)");
     expect((await migrate(store, retention(30))).ttlChanged).toEqual([]);
   });
+
+  it("keeps each tenant's data for its own retention when storage.retention.tenants says so", async () => {
+    const result = await migrate(store, retention(30), { spans: { brief: 1, keeper: 90 } });
+    expect(result.ttlChanged).toEqual(expect.arrayContaining(["spans", "trace_index", "operations"]));
+    expect(await currentTtl(store, "spans")).toContain(
+      "multiIf(tenant = 'brief', 1, tenant = 'keeper', 90, 30)",
+    );
+    // unchanged configuration: recognised, no ALTER
+    expect((await migrate(store, retention(30), { spans: { keeper: 90, brief: 1 } })).ttlChanged).toEqual([]);
+    // three days old: past the brief tenant's day, within everyone else's month
+    const old = BigInt(Date.now() - 3 * 86_400_000) * 1_000_000n;
+    const aged = (traceId: string) => span({ traceId, startTimeUnixNano: old, endTimeUnixNano: old + 1000n });
+    await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("brief", [aged("1".repeat(32))]), {
+      insert_deduplication_token: "ttl-brief",
+    });
+    await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("steady", [aged("2".repeat(32))]), {
+      insert_deduplication_token: "ttl-steady",
+    });
+    await store.client.command({ query: `OPTIMIZE TABLE ${store.database}.spans FINAL` });
+    const rs = await store.client.query({
+      query: `SELECT tenant FROM ${store.database}.spans WHERE tenant IN ('brief', 'steady') ORDER BY tenant`,
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([{ tenant: "steady" }]);
+    await migrate(store, retention(30));
+    expect(await currentTtl(store, "spans")).not.toContain("multiIf");
+  });
 });
