@@ -45,16 +45,18 @@ export interface RawTraceClient {
   close(): void;
 }
 
-/** A gRPC client sending pre-encoded ExportTraceServiceRequest bytes. */
-export function rawTraceClient(address: string): RawTraceClient {
+/** A gRPC client sending pre-encoded ExportTraceServiceRequest bytes (with `metadata` on every call). */
+export function rawTraceClient(address: string, metadata: Record<string, string> = {}): RawTraceClient {
   const client = new GrpcClient(address, grpc.credentials.createInsecure(), {
     "grpc.max_send_message_length": 64 * 1024 * 1024,
   }) as unknown as {
-    Export(req: Buffer, cb: (err: grpc.ServiceError | null) => void): void;
+    Export(req: Buffer, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void): void;
     close(): void;
   };
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   return {
-    export: (body) => new Promise((resolve) => client.Export(body, (err) => resolve(err))),
+    export: (body) => new Promise((resolve) => client.Export(body, md, (err) => resolve(err))),
     close: () => client.close(),
   };
 }

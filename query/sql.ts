@@ -46,7 +46,7 @@ export interface QueryLimits {
   queryMaxResultRows: number;
 }
 
-const DEFAULT_LIMITS: QueryLimits = { queryTimeoutSeconds: 30, queryMaxResultRows: 5_000_000 };
+const DEFAULT_LIMITS: QueryLimits = { queryTimeoutSeconds: 30, queryMaxResultRows: 10_000_000 };
 
 export function createSqlRunner(
   store: Store,

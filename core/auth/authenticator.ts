@@ -40,12 +40,26 @@ function digestOf(secret: string): Buffer {
   return m ? Buffer.from(m[1], "hex") : sha256(secret);
 }
 
-/** Finds the entry whose secret digests to `presented`'s digest, comparing every one in constant time. */
-function lookup<T>(table: Array<{ digest: Buffer; entry: T }>, presented: string): T | undefined {
-  const d = sha256(presented);
-  let found: T | undefined;
-  for (const row of table) if (timingSafeEqual(row.digest, d)) found = row.entry;
-  return found;
+/**
+ * Credentials by the hex SHA-256 of their secret. Looking up the presented secret's digest leaks,
+ * through timing, at most something about a digest an attacker cannot invert, never about a
+ * secret; the final comparison is constant-time anyway.
+ */
+class SecretTable<T> {
+  private readonly byDigest = new Map<string, { digest: Buffer; entry: T }>();
+
+  constructor(rows: Array<{ secret: string; entry: T }>) {
+    for (const { secret, entry } of rows) {
+      const digest = digestOf(secret);
+      this.byDigest.set(digest.toString("hex"), { digest, entry });
+    }
+  }
+
+  find(presented: string): T | undefined {
+    const d = sha256(presented);
+    const row = this.byDigest.get(d.toString("hex"));
+    return row && timingSafeEqual(row.digest, d) ? row.entry : undefined;
+  }
 }
 
 /** The credential of a request: `Authorization: Bearer …`, or the extra header when given. */
@@ -70,8 +84,8 @@ export interface AuthenticatorOptions {
 export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const { auth, otlp } = opts;
   const tenantHeader = otlp.tenantHeader.toLowerCase();
-  const keys = auth.apiKeys.map((k) => ({ digest: digestOf(k.key), entry: k }));
-  const tokens = auth.tokens.map((t) => ({ digest: digestOf(t.token), entry: t }));
+  const keys = new SecretTable(auth.apiKeys.map((k) => ({ secret: k.key, entry: k })));
+  const tokens = new SecretTable(auth.tokens.map((t) => ({ secret: t.token, entry: t })));
   const oidc = auth.oidc;
   const jwks = oidc
     ? createRemoteJWKSet(new URL(oidc.jwksUrl ?? `${oidc.issuer.replace(/\/$/, "")}/.well-known/jwks.json`), {
@@ -161,7 +175,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
           `an API key is required: send 'Authorization: Bearer <key>' or '${auth.apiKeyHeader}: <key>'`,
         );
       }
-      const key = lookup(keys, presented);
+      const key = keys.find(presented);
       if (!key) throw unauthenticated("CREDENTIALS_INVALID", "the API key is not valid");
       const p: Principal = { name: key.name, tenant: key.tenant, roles: new Set(), via: "api_key" };
       checkTenantHeader(header, p.tenant);
@@ -176,7 +190,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
           "a bearer token is required: send 'Authorization: Bearer <token>'",
         );
       }
-      const token = lookup(tokens, presented);
+      const token = tokens.find(presented);
       const p: Principal = token
         ? { name: token.name, tenant: token.tenant, roles: new Set(token.roles), via: "token" }
         : await verifyJwt(presented);

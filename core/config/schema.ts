@@ -401,7 +401,7 @@ export const limitsSchema = z
     /** Longest a query to ClickHouse may run before it is cancelled. */
     queryTimeoutSeconds: positiveInt.default(30),
     /** Most rows one query to ClickHouse may return. */
-    queryMaxResultRows: positiveInt.default(1_000_000),
+    queryMaxResultRows: positiveInt.default(10_000_000),
     /** Only these GraphQL documents (sha256 hex of the query text) run, when the list is not empty. */
     persistedQueries: z.array(z.string().regex(/^[0-9a-f]{64}$/, "must be sha256 hex")).default([]),
   })
