@@ -107,6 +107,7 @@ describe("authentication, roles and tenants", () => {
   let acmeTraceId: string;
   let globexTraceId: string;
   let base: string;
+  let hosts: Array<Record<string, string>> = [{ id: ACME_HOST, ip: "10.99.0.7", owner: "acme" }];
 
   const jwt = (claims: Record<string, unknown>, opts: { expiresIn?: number; key?: CryptoKey } = {}) => {
     const now = Math.floor(Date.now() / 1000);
@@ -149,7 +150,7 @@ describe("authentication, roles and tenants", () => {
     // A config source the recorder crawls for tenant acme (a generic HTTP JSON collection).
     source = createServer((_req, res) => {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ items: [{ id: ACME_HOST, ip: "10.99.0.7", owner: "acme" }] }));
+      res.end(JSON.stringify({ items: hosts }));
     });
     const sourceUrl = await listen(source);
 
@@ -640,6 +641,56 @@ describe("authentication, roles and tenants", () => {
       await new Promise((r) => child.once("exit", r));
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("config-change subscriptions (SSE) deliver only the subscriber's tenant's changes", async () => {
+    const subscribe = async (token: string) => {
+      const abort = new AbortController();
+      const res = await fetch(app.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream", ...bearer(token) },
+        body: JSON.stringify({ query: 'subscription { configChanges(types: ["hosts"]) { type id kind } }' }),
+        signal: abort.signal,
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let text = "";
+      const pump = (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += new TextDecoder().decode(value);
+          }
+        } catch {
+          // aborted
+        }
+      })();
+      return { text: () => text, stop: () => abort.abort(), pump };
+    };
+    const mine = await subscribe(TOKENS.acmeSecurity);
+    const theirs = await subscribe(TOKENS.globexAdmin);
+    // a viewer may not subscribe to config history at all
+    const viewer = await fetch(app.graphqlUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "text/event-stream",
+        ...bearer(TOKENS.acmeViewer),
+      },
+      body: JSON.stringify({ query: 'subscription { configChanges(types: ["hosts"]) { id } }' }),
+    });
+    expect(await viewer.text()).toMatch(/needs the security role/);
+    await new Promise((r) => setTimeout(r, 1000));
+    hosts = [...hosts, { id: "i-acme-new-host", ip: "10.99.0.9", owner: "acme" }];
+    await app.recorder!.crawlAll();
+    await expect.poll(() => mine.text(), { timeout: 15_000 }).toContain("i-acme-new-host");
+    // the other tenant's stream, open over the same change, carried nothing of it
+    await new Promise((r) => setTimeout(r, 1000));
+    mine.stop();
+    theirs.stop();
+    await Promise.all([mine.pump, theirs.pump]);
+    expect(theirs.text()).not.toContain("i-acme");
   });
 });
 
