@@ -5,6 +5,7 @@ import type { OperationInfo, ServiceInfo, SpanReader } from "../span-reader.js";
 import type { StoredSpan } from "../span-record.js";
 import { type PagedSpan, spanCursor, type TraceRef } from "../trace-reader.js";
 import type { AttributeMatch, TraceFilter, TraceSummary } from "../trace-search.js";
+import type { Waterfall } from "../waterfall.js";
 import { DateTimeScalar, DurationScalar, SpanIdScalar, TraceIdScalar } from "./scalars.js";
 
 /**
@@ -35,6 +36,60 @@ interface TraceFilterInput {
   maxDuration?: bigint | null;
   from?: bigint | null;
   to?: bigint | null;
+}
+
+type SpanPageArgs = Page & { offset?: number | null };
+
+/**
+ * The `after` a page starting at waterfall position `offset` needs: the cursor of the span just
+ * before it (none for 0; the last span for an offset past the end, giving an empty page). The
+ * waterfall is the one the page read uses (cached), so the jump costs no extra query.
+ */
+async function afterFor(
+  t: TraceRef,
+  args: SpanPageArgs,
+  ctx: QueryContext,
+): Promise<string | null | undefined> {
+  if (args.offset == null) return args.after;
+  if (args.after != null) throw invalidInput("BAD_PAGE_OFFSET", "give `after` or `offset`, not both");
+  if (!Number.isInteger(args.offset) || args.offset < 0) {
+    throw invalidInput("BAD_PAGE_OFFSET", "`offset` must be 0 or more");
+  }
+  if (args.offset === 0) return null;
+  const w = await ctx.reader.waterfall(t);
+  const before = Math.min(args.offset, w.spanIds.length) - 1;
+  return before < 0 ? null : spanCursor(before, w.spanIds[before]);
+}
+
+/** Per waterfall: how many spans follow each position inside its subtree (one pass, cached). */
+const subtreeSizes = new WeakMap<Waterfall, Int32Array>();
+
+function descendantsOf(w: Waterfall): Int32Array {
+  let out = subtreeSizes.get(w);
+  if (out) return out;
+  const n = w.spanIds.length;
+  out = new Int32Array(n);
+  const open: number[] = [];
+  for (let i = 0; i <= n; i++) {
+    const depth = i < n ? w.depths[i] : -1;
+    while (open.length && w.depths[open[open.length - 1]] >= depth) {
+      const j = open.pop() as number;
+      out[j] = i - j - 1;
+    }
+    open.push(i);
+  }
+  subtreeSizes.set(w, out);
+  return out;
+}
+
+async function withDescendants(
+  t: TraceRef,
+  ctx: QueryContext,
+  spans: PagedSpan[],
+): Promise<Array<PagedSpan & { descendants: number }>> {
+  if (spans.length === 0) return [];
+  const d = descendantsOf(await ctx.reader.waterfall(t));
+  return spans.map((s) => ({ ...s, descendants: d[s.position] ?? 0 }));
 }
 
 function toFilter(f: TraceFilterInput | null | undefined): TraceFilter {
@@ -122,12 +177,20 @@ export const resolvers = {
     spanCount: async (t: TraceRef, _: unknown, ctx: QueryContext) =>
       (await ctx.reader.waterfall(t)).spanIds.length,
     services: async (t: TraceRef, _: unknown, ctx: QueryContext) => (await ctx.reader.waterfall(t)).services,
-    rootSpan: (t: TraceRef, _: unknown, ctx: QueryContext) => ctx.reader.rootSpan(t),
-    spans: async (t: TraceRef, args: Page, ctx: QueryContext) =>
-      (await ctx.reader.tracePage(t, args.first, args.after)).spans,
-    async spanPage(t: TraceRef, args: Page, ctx: QueryContext) {
-      const page = await ctx.reader.tracePage(t, args.first, args.after);
-      const edges = page.spans.map((node: PagedSpan) => ({
+    spans: async (t: TraceRef, args: SpanPageArgs, ctx: QueryContext) =>
+      withDescendants(
+        t,
+        ctx,
+        (await ctx.reader.tracePage(t, args.first, await afterFor(t, args, ctx))).spans,
+      ),
+    async rootSpan(t: TraceRef, _: unknown, ctx: QueryContext) {
+      const root = await ctx.reader.rootSpan(t);
+      return root ? (await withDescendants(t, ctx, [root]))[0] : null;
+    },
+    async spanPage(t: TraceRef, args: SpanPageArgs, ctx: QueryContext) {
+      const page = await ctx.reader.tracePage(t, args.first, await afterFor(t, args, ctx));
+      const spans = await withDescendants(t, ctx, page.spans);
+      const edges = spans.map((node: PagedSpan) => ({
         cursor: spanCursor(node.position, node.spanId),
         node,
       }));
@@ -137,6 +200,9 @@ export const resolvers = {
         totalCount: page.totalCount,
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: last?.cursor ?? null },
       };
+    },
+    async spanPosition(t: TraceRef, args: { spanId: string }, ctx: QueryContext) {
+      return (await ctx.reader.waterfall(t)).position.get(args.spanId) ?? null;
     },
   },
 
@@ -149,6 +215,7 @@ export const resolvers = {
     endTimeUnixNano: (s: StoredSpan) => s.endTimeUnixNano.toString(),
     duration: (s: StoredSpan) => s.endTimeUnixNano - s.startTimeUnixNano,
     depth: (s: StoredSpan) => s.depth ?? 0,
+    descendantCount: (s: { descendants?: number }) => s.descendants ?? null,
     status: (s: StoredSpan) => ({ code: s.statusCode, message: s.statusMessage }),
   },
 

@@ -85,10 +85,14 @@ type Trace {
   Spans in waterfall order: depth first, parent before children, siblings by start time then
   span id; a span whose parent is missing is a root. \`first\`: default and maximum
   ${q.maxTracePage}. \`after\`: a cursor from spanPage, or the span id of the last span received.
+  \`offset\`: instead of \`after\`, the waterfall position of the first span wanted (0 is the
+  first span; past the end gives an empty page), to jump into a large trace without paging to it.
   """
-  spans(first: Int, after: String): [Span!]!
+  spans(first: Int, after: String, offset: Int): [Span!]!
   "The same pages as \`spans\`, as a connection with cursors and the total."
-  spanPage(first: Int, after: String): SpanConnection!
+  spanPage(first: Int, after: String, offset: Int): SpanConnection!
+  "Waterfall position of a span (what \`offset\` takes to start a page at it), or null if it is not in this trace."
+  spanPosition(spanId: SpanId!): Int
 }
 
 type SpanConnection {
@@ -126,6 +130,12 @@ type Span {
   duration: Duration!
   "Depth in the trace's waterfall (roots are 0)."
   depth: Int!
+  """
+  Spans under this one in the trace's waterfall (its whole subtree, itself excluded): they follow
+  it directly, so a client can collapse a subtree it has not loaded. Null outside \`spans\`,
+  \`spanPage\` and \`rootSpan\`.
+  """
+  descendantCount: Int
   status: SpanStatus!
   attributes: [Attribute!]!
   droppedAttributesCount: Int!
