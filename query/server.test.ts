@@ -41,6 +41,34 @@ describe.each(STORE_TARGETS)("query server errors, limits and endpoints on $name
     await h?.close();
   });
 
+  it("with limits.persistedQueries, runs only the listed documents (by sha256 of the text)", async () => {
+    const allowed = "{ services { name } }";
+    const { createHash } = await import("node:crypto");
+    const app = await serverWith({
+      "limits.persistedQueries": [createHash("sha256").update(allowed).digest("hex")],
+    });
+    const ok = await gql(app, allowed, undefined, { "x-scope-orgid": TENANT });
+    expect(ok.errors).toBeUndefined();
+    const other = await gql(app, "{ services { name operations { name } } }", undefined, {
+      "x-scope-orgid": TENANT,
+    });
+    expect(codes(other)).toEqual(["FORBIDDEN"]);
+    expect(other.errors?.[0].message).toContain("limits.persistedQueries");
+  });
+
+  it("caps the rows one ClickHouse query may return (server store: ClickHouse refuses, naming the limit)", async () => {
+    const app = await serverWith({ "limits.queryMaxResultRows": 1 });
+    const res = await gql(app, "{ services { name } }", undefined, { "x-scope-orgid": TENANT });
+    if (h.store.kind === "server") {
+      expect(codes(res)).toEqual(["LIMIT_EXCEEDED"]);
+      expect(res.errors?.[0].message).toContain("limits.queryMaxResultRows");
+    } else {
+      // chDB would apply the setting to the whole session (ingest included), so embedded stores
+      // bound results by page sizes alone
+      expect(res.errors).toBeUndefined();
+    }
+  });
+
   it("rejects a malformed trace id with BAD_USER_INPUT, as literal and as variable", async () => {
     const literal = await q(`{ trace(id: "not-a-trace-id") { traceId } }`);
     expect(codes(literal)).toEqual(["BAD_USER_INPUT"]);
