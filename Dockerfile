@@ -10,7 +10,8 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     SKALD_DATA_DIR=/data \
     SKALD_LISTEN_HOST=0.0.0.0 \
-    SKALD_HTTP_HOST=0.0.0.0
+    SKALD_HTTP_HOST=0.0.0.0 \
+    SKALD_FLOWS_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/package.json /app/LICENSE /app/README.md ./
 COPY --from=build /app/node_modules ./node_modules
@@ -20,7 +21,7 @@ COPY --from=build /app/migrations ./migrations
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-EXPOSE 4317 4318 8080
+EXPOSE 4317 4318 8080 2055/udp 4739/udp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "/app/bin/skald.js"]

@@ -29,6 +29,7 @@ export const ENV_KEYS: Record<string, { path: string; type: EnvType }> = {
   SKALD_IPFIX_PORT: { path: "flows.ipfixPort", type: "int" },
   SKALD_VPC_FLOW_HTTP_PORT: { path: "flows.vpcHttpPort", type: "int" },
   SKALD_FLOWS_ENABLED: { path: "flows.enabled", type: "bool" },
+  SKALD_FLOWS_HOST: { path: "flows.host", type: "string" },
   SKALD_LISTEN_HOST: { path: "otlp.host", type: "string" },
   SKALD_OTLP_GRPC_PORT: { path: "otlp.grpcPort", type: "int" },
   SKALD_OTLP_HTTP_PORT: { path: "otlp.httpPort", type: "int" },
