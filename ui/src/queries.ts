@@ -4,6 +4,8 @@
  * the feature modules) with graphql-js `validate`, so a renamed field fails a test, not a user.
  */
 
+import { BLOCK, FIRST_BLOCK, type WaterfallSpan } from "./waterfall.js";
+
 export const SERVICES = /* GraphQL */ `query Services($from: DateTime, $to: DateTime) {
   services(from: $from, to: $to) { name spanCount }
 }`;
@@ -41,13 +43,6 @@ export interface SearchTracesResult {
   };
 }
 
-/**
- * Spans per page of the waterfall: a small first page so the view renders fast, then large pages
- * (the complexity limit counts `status` once per span, so 4,000 stays under the default 5,000).
- */
-export const FIRST_SPAN_PAGE = 500;
-export const SPAN_PAGE_SIZE = 4000;
-
 export const TRACE_HEADER = /* GraphQL */ `query TraceHeader($id: ID!) {
   trace(id: $id) {
     traceId startTime startTimeUnixNano endTimeUnixNano duration spanCount services
@@ -67,32 +62,42 @@ export interface TraceHeaderResult {
   } | null;
 }
 
-/** A page of the waterfall; `first` is a literal so the server's complexity check sees it. */
-export const spanPageQuery = (first: number) => /* GraphQL */ `query SpanPage($id: ID!, $after: String) {
+/**
+ * A block of the waterfall at a position (`offset`), so a jump fetches only what it shows: 500
+ * spans first so the view renders fast, then 4,000 (the complexity limit counts `status` once per
+ * span, so 4,000 stays under the default 5,000). `first` is a literal so the server's complexity
+ * check sees it.
+ */
+export const spanPageQuery = (first: number) => /* GraphQL */ `query SpanPage($id: ID!, $offset: Int!) {
   trace(id: $id) {
-    spanPage(first: ${first}, after: $after) {
-      edges { node { spanId parentSpanId name serviceName kind depth startTimeUnixNano endTimeUnixNano status { code } } }
-      pageInfo { hasNextPage endCursor }
+    spanPage(first: ${first}, offset: $offset) {
+      edges { node { spanId parentSpanId name serviceName kind depth descendantCount startTimeUnixNano endTimeUnixNano status { code } } }
       totalCount
     }
   }
 }`;
-export const SPAN_PAGE_FIRST = spanPageQuery(FIRST_SPAN_PAGE);
-export const SPAN_PAGE = spanPageQuery(SPAN_PAGE_SIZE);
+export const SPAN_PAGE_FIRST = spanPageQuery(FIRST_BLOCK);
+export const SPAN_PAGE = spanPageQuery(BLOCK);
+/** Where a span sits in the waterfall (a shared link to a span deep in a big trace). */
+export const SPAN_POSITION = /* GraphQL */ `query SpanPosition($id: ID!, $span: SpanId!) {
+  trace(id: $id) { spanPosition(spanId: $span) }
+}`;
+export interface SpanPositionResult {
+  trace: { spanPosition: number | null } | null;
+}
 export interface SpanPageResult {
   trace: {
     spanPage: {
-      edges: Array<{ node: import("./waterfall.js").WaterfallSpan }>;
-      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      edges: Array<{ node: WaterfallSpan }>;
       totalCount: number;
     };
   } | null;
 }
 
-/** One span in full: the span after `after` in waterfall order (the first span without it). */
-export const SPAN_DETAIL = /* GraphQL */ `query SpanDetail($id: ID!, $after: String) {
+/** One span in full: the span at waterfall position `offset`. */
+export const SPAN_DETAIL = /* GraphQL */ `query SpanDetail($id: ID!, $offset: Int!) {
   trace(id: $id) {
-    spans(first: 1, after: $after) {
+    spans(first: 1, offset: $offset) {
       spanId parentSpanId traceState name kind serviceName startTime startTimeUnixNano endTimeUnixNano duration depth
       status { code message }
       attributes { key value type }
@@ -197,6 +202,7 @@ export const ALL_DOCUMENTS: Record<string, string> = {
   SPAN_PAGE_FIRST,
   SPAN_PAGE,
   SPAN_DETAIL,
+  SPAN_POSITION,
   SERVICE_MAP,
   SERVICE_METRICS,
   ROOT_FIELDS,

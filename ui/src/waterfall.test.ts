@@ -2,12 +2,14 @@ import { describe, expect, it } from "vitest";
 import { formatDuration, normaliseDuration } from "./format.js";
 import {
   barOf,
+  blockOf,
+  blockRange,
+  blocksFor,
   hasChildren,
   Lanes,
-  needsMore,
-  rowCount,
+  type Rows,
+  rowsOf,
   selfTimeByService,
-  visibleRows,
   type WaterfallSpan,
 } from "./waterfall.js";
 
@@ -21,6 +23,7 @@ function span(
   start: number,
   end: number,
   service = "svc",
+  descendantCount = 0,
 ): WaterfallSpan {
   return {
     spanId: id,
@@ -29,6 +32,7 @@ function span(
     serviceName: service,
     kind: "SERVER",
     depth,
+    descendantCount,
     startTimeUnixNano: String(T0 + BigInt(start) * 1_000_000n),
     endTimeUnixNano: String(T0 + BigInt(end) * 1_000_000n),
     status: { code: "UNSET" },
@@ -39,44 +43,68 @@ function span(
 //       │        └ a2 (depth 3)
 //       └─ b
 const TREE = [
-  span("root", 0, null, 0, 100, "gateway"),
-  span("a", 1, "root", 10, 60, "cart"),
-  span("a1", 2, "a", 20, 40, "db"),
+  span("root", 0, null, 0, 100, "gateway", 4),
+  span("a", 1, "root", 10, 60, "cart", 2),
+  span("a1", 2, "a", 20, 40, "db", 1),
   span("a2", 3, "a1", 25, 30, "db"),
   span("b", 1, "root", 70, 90, "cart"),
 ];
 
+const rowList = (r: Rows) => Array.from({ length: r.count }, (_, i) => r.position(i));
+
 describe("span tree windowing", () => {
   it("shows every span when nothing is collapsed", () => {
-    expect(visibleRows(TREE, new Set())).toEqual([0, 1, 2, 3, 4]);
+    expect(rowList(rowsOf(TREE, 5, new Set()))).toEqual([0, 1, 2, 3, 4]);
   });
 
   it("hides the descendants of a collapsed span and nothing else", () => {
-    expect(visibleRows(TREE, new Set(["a"]))).toEqual([0, 1, 4]);
-    expect(visibleRows(TREE, new Set(["a1"]))).toEqual([0, 1, 2, 4]);
-    expect(visibleRows(TREE, new Set(["root"]))).toEqual([0]);
+    expect(rowList(rowsOf(TREE, 5, new Set(["a"])))).toEqual([0, 1, 4]);
+    expect(rowList(rowsOf(TREE, 5, new Set(["a1"])))).toEqual([0, 1, 2, 4]);
+    expect(rowList(rowsOf(TREE, 5, new Set(["root"])))).toEqual([0]);
     // A collapsed span inside a collapsed subtree changes nothing further.
-    expect(visibleRows(TREE, new Set(["a", "a1"]))).toEqual([0, 1, 4]);
+    expect(rowList(rowsOf(TREE, 5, new Set(["a", "a1"])))).toEqual([0, 1, 4]);
+    const rows = rowsOf(TREE, 5, new Set(["a"]));
+    expect([0, 1, 2, 3, 4].map((p) => rows.rowOf(p))).toEqual([0, 1, -1, -1, 2]);
   });
 
-  it("knows which loaded spans have children", () => {
-    expect(TREE.map((_, i) => hasChildren(TREE, i))).toEqual([true, true, true, false, false]);
+  it("collapses subtrees whose spans are not loaded yet, from their size", () => {
+    // Only the root and position 600 are loaded of 10,000: collapsing the root leaves one row;
+    // collapsing the span at 600 (100 below it) hides exactly those 100 unloaded positions.
+    const at: Array<WaterfallSpan | undefined> = [];
+    at[0] = span("r", 0, null, 0, 100, "svc", 9999);
+    at[600] = span("x", 1, "r", 1, 2, "svc", 100);
+    expect(rowsOf(at, 10_000, new Set(["r"])).count).toBe(1);
+    const rows = rowsOf(at, 10_000, new Set(["x"]));
+    expect(rows.count).toBe(9900);
+    expect(rows.position(600)).toBe(600);
+    expect(rows.position(601)).toBe(701);
+    expect(rows.rowOf(650)).toBe(-1);
+    expect(rows.rowOf(9999)).toBe(9899);
   });
 
-  it("keeps placeholder rows for spans not loaded yet and asks for more near the end", () => {
-    expect(rowCount(5, 5, 100_000)).toBe(100_000);
-    expect(rowCount(3, 5, 5)).toBe(3);
-    expect(needsMore(10, 4000, 4000, 100_000)).toBe(false);
-    expect(needsMore(3850, 4000, 4000, 100_000)).toBe(true);
-    expect(needsMore(99_999, 100_000, 100_000, 100_000)).toBe(false);
+  it("knows which spans have children, loaded or not", () => {
+    expect(TREE.map((s) => hasChildren(s))).toEqual([true, true, true, false, false]);
+    expect(hasChildren(undefined)).toBe(false);
+  });
+
+  it("fetches only the blocks a jump shows", () => {
+    expect(blockRange(0)).toEqual([0, 500]);
+    expect(blockRange(1)).toEqual([500, 4500]);
+    expect(blockOf(499)).toBe(0);
+    expect(blockOf(500)).toBe(1);
+    expect(blockOf(99_999)).toBe(25);
+    // The last 40 rows of a 100,000-span trace: one block, not the 25 before it.
+    expect(blocksFor(99_960, 99_999, 100_000)).toEqual([25]);
+    expect(blocksFor(4480, 4520, 100_000)).toEqual([1, 2]);
+    expect(blocksFor(0, 10, 3)).toEqual([0]);
+    expect(blocksFor(0, 10, 0)).toEqual([]);
   });
 
   it("windows a 100,000-span trace", () => {
-    const many: WaterfallSpan[] = [span("r", 0, null, 0, 1000)];
-    for (let i = 1; i < 100_000; i++) many.push(span(`s${i}`, 1 + (i % 3), "r", i % 900, (i % 900) + 5));
-    const rows = visibleRows(many, new Set(["r"]));
-    expect(rows).toEqual([0]);
-    expect(visibleRows(many, new Set()).length).toBe(100_000);
+    const many: WaterfallSpan[] = [span("r", 0, null, 0, 1000, "svc", 99_999)];
+    for (let i = 1; i < 100_000; i++) many.push(span(`s${i}`, 1, "r", i % 900, (i % 900) + 5));
+    expect(rowsOf(many, 100_000, new Set(["r"])).count).toBe(1);
+    expect(rowsOf(many, 100_000, new Set()).count).toBe(100_000);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * The trace view's pure model: which spans are rows (collapsing hides descendants), where each
  * row's bar sits on the time axis, and which swimlane (service) it belongs to. Spans arrive from
- * `spanPage` in waterfall order (depth first, parents before children), page after page, so
- * everything here works on a prefix of the trace and never needs the whole of it.
+ * `spanPage` in waterfall order (depth first, parents before children), in blocks fetched by offset
+ * as the view needs them, so everything here works on whatever part of the trace is loaded.
  */
 
 export interface WaterfallSpan {
@@ -12,51 +12,87 @@ export interface WaterfallSpan {
   serviceName: string;
   kind: string;
   depth: number;
+  /** Spans in this span's subtree (itself excluded); they follow it in waterfall order. */
+  descendantCount: number;
   startTimeUnixNano: string;
   endTimeUnixNano: string;
   status: { code: string };
 }
 
 /**
- * Indices (into `spans`) of the visible rows: every span except descendants of collapsed ones.
- * Relies on waterfall order: a span's descendants follow it directly with a greater depth.
+ * The rows of the waterfall over every position of the trace, loaded or not: a row is a span's
+ * position in waterfall order. Collapsing a span hides the `descendantCount` positions after it
+ * (its subtree follows it directly), whether they are loaded or not, so the rows are exact from the
+ * first page on. `at` holds the loaded spans by position (holes for the rest).
  */
-export function visibleRows(spans: readonly WaterfallSpan[], collapsed: ReadonlySet<string>): number[] {
-  const out: number[] = [];
-  let hideDeeperThan = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i];
-    if (s.depth > hideDeeperThan) continue;
-    hideDeeperThan = Number.POSITIVE_INFINITY;
-    out.push(i);
-    if (collapsed.has(s.spanId)) hideDeeperThan = s.depth;
-  }
-  return out;
+export interface Rows {
+  count: number;
+  /** The waterfall position shown in row `row`. */
+  position(row: number): number;
+  /** The row showing `position`, or -1 when a collapsed ancestor hides it. */
+  rowOf(position: number): number;
 }
 
-/** True when the span at `i` has at least one child among the loaded spans. */
-export function hasChildren(spans: readonly WaterfallSpan[], i: number): boolean {
-  return i + 1 < spans.length && spans[i + 1].depth > spans[i].depth;
+export function rowsOf(
+  at: ReadonlyArray<WaterfallSpan | undefined>,
+  total: number,
+  collapsed: ReadonlySet<string>,
+): Rows {
+  const shown: number[] = [];
+  let any = false;
+  for (let i = 0; i < total; ) {
+    shown.push(i);
+    const s = at[i];
+    if (s && collapsed.has(s.spanId) && s.descendantCount > 0) {
+      any = true;
+      i += 1 + s.descendantCount;
+    } else i++;
+  }
+  if (!any) return { count: total, position: (r) => r, rowOf: (p) => (p >= 0 && p < total ? p : -1) };
+  return {
+    count: shown.length,
+    position: (r) => shown[r],
+    rowOf(p) {
+      let lo = 0;
+      let hi = shown.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (shown[mid] === p) return mid;
+        if (shown[mid] < p) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return -1;
+    },
+  };
+}
+
+/** True when the span has children (known from its subtree size, loaded or not). */
+export function hasChildren(span: WaterfallSpan | undefined): boolean {
+  return (span?.descendantCount ?? 0) > 0;
 }
 
 /**
- * How many rows the virtual list shows: the visible loaded rows plus placeholders for spans not
- * loaded yet (unless the last loaded span is collapsed, whose later descendants would be hidden:
- * then placeholders still stand for the rest, which may hold siblings, so the count stays an upper
- * bound that shrinks as pages arrive).
+ * Spans are fetched in blocks of positions: a small first block so the view renders fast, then
+ * large ones, each fetched by offset, so a jump to any row fetches only the blocks it shows.
  */
-export function rowCount(visible: number, loaded: number, total: number): number {
-  return visible + Math.max(0, total - loaded);
+export const FIRST_BLOCK = 500;
+export const BLOCK = 4000;
+
+export function blockOf(position: number): number {
+  return position < FIRST_BLOCK ? 0 : 1 + Math.floor((position - FIRST_BLOCK) / BLOCK);
 }
 
-/** Whether the rows in [start, end] reach past the loaded ones far enough to fetch the next page. */
-export function needsMore(
-  lastVisibleRow: number,
-  visibleLoaded: number,
-  loaded: number,
-  total: number,
-): boolean {
-  return loaded < total && lastVisibleRow >= visibleLoaded - 200;
+/** [start, end) positions of a block. */
+export function blockRange(block: number): [number, number] {
+  return block === 0 ? [0, FIRST_BLOCK] : [FIRST_BLOCK + (block - 1) * BLOCK, FIRST_BLOCK + block * BLOCK];
+}
+
+/** Blocks covering positions [from, to] of a trace of `total` spans. */
+export function blocksFor(from: number, to: number, total: number): number[] {
+  if (total <= 0) return [];
+  const a = blockOf(Math.max(0, from));
+  const b = blockOf(Math.min(total - 1, Math.max(0, to)));
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
 }
 
 export interface Bar {

@@ -1,3 +1,4 @@
+import { useMemo } from "react";
 import { useQuery } from "../api.js";
 import { formatDuration, formatTime } from "../format.js";
 import { type Attr, SPAN_DETAIL, type SpanDetailResult } from "../queries.js";
@@ -24,26 +25,26 @@ function Attrs({ attrs, label }: { attrs: Attr[]; label: string }) {
 }
 
 /**
- * The selected span in full. There is no span-by-id query: `spans(first: 1, after: <previous
- * span id>)` returns exactly this span, because pages follow the same waterfall order.
+ * The selected span in full: `spans(first: 1, offset: <its waterfall position>)`, since pages
+ * follow the same waterfall order. The position comes from the loaded spans (or, for a shared link
+ * to a span not loaded yet, from the server: the waterfall scrolls there and loads it).
  */
 export function SpanDetails({
   traceId,
-  spans,
+  at,
   spanId,
   onClose,
 }: {
   traceId: string;
-  spans: WaterfallSpan[];
+  at: ReadonlyArray<WaterfallSpan | undefined>;
   spanId: string;
   onClose(): void;
 }) {
   const loc = useLocation();
-  const index = spans.findIndex((s) => s.spanId === spanId);
-  const after = index > 0 ? spans[index - 1].spanId : null;
+  const index = useMemo(() => at.findIndex((s) => s?.spanId === spanId), [at, spanId]);
   const detail = useQuery<SpanDetailResult>(
     index < 0 ? null : SPAN_DETAIL,
-    { id: traceId, after },
+    { id: traceId, offset: index },
     `${traceId}|${spanId}|${index}`,
   );
   const s = detail.state === "done" ? detail.data.trace?.spans[0] : undefined;

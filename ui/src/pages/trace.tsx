@@ -1,18 +1,20 @@
 import { useMemo, useState } from "react";
 import { useQuery } from "../api.js";
+import { criticalPath, type PathSegment } from "../critical-path.js";
 import { formatDuration, formatTime } from "../format.js";
 import { TRACE_HEADER, type TraceHeaderResult } from "../queries.js";
 import { Link, useLocation } from "../router.js";
 import { hrefWithGlobals } from "../url.js";
-import { selfTimeByService, serviceColour } from "../waterfall.js";
+import { selfTimeByService, serviceColour, type WaterfallSpan } from "../waterfall.js";
 import { LanesCanvas } from "./lanes-canvas.js";
 import { SpanDetails } from "./span-details.js";
 import { useSpanPages } from "./use-span-pages.js";
 import { WaterfallView } from "./waterfall-view.js";
 
 /**
- * One trace: header, swimlanes by service (overview), the virtualised waterfall and the selected
- * span's details. URL state: `span` (selected), `collapsed` (comma-separated span ids), `q` (filter).
+ * One trace: header, swimlanes by service (overview), the virtualised waterfall with its minimap
+ * and the selected span's details. URL state: `span` (selected), `collapsed` (comma-separated span
+ * ids), `q` (filter), `cp=1` (critical path shown).
  */
 export function TracePage({ traceId }: { traceId: string }) {
   const loc = useLocation();
@@ -25,7 +27,13 @@ export function TracePage({ traceId }: { traceId: string }) {
   );
   const selected = loc.params.get("span") ?? "";
   const q = loc.params.get("q") ?? "";
-  const stats = useMemo(() => (showStats ? selfTimeByService(pages.spans) : []), [showStats, pages.spans]);
+  const showPath = loc.params.get("cp") === "1";
+  const stats = useMemo(() => (showStats ? selfTimeByService(pages.loaded) : []), [showStats, pages.loaded]);
+  const path = useMemo(() => (showPath ? criticalPath(pages.loaded) : null), [showPath, pages.loaded]);
+  const noSpans = useMemo(() => new Set<string>(), []);
+  const [jump, setJump] = useState<{ position: number; seq: number } | null>(null);
+  const [jumpText, setJumpText] = useState("");
+  const [compareWith, setCompareWith] = useState("");
 
   if (header.state === "loading") return <p className="muted">Loading trace…</p>;
   if (header.state === "error")
@@ -75,7 +83,7 @@ export function TracePage({ traceId }: { traceId: string }) {
             <span data-testid="span-count">{t.spanCount.toLocaleString("en")}</span> spans ·{" "}
             {t.services.length} services
             {" · "}
-            <span data-testid="loaded-count">{pages.spans.length.toLocaleString("en")}</span> loaded
+            <span data-testid="loaded-count">{pages.loaded.length.toLocaleString("en")}</span> loaded
           </p>
         </div>
         <div className="trace-tools">
@@ -92,9 +100,67 @@ export function TracePage({ traceId }: { traceId: string }) {
           <button type="button" aria-pressed={showStats} onClick={() => setShowStats(!showStats)}>
             Statistics
           </button>
+          <button
+            type="button"
+            aria-pressed={showPath}
+            onClick={() => loc.setParams({ cp: showPath ? null : "1" })}
+            title="The chain of spans that decides when the trace ends (over the loaded spans)"
+          >
+            Critical path
+          </button>
+          <form
+            className="inline-form"
+            aria-label="Jump to span"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const n = Number(jumpText);
+              if (Number.isInteger(n) && n >= 1) setJump({ position: n - 1, seq: (jump?.seq ?? 0) + 1 });
+            }}
+          >
+            <input
+              type="number"
+              min={1}
+              max={t.spanCount}
+              placeholder="Span #"
+              aria-label="Span number"
+              value={jumpText}
+              onChange={(e) => setJumpText(e.target.value)}
+            />
+            <button type="submit">Jump</button>
+          </form>
+          <form
+            className="inline-form"
+            aria-label="Compare with another trace"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const other = compareWith.trim().toLowerCase();
+              if (/^[0-9a-f]{32}$/.test(other))
+                loc.navigate(hrefWithGlobals("/compare", loc.params, { a: traceId, b: other }));
+            }}
+          >
+            <input
+              placeholder="Other trace id"
+              aria-label="Other trace id"
+              value={compareWith}
+              onChange={(e) => setCompareWith(e.target.value)}
+              className="mono"
+              size={20}
+            />
+            <button type="submit">Compare</button>
+          </form>
         </div>
       </div>
-      <LanesCanvas spans={pages.spans} services={t.services} startNs={startNs} durNs={durNs} />
+      <LanesCanvas spans={pages.loaded} services={t.services} startNs={startNs} durNs={durNs} />
+      {path && (
+        <p className="muted small" data-testid="critical-path">
+          Critical path: {path.spanIds.size.toLocaleString("en")} spans,{" "}
+          {formatDuration(path.segments.reduce((sum, x) => sum + (x.end - x.start), 0))}
+          {pages.loaded.length < t.spanCount &&
+            ` (over the ${pages.loaded.length.toLocaleString("en")} loaded spans)`}
+          {" · "}
+          {pathSummary(path.segments, pages.loaded)}
+        </p>
+      )}
       {showStats && (
         <table className="stats" aria-label="Self time by service">
           <thead>
@@ -130,11 +196,13 @@ export function TracePage({ traceId }: { traceId: string }) {
           selected={selected}
           onSelect={(spanId) => loc.setParams({ span: spanId })}
           query={q}
+          critical={path?.spanIds ?? noSpans}
+          jump={jump}
         />
         {selected && (
           <SpanDetails
             traceId={traceId}
-            spans={pages.spans}
+            at={pages.at}
             spanId={selected}
             onClose={() => loc.setParams({ span: null })}
           />
@@ -142,4 +210,19 @@ export function TracePage({ traceId }: { traceId: string }) {
       </div>
     </section>
   );
+}
+
+/** The services the critical path spends its time in, largest first (the top three). */
+function pathSummary(segments: PathSegment[], spans: readonly WaterfallSpan[]): string {
+  const service = new Map(spans.map((s) => [s.spanId, s.serviceName]));
+  const by = new Map<string, number>();
+  for (const x of segments) {
+    const name = service.get(x.spanId) ?? "?";
+    by.set(name, (by.get(name) ?? 0) + (x.end - x.start));
+  }
+  return [...by]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([name, ns]) => `${name} ${formatDuration(ns)}`)
+    .join(", ");
 }
