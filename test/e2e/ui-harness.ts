@@ -61,8 +61,13 @@ export async function openBrowser(): Promise<Browser> {
 /**
  * Sends one checkout trace through the real OpenTelemetry SDK (OTLP/HTTP protobuf): gateway →
  * cart → cart-db (an ERROR with a link back to the root) and a producer span; returns its id.
+ * `variant` makes a different one: more database calls, no producer span.
  */
-export async function sendCheckoutTrace(otlpHttpUrl: string, tag: string): Promise<string> {
+export async function sendCheckoutTrace(
+  otlpHttpUrl: string,
+  tag: string,
+  variant: { dbCalls?: number; publish?: boolean } = {},
+): Promise<string> {
   const providers: BasicTracerProvider[] = [];
   const tracer = (service: string) => {
     const provider = new BasicTracerProvider({
@@ -106,12 +111,23 @@ export async function sendCheckoutTrace(otlpHttpUrl: string, tag: string): Promi
   );
   query.setStatus({ code: SpanStatusCode.ERROR, message: "deadlock detected" });
   query.end(at(40));
-  const publish = cart.startSpan(
-    "orders publish",
-    { kind: SpanKind.PRODUCER, startTime: at(45) },
-    trace.setSpan(ctx, server),
-  );
-  publish.end(at(50));
+  // A variant retries the query (one more call per extra dbCall, 41–44 ms).
+  for (let i = 1; i < (variant.dbCalls ?? 1); i++) {
+    const retry = db.startSpan(
+      "SELECT carts",
+      { kind: SpanKind.CLIENT, startTime: at(40 + i) },
+      trace.setSpan(ctx, server),
+    );
+    retry.end(at(44));
+  }
+  if (variant.publish !== false) {
+    const publish = cart.startSpan(
+      "orders publish",
+      { kind: SpanKind.PRODUCER, startTime: at(45) },
+      trace.setSpan(ctx, server),
+    );
+    publish.end(at(50));
+  }
   server.end(at(60));
   call.end(at(62));
   root.setStatus({ code: SpanStatusCode.ERROR, message: "cart failed" });

@@ -67,6 +67,7 @@ describe("dashboard in a real browser", () => {
   let base: string;
   let browser: Browser;
   let traceId: string;
+  let retryTraceId: string;
   let schemaFields: string[];
 
   beforeAll(async () => {
@@ -76,6 +77,10 @@ describe("dashboard in a real browser", () => {
     app = await startApp({ storage: { dataDir }, "flows.vpcHttpPort": 0 });
     base = app.graphqlUrl.replace(/\/graphql$/, "");
     traceId = await sendCheckoutTrace(app.listeners.otlpHttp, "ui");
+    retryTraceId = await sendCheckoutTrace(app.listeners.otlpHttp, "ui-retry", {
+      dbCalls: 2,
+      publish: false,
+    });
     const tenant = loadConfig({ env: {} }).otlp.defaultTenant;
     const huge = hugeTrace(HUGE_TRACE, HUGE_SPANS, nowNs() - 30n * 60_000_000_000n);
     await app.store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, [...huge, ...canarySpans(nowNs())]));
@@ -274,6 +279,40 @@ describe("dashboard in a real browser", () => {
     expect(summary).toContain("70.0 ms");
     await page.getByRole("slider", { name: "Trace minimap" }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, "trace-critical-path.png"), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("compares two traces picked in the search results", async () => {
+    const { page, errors } = await visit(
+      `/traces?last=1h&op=${encodeURIComponent("GET /checkout")}`,
+      '[data-testid="trace-link"]',
+    );
+    await poll(() => page.locator('[data-testid="trace-link"]').count()).toBe(2);
+    await page.getByRole("checkbox", { name: new RegExp(traceId) }).check();
+    await page.getByRole("checkbox", { name: new RegExp(retryTraceId) }).check();
+    await page.getByRole("button", { name: "Compare selected (2/2)" }).click();
+    await poll(() => page.url()).toContain(`/compare?`);
+    expect(page.url()).toContain(`a=${traceId}`);
+    expect(page.url()).toContain(`b=${retryTraceId}`);
+    const rows = page.locator('[data-testid="compare-row"]');
+    await poll(() => rows.count()).toBe(5);
+    // The retried query: one call in A, two in B; the producer span only in A.
+    const select = rows.filter({ hasText: "SELECT carts" });
+    expect((await select.locator("td").allTextContents()).slice(0, 3)).toEqual([
+      "cart-db",
+      "SELECT carts",
+      "1 (1 err)",
+    ]);
+    expect(await select.locator("td").nth(4).textContent()).toBe("2 (1 err)");
+    const publish = rows.filter({ hasText: "orders publish" });
+    expect(await publish.textContent()).toContain("only in A");
+    expect(await page.locator('[data-testid="compare-summary"]').textContent()).toContain(
+      "4 operations in both · 1 only in A · 0 only in B",
+    );
+    await page.getByLabel("Show operations").selectOption("only");
+    await poll(() => rows.count()).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, "compare.png"), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });

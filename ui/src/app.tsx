@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { useQuery } from "./api.js";
 import { CanaryPage } from "./pages/canary.js";
 import { ConfigPage } from "./pages/config.js";
@@ -13,8 +13,11 @@ import { SignIn, SignOut, useSignInNeeded } from "./sign-in.js";
 import { TimePicker } from "./time-picker.js";
 import { hrefWithGlobals } from "./url.js";
 
+/** Pages few visits need are split off the first page's bundle. */
+const ComparePage = lazy(() => import("./pages/compare.js"));
+
 const NAV = [
-  { path: "/traces", label: "Traces", pages: ["traces", "trace"] },
+  { path: "/traces", label: "Traces", pages: ["traces", "trace", "compare"] },
   { path: "/map", label: "Service map", pages: ["map"] },
   { path: "/config", label: "Config history", pages: ["config"] },
   { path: "/canary", label: "Canary", pages: ["canary"] },
@@ -143,6 +146,11 @@ export function App() {
           ) : (
             <Unavailable title="Network flows" api="flows" />
           ))}
+        {page === "compare" && (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <ComparePage />
+          </Suspense>
+        )}
         {page === "notFound" && (
           <section>
             <h1>Not found</h1>

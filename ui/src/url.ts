@@ -59,6 +59,8 @@ export type Route =
   | { page: "config" }
   | { page: "canary" }
   | { page: "flows" }
+  | { page: "compare" }
+  | { page: "security" }
   | { page: "notFound" };
 
 export function parseRoute(pathname: string): Route {
@@ -71,6 +73,8 @@ export function parseRoute(pathname: string): Route {
   if (parts[0] === "config") return { page: "config" };
   if (parts[0] === "canary") return { page: "canary" };
   if (parts[0] === "flows") return { page: "flows" };
+  if (parts[0] === "compare") return { page: "compare" };
+  if (parts[0] === "security") return { page: "security" };
   return { page: "notFound" };
 }
 

@@ -47,6 +47,10 @@ export function TracesPage() {
   const badMax = form.max !== "" && normaliseDuration(form.max) === null;
   const traces = result.state === "done" ? result.data.traces.edges.map((e) => e.node) : [];
   const open = (id: string) => loc.navigate(hrefWithGlobals(`/trace/${id}`, loc.params));
+  // Two traces picked for comparison (the latest two clicks).
+  const [picked, setPicked] = useState<string[]>([]);
+  const pick = (id: string, on: boolean) =>
+    setPicked((cur) => (on ? [...cur.filter((x) => x !== id), id].slice(-2) : cur.filter((x) => x !== id)));
 
   return (
     <section className="traces-page">
@@ -149,9 +153,25 @@ export function TracesPage() {
             {result.data.traces.pageInfo.hasNextPage ? " (more available: raise the limit)" : ""}
           </p>
           {traces.length > 0 && <Scatter traces={traces} onOpen={open} />}
+          {traces.length > 1 && (
+            <p className="compare-bar">
+              <button
+                type="button"
+                disabled={picked.length !== 2}
+                onClick={() =>
+                  loc.navigate(hrefWithGlobals("/compare", loc.params, { a: picked[0], b: picked[1] }))
+                }
+              >
+                Compare selected ({picked.length}/2)
+              </button>
+            </p>
+          )}
           <table className="results">
             <thead>
               <tr>
+                <th scope="col">
+                  <span className="sr-only">Compare</span>
+                </th>
                 <th scope="col">Root</th>
                 <th scope="col">Services</th>
                 <th scope="col">Spans</th>
@@ -163,6 +183,14 @@ export function TracesPage() {
             <tbody>
               {traces.map((t) => (
                 <tr key={t.traceId} className={t.errorCount > 0 ? "has-error" : undefined}>
+                  <td>
+                    <input
+                      type="checkbox"
+                      aria-label={`Compare ${t.rootServiceName ?? "?"} ${t.rootOperation ?? ""} ${t.traceId}`}
+                      checked={picked.includes(t.traceId)}
+                      onChange={(e) => pick(t.traceId, e.target.checked)}
+                    />
+                  </td>
                   <td>
                     <Link href={hrefWithGlobals(`/trace/${t.traceId}`, loc.params)} data-testid="trace-link">
                       <strong>{t.rootServiceName ?? "?"}</strong> {t.rootOperation ?? "(root not received)"}
