@@ -1,7 +1,8 @@
 import type { PipelineConfig } from "../config/schema.js";
 import type { SkaldMetrics } from "../metrics.js";
 import type { Span } from "../model/span.js";
-import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
+import { SPAN_COLUMNS } from "../store/span-encoder.js";
+import { encodeSpansRowBinary } from "../store/span-row-binary.js";
 import type { Store } from "../store/store.js";
 import { Batcher } from "./batcher.js";
 
@@ -17,7 +18,11 @@ export interface SpanSink {
   shutdown(): Promise<void>;
 }
 
-/** The embedded/direct sink: encode → bounded batcher → ClickHouse `spans`. */
+/**
+ * The embedded/direct sink: encode as RowBinary → bounded batcher → ClickHouse `spans`. RowBinary
+ * rather than TabSeparated: about 8x cheaper to encode here and half the parsing in ClickHouse
+ * (bench/insert-profile.ts).
+ */
 export function createStoreSpanSink(store: Store, config: PipelineConfig, metrics: SkaldMetrics): SpanSink {
   metrics.queueCapacity.set(config.queueMaxRows);
   const batcher = new Batcher(
@@ -34,7 +39,7 @@ export function createStoreSpanSink(store: Store, config: PipelineConfig, metric
     // token ClickHouse would drop a batch whose bytes equal an earlier one (the same spans sent
     // twice by a client are two acknowledged requests and are both kept).
     (body, _rows, token) =>
-      store.insertTsv("spans", SPAN_COLUMNS, body, {
+      store.insertRowBinary("spans", SPAN_COLUMNS, body, {
         insert_deduplication_token: token,
         deduplicate_blocks_in_dependent_materialized_views: 1,
       }),
@@ -54,7 +59,7 @@ export function createStoreSpanSink(store: Store, config: PipelineConfig, metric
   return {
     consume(tenant, spans) {
       if (spans.length === 0) return Promise.resolve();
-      return batcher.add(encodeSpans(tenant, spans), spans.length);
+      return batcher.add(encodeSpansRowBinary(tenant, spans), spans.length);
     },
     shutdown: () => batcher.shutdown(),
   };

@@ -4,6 +4,7 @@ import { loadConfig } from "../config/load.js";
 import type { Resource, Span } from "../model/span.js";
 import { currentTtl, loadMigrations, migrate, retentionDaysOf, ttlBindings } from "./migrations.js";
 import { encodeSpans, SPAN_COLUMNS } from "./span-encoder.js";
+import { encodeSpansRowBinary } from "./span-row-binary.js";
 import { openStore, type Store } from "./store.js";
 
 const resource: Resource = {
@@ -113,6 +114,59 @@ describe.each(STORE_TARGETS)("store on $name ClickHouse", (target) => {
       format: "JSONEachRow",
     });
     expect(await idx.json()).toEqual([{ trace_id: s.traceId, n: "1" }]);
+  });
+
+  it("stores RowBinary rows exactly as the TabSeparated ones, whatever bytes the values hold", async () => {
+    const odd = span({
+      traceId: "1".repeat(32),
+      name: `naïve ✓ \u0000 ${"long ".repeat(40)}`,
+      statusMessage: "\n\t'\\",
+      links: [
+        {
+          traceId: "2".repeat(32),
+          spanId: "3".repeat(16),
+          traceState: "a=b",
+          attributes: [{ key: "k", value: "ü", type: "string" }],
+          droppedAttributesCount: 1,
+          flags: 257,
+        },
+      ],
+    });
+    await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("tsv", [odd]), {
+      insert_deduplication_token: "rb-1",
+    });
+    await store.insertRowBinary("spans", SPAN_COLUMNS, encodeSpansRowBinary("rb", [odd]), {
+      insert_deduplication_token: "rb-2",
+    });
+    const rows = async (tenant: string) => {
+      const rs = await store.client.query({
+        query: `SELECT * EXCEPT tenant FROM ${store.database}.spans WHERE tenant = {t:String}`,
+        query_params: { t: tenant },
+        format: "JSONEachRow",
+      });
+      return rs.json<Record<string, unknown>>();
+    };
+    const fromTsv = await rows("tsv");
+    expect(fromTsv).toHaveLength(1);
+    expect(await rows("rb")).toEqual(fromTsv);
+    // Binary values contain newline bytes (here: start times and durations); every row must land.
+    const base = BigInt(Date.now()) * 1_000_000n;
+    const many = Array.from({ length: 5000 }, (_, i) => {
+      const start = base + BigInt(i) * 0x0a0a0an;
+      return span({
+        spanId: (i + 1).toString(16).padStart(16, "0"),
+        startTimeUnixNano: start,
+        endTimeUnixNano: start + 0x0a0an,
+      });
+    });
+    await store.insertRowBinary("spans", SPAN_COLUMNS, encodeSpansRowBinary("rb-many", many), {
+      insert_deduplication_token: "rb-3",
+    });
+    const rs = await store.client.query({
+      query: `SELECT count() AS n FROM ${store.database}.spans WHERE tenant = 'rb-many'`,
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([{ n: "5000" }]);
   });
 
   it("changes the tables' TTL when the configured retention changes", async () => {

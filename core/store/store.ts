@@ -3,11 +3,13 @@ import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import type { StorageConfig } from "../config/schema.js";
 import { configError } from "../errors.js";
 import { readCertificateFile, readKeyPair } from "../tls.js";
+import { createInfileInserter } from "./chdb-infile.js";
 
 /**
  * The one handle to ClickHouse. Reads go through `client` (@clickhouse/client); inserts of
- * pre-encoded TabSeparated bytes go through `insertTsv`, which uses the chDB connection's
- * zero-copy passthrough when embedded and a byte stream over HTTP otherwise.
+ * pre-encoded bytes go through `insertTsv` (chDB's zero-copy passthrough when embedded) and
+ * `insertRowBinary` (a spool file read by INSERT ... FROM INFILE when embedded), and a byte stream
+ * over HTTP otherwise.
  */
 export interface Store {
   readonly client: ClickHouseClient;
@@ -20,6 +22,16 @@ export interface Store {
    * mutate `body` until the promise settles. Safe to call concurrently.
    */
   insertTsv(
+    table: string,
+    columns: readonly string[],
+    body: Buffer,
+    settings?: InsertSettings,
+  ): Promise<void>;
+  /**
+   * Inserts RowBinary rows (core/store/row-binary.ts) of exactly `columns`. Same contract as
+   * `insertTsv`. The cheaper path for ClickHouse: no text to unescape.
+   */
+  insertRowBinary(
     table: string,
     columns: readonly string[],
     body: Buffer,
@@ -39,6 +51,7 @@ interface ChdbRawInsert {
     columns?: ReadonlyArray<string>;
     settings?: Record<string, string | number | boolean>;
   }): Promise<unknown>;
+  queryAsync(sql: string): Promise<unknown>;
 }
 
 export async function openStore(config: StorageConfig): Promise<Store> {
@@ -62,6 +75,7 @@ export async function openStore(config: StorageConfig): Promise<Store> {
     return serverStore(client, config);
   }
   const { mkdirSync } = await import("node:fs");
+  const { join } = await import("node:path");
   mkdirSync(config.dataDir, { recursive: true });
   const { createChdbConnection } = await import("chdb/connection");
   const connection = createChdbConnection({ path: config.dataDir });
@@ -70,6 +84,7 @@ export async function openStore(config: StorageConfig): Promise<Store> {
     clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
   } as Parameters<typeof createClient>[0]);
   const raw = (connection as unknown as { chdb: ChdbRawInsert }).chdb;
+  const infile = createInfileInserter((sql) => raw.queryAsync(sql), join(config.dataDir, "insert-spool"));
   let closed = false;
   return {
     client,
@@ -83,6 +98,12 @@ export async function openStore(config: StorageConfig): Promise<Store> {
         format: "TabSeparated",
         columns,
         settings: { ...settings, ...extra },
+      });
+    },
+    async insertRowBinary(table, columns, body, extra) {
+      await infile.insert(`${config.database}.${table}`, columns, body, "RowBinary", {
+        ...settings,
+        ...extra,
       });
     },
     async close() {
@@ -124,6 +145,20 @@ function serverStore(client: ClickHouseClient, config: StorageConfig): Store {
         format: "TabSeparated",
         values: Readable.from([body], { objectMode: false }),
         clickhouse_settings: extra,
+      });
+    },
+    async insertRowBinary(table, columns, body, extra) {
+      // @clickhouse/client's insert() knows no binary formats; exec() streams any body
+      const cols = columns.map((c) => `\`${c}\``).join(", ");
+      const rs = await client.exec({
+        query: `INSERT INTO ${config.database}.${table} (${cols}) FORMAT RowBinary`,
+        values: Readable.from([body], { objectMode: false }),
+        clickhouse_settings: extra,
+      });
+      rs.stream.resume();
+      await new Promise<void>((resolve, reject) => {
+        rs.stream.once("end", resolve);
+        rs.stream.once("error", reject);
       });
     },
     async close() {
