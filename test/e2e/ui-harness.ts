@@ -255,3 +255,76 @@ export function configRows(
   const holders = `${[tenant, "10.0.0.12", ts(nowMs - 40 * 60_000), "instances", "123456789012", "us-east-1", "i-0abc", "1"].join("\t")}\n`;
   return { versions, intervals, holders };
 }
+
+/**
+ * A wide estate for the 500-node map: services `estate-000` … as a binary call tree (service i
+ * calls 2i+1 and 2i+2), one trace per call — a CLIENT span in the caller, the SERVER span of the
+ * callee under it — all within a minute after `baseNs`.
+ */
+export function wideEstate(services: number, baseNs: bigint): Span[] {
+  const name = (i: number) => `estate-${String(i).padStart(3, "0")}`;
+  const spans: Span[] = [];
+  for (let i = 1; i < services; i++) {
+    const caller = Math.floor((i - 1) / 2);
+    const traceId = traceIdOf(0x5e00_0000 + i);
+    const start = baseNs + BigInt(i) * 50_000_000n;
+    spans.push(
+      span({
+        traceId,
+        spanId: spanIdOf(0x5e00_0000 + 2 * i),
+        name: `call ${name(i)}`,
+        kind: 3,
+        start,
+        durationMs: 12,
+        resource: resource(name(caller)),
+      }),
+      span({
+        traceId,
+        spanId: spanIdOf(0x5e00_0000 + 2 * i + 1),
+        parentSpanId: spanIdOf(0x5e00_0000 + 2 * i),
+        name: "handle",
+        kind: 2,
+        start: start + 1_000_000n,
+        durationMs: 10,
+        resource: resource(name(i)),
+        statusCode: i % 50 === 0 ? 2 : 0,
+      }),
+    );
+  }
+  return spans;
+}
+
+/**
+ * Instances the recorder would have seen holding the flow addresses of sendVpcFlows, tagged with
+ * the services of the checkout trace: 10.0.1.5 is `gateway`, 10.0.2.7 is `cart` (10.0.3.9 stays
+ * unknown), so flows grouped by SERVICE line up with the trace-derived map.
+ */
+export function flowHolderRows(tenant: string, nowMs: number): { versions: string; holders: string } {
+  const ts = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "000000");
+  const at = nowMs - 50 * 60_000;
+  const instance = (id: string, ip: string, service: string) => ({
+    version: [
+      tenant,
+      "instances",
+      "123456789012",
+      "us-east-1",
+      id,
+      ts(at),
+      `h-${id}`,
+      "0",
+      JSON.stringify({
+        InstanceId: id,
+        Placement: { AvailabilityZone: "us-east-1a" },
+        PrivateIpAddress: ip,
+        Tags: [{ Key: "service", Value: service }],
+        VpcId: "vpc-1",
+      }),
+    ].join("\t"),
+    holder: [tenant, ip, ts(at), "instances", "123456789012", "us-east-1", id, "1"].join("\t"),
+  });
+  const rows = [instance("i-0gw", "10.0.1.5", "gateway"), instance("i-0cart", "10.0.2.7", "cart")];
+  return {
+    versions: `${rows.map((r) => r.version).join("\n")}\n`,
+    holders: `${rows.map((r) => r.holder).join("\n")}\n`,
+  };
+}

@@ -19,10 +19,12 @@ import {
   type Browser,
   canarySpans,
   configRows,
+  flowHolderRows,
   hugeTrace,
   openBrowser,
   sendCheckoutTrace,
   sendVpcFlows,
+  wideEstate,
 } from "./ui-harness.js";
 
 type App = Awaited<ReturnType<typeof startApp>>;
@@ -32,6 +34,9 @@ const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000,
 
 const HUGE_TRACE = "feedfacefeedfacefeedfacefeedface";
 const HUGE_SPANS = 100_000;
+/** Services of the wide estate, three hours back (outside the other tests' last hour). */
+const ESTATE = 500;
+const ESTATE_AGO_NS = 3n * 3_600_000_000_000n;
 const CONFIG_COLUMNS = [
   "tenant",
   "collection",
@@ -83,12 +88,19 @@ describe("dashboard in a real browser", () => {
     });
     const tenant = loadConfig({ env: {} }).otlp.defaultTenant;
     const huge = hugeTrace(HUGE_TRACE, HUGE_SPANS, nowNs() - 30n * 60_000_000_000n);
-    await app.store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, [...huge, ...canarySpans(nowNs())]));
+    await app.store.insertTsv(
+      "spans",
+      SPAN_COLUMNS,
+      encodeSpans(tenant, [...huge, ...canarySpans(nowNs()), ...wideEstate(ESTATE, nowNs() - ESTATE_AGO_NS)]),
+    );
     await sendVpcFlows(app.listeners.vpcFlowLogs);
     const config = configRows(tenant, Date.now());
     await app.store.insertTsv("config_versions", CONFIG_COLUMNS, Buffer.from(config.versions));
     await app.store.insertTsv("config_intervals", INTERVAL_COLUMNS, Buffer.from(config.intervals));
     await app.store.insertTsv("config_ip_holders", HOLDER_COLUMNS, Buffer.from(config.holders));
+    const holders = flowHolderRows(tenant, Date.now());
+    await app.store.insertTsv("config_versions", CONFIG_COLUMNS, Buffer.from(holders.versions));
+    await app.store.insertTsv("config_ip_holders", HOLDER_COLUMNS, Buffer.from(holders.holders));
     browser = await openBrowser();
     schemaFields =
       (await graphql<RootFields>(app.graphqlUrl, ROOT_FIELDS)).data?.__schema.queryType.fields.map(
@@ -347,6 +359,76 @@ describe("dashboard in a real browser", () => {
     await panel.getByRole("button", { name: "Focus here" }).click();
     await poll(() => page.url()).toContain("focus=service%3Acart");
     await poll(ids).not.toContain("service:huge-svc-0");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("overlays network traffic on the service map and shows the network map beside it", async () => {
+    const { page, errors } = await visit("/map?last=1h&net=overlay", '[data-testid="map-node"]');
+    // Flows between the instances tagged gateway and cart, drawn between those services' nodes.
+    const netEdges = page.locator('[data-testid="net-edge"]');
+    await poll(() => netEdges.count()).toBe(2);
+    expect(await netEdges.first().locator("title").textContent()).toMatch(
+      /^network (gateway → cart: 8\.0 kB|cart → gateway: 1\.5 kB)/,
+    );
+    const note = page.locator('[data-testid="net-overlay-note"]');
+    expect(await note.textContent()).toContain(
+      "2 edges between services on this map; 1 more involve endpoints not on it (unknown)",
+    );
+    await page.screenshot({ path: join(ARTIFACTS, "service-map-network-overlay.png"), fullPage: true });
+    // Off, then the network map beside the trace map.
+    await page.getByLabel("Network traffic").selectOption("");
+    await poll(() => netEdges.count()).toBe(0);
+    await page.getByLabel("Network traffic").selectOption("beside");
+    await poll(() => page.url()).toContain("net=beside");
+    const side = page.getByRole("region", { name: "Network map" });
+    const netNodes = side.locator('[data-testid="net-node"]');
+    await poll(() =>
+      netNodes.evaluateAll((els) => els.map((e) => e.getAttribute("data-node")).sort()),
+    ).toEqual(["cart", "gateway", "unknown"]);
+    await poll(() => page.locator('[data-testid="map-node"]').count()).toBeGreaterThan(3);
+    await page.screenshot({ path: join(ARTIFACTS, "service-map-network-beside.png"), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("draws a 500-service map and stays usable: search, keyboard, side panel", async () => {
+    const at = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
+    const from = at(nowNs() - ESTATE_AGO_NS - 600_000_000_000n);
+    const to = at(nowNs() - ESTATE_AGO_NS + 600_000_000_000n);
+    const { page, errors } = await visit(
+      `/map?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+      '[data-testid="map-node"]',
+    );
+    const nodes = page.locator('[data-testid="map-node"]');
+    await poll(() => nodes.count()).toBe(ESTATE);
+    // Every call edge of the binary tree is drawn (labels are dropped at this size; tooltips stay).
+    expect(await page.locator(".edge").count()).toBe(ESTATE - 1);
+    expect(await page.locator(".edge-label").count()).toBe(0);
+    // Larger than its frame, the map starts fitted to it; zooming in and back to fit works.
+    const level = async () =>
+      Number((await page.locator('[data-testid="zoom-level"]').textContent())?.replace("%", ""));
+    expect(await level()).toBeLessThan(100);
+    const fitted = await level();
+    await page.screenshot({ path: join(ARTIFACTS, "service-map-500.png") });
+    await page.getByRole("button", { name: "Zoom in" }).click();
+    await poll(level).toBeGreaterThan(fitted);
+    await page.getByRole("button", { name: "Fit" }).click();
+    await poll(level).toBe(fitted);
+    // Search narrows the map to the matching services.
+    await page.getByLabel("Search nodes").fill("estate-49");
+    await poll(() =>
+      nodes.evaluateAll((els) =>
+        els.map((e) => e.getAttribute("data-node")).every((id) => id?.includes("estate-49")),
+      ),
+    ).toBe(true);
+    await poll(() => nodes.count()).toBe(10); // estate-490 … estate-499
+    // Keyboard: a node's side panel, with its RED numbers.
+    await page.locator('[data-node="service:estate-490"]').focus();
+    await page.keyboard.press("Enter");
+    const panel = page.locator('[data-testid="map-panel"]');
+    await panel.getByRole("heading", { name: "estate-490" }).waitFor();
+    await panel.getByText(/^p50 \/ p95 \/ p99$/).waitFor();
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COLUMN_GAP, layeredLayout } from "./map-layout.js";
+import { COLUMN_GAP, layeredLayout, MAX_ROWS } from "./map-layout.js";
 
 describe("service map layout", () => {
   it("puts callers left of callees and keeps unconnected nodes", () => {
@@ -52,5 +52,12 @@ describe("service map layout", () => {
     const seen = new Set(Object.values(r.positions).map((q) => `${q.x},${q.y}`));
     expect(seen.size).toBe(500);
     expect(r.width).toBeGreaterThan(0);
+    // Wide ranks wrap: no column is taller than MAX_ROWS nodes, so the map stays near a screen tall.
+    const perColumn = new Map<number, number>();
+    for (const q of Object.values(r.positions)) perColumn.set(q.x, (perColumn.get(q.x) ?? 0) + 1);
+    expect(Math.max(...perColumn.values())).toBeLessThanOrEqual(MAX_ROWS);
+    expect(r.height).toBeLessThanOrEqual(2 * 70 + (MAX_ROWS - 1) * 90);
+    // Callers stay left of their callees.
+    for (const e of edges) expect(r.positions[e.source].x).toBeLessThan(r.positions[e.target].x);
   });
 });

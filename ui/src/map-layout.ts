@@ -22,6 +22,9 @@ export const COLUMN_GAP = 260;
 export const ROW_GAP = 90;
 const MARGIN = 70;
 const SWEEPS = 6;
+/** Nodes per column before a rank wraps into another, SUB_COLUMN_GAP to its right. */
+export const MAX_ROWS = 40;
+const SUB_COLUMN_GAP = 150;
 
 export function layeredLayout(input: LayoutInput): LayoutResult {
   const ids = [...new Set(input.nodes)];
@@ -106,15 +109,30 @@ export function layeredLayout(input: LayoutInput): LayoutResult {
       for (let i = 0; i < r.length; i++) pos[r[i]] = i;
     }
   }
-  const tallest = Math.max(1, ...ranks.map((r) => r?.length ?? 0));
-  const height = MARGIN * 2 + (tallest - 1) * ROW_GAP;
-  const positions: LayoutResult["positions"] = {};
+  // A rank taller than MAX_ROWS wraps into sub-columns (a wide estate would otherwise be a strip
+  // tens of thousands of pixels tall with most of the map out of sight).
+  const columns: number[][] = [];
+  const columnX: number[] = [];
+  let x = MARGIN;
   ranks.forEach((r, ri) => {
     if (!r) return;
-    const offset = ((tallest - r.length) * ROW_GAP) / 2;
-    r.forEach((v, i) => {
-      positions[ids[v]] = { x: MARGIN + ri * COLUMN_GAP, y: MARGIN + offset + i * ROW_GAP };
+    if (ri > 0 && columns.length) x += COLUMN_GAP - SUB_COLUMN_GAP;
+    for (let i = 0; i < r.length; i += MAX_ROWS) {
+      if (i > 0) x += SUB_COLUMN_GAP;
+      columns.push(r.slice(i, i + MAX_ROWS));
+      columnX.push(x);
+    }
+    x += SUB_COLUMN_GAP;
+  });
+  const tallest = Math.max(1, ...columns.map((c) => c.length));
+  const height = MARGIN * 2 + (tallest - 1) * ROW_GAP;
+  const positions: LayoutResult["positions"] = {};
+  columns.forEach((c, ci) => {
+    const offset = ((tallest - c.length) * ROW_GAP) / 2;
+    c.forEach((v, i) => {
+      positions[ids[v]] = { x: columnX[ci], y: MARGIN + offset + i * ROW_GAP };
     });
   });
-  return { positions, width: MARGIN * 2 + Math.max(0, ranks.length - 1) * COLUMN_GAP, height };
+  const width = MARGIN * 2 + (columns.length ? columnX[columnX.length - 1] - MARGIN : 0);
+  return { positions, width, height };
 }

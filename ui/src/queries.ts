@@ -354,3 +354,18 @@ ALL_DOCUMENTS.CONFIG_HISTORY = CONFIG_HISTORY;
 ALL_DOCUMENTS.CONFIG_DIFF = CONFIG_DIFF;
 ALL_DOCUMENTS.CONFIG_CHANGES = CONFIG_CHANGES;
 ALL_DOCUMENTS.WHO_HAD = WHO_HAD;
+
+/** Observed traffic between services (flows enriched by the recorder's instance tags). */
+export const NETWORK_MAP = /* GraphQL */ `query NetworkMap($from: DateTime!, $to: DateTime!) {
+  networkMap(from: $from, to: $to, groupBy: SERVICE, limit: 2000) {
+    nodes { id bytesOut bytesIn }
+    edges { source destination bytes packets flows }
+  }
+}`;
+export interface NetworkMapResult {
+  networkMap: {
+    nodes: Array<{ id: string; bytesOut: number; bytesIn: number }>;
+    edges: Array<{ source: string; destination: string; bytes: number; packets: number; flows: number }>;
+  };
+}
+ALL_DOCUMENTS.NETWORK_MAP = NETWORK_MAP;

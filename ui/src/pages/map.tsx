@@ -1,10 +1,19 @@
-import { useMemo } from "react";
+import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useQuery } from "../api.js";
+import { formatBytes } from "../flows-model.js";
 import { formatDuration, formatPercent, formatRate } from "../format.js";
-import { type MapNode, SERVICE_MAP, type ServiceMapResult } from "../queries.js";
+import { netWidth, overlayEdges } from "../network-overlay.js";
+import {
+  type MapNode,
+  NETWORK_MAP,
+  type NetworkMapResult,
+  SERVICE_MAP,
+  type ServiceMapResult,
+} from "../queries.js";
 import { useLocation } from "../router.js";
 import { healthColour, useWorkerLayout } from "./map-graph.js";
 import { MapPanel } from "./map-panel.js";
+import { NetworkMap } from "./network-map.js";
 
 const KINDS = ["service", "database", "cache", "external", "queue"] as const;
 /** Beyond this many edges labels overlap into noise; each edge keeps its numbers in a tooltip. */
@@ -23,7 +32,8 @@ function Shape({ kind, fill, stroke }: { kind: MapNode["kind"]; fill: string; st
 
 /**
  * The service map: who calls whom in the window, laid out in a worker. URL state: `q` (name
- * search), `focus` + `depth`, `idle=hide`, `kinds` (comma list), `node` (side panel).
+ * search), `focus` + `depth`, `idle=hide`, `kinds` (comma list), `node` (side panel), `net`
+ * (network traffic from flows: `overlay` on this map, or `beside` it as its own map).
  */
 export function MapPage() {
   const loc = useLocation();
@@ -41,6 +51,13 @@ export function MapPage() {
     filter: { nameContains: q || undefined, kinds: kinds.length ? kinds : undefined },
   };
   const map = useQuery<ServiceMapResult>(SERVICE_MAP, vars, JSON.stringify(vars));
+  const net =
+    p.get("net") === "overlay" || p.get("net") === "beside" ? (p.get("net") as "overlay" | "beside") : "";
+  const network = useQuery<NetworkMapResult>(
+    net ? NETWORK_MAP : null,
+    loc.window,
+    `${net}|${loc.window.from}|${loc.window.to}`,
+  );
   const graph = useMemo(() => {
     if (map.state !== "done") return { nodes: [], edges: [] };
     let nodes = map.data.serviceMap.nodes;
@@ -56,6 +73,26 @@ export function MapPage() {
     nodes: graph.nodes.map((n) => n.id),
     edges: graph.edges.map((e) => ({ source: e.source, target: e.target })),
   });
+  const overlay = useMemo(
+    () =>
+      net === "overlay" && network.state === "done"
+        ? overlayEdges(graph.nodes, network.data.networkMap.edges)
+        : { drawn: [], outside: [] },
+    [net, network, graph.nodes],
+  );
+  const maxNetBytes = Math.max(0, ...overlay.drawn.map((e) => e.bytes));
+  // Zoom: a map larger than its frame starts fitted to it; the buttons zoom from there.
+  const frame = useRef<HTMLDivElement>(null);
+  const [zoom, setZoom] = useState<number | null>(null);
+  const [fit, setFit] = useState(1);
+  const lw = Math.max(layout?.width ?? 400, 400);
+  const lh = Math.max(layout?.height ?? 200, 200);
+  useLayoutEffect(() => {
+    const el = frame.current;
+    if (!el) return;
+    setFit(Math.min(1, (el.clientWidth - 4) / lw, (el.clientHeight - 4) / lh));
+  }, [lw, lh]);
+  const scale = zoom ?? fit;
   const node = graph.nodes.find((n) => n.id === selected) ?? null;
   const svcSelected = loc.service
     ? graph.nodes.find((n) => n.kind === "service" && n.name === loc.service)?.id
@@ -110,6 +147,18 @@ export function MapPage() {
           />{" "}
           Hide idle
         </label>
+        <label>
+          Network traffic{" "}
+          <select
+            aria-label="Network traffic"
+            value={net}
+            onChange={(e) => loc.setParams({ net: e.target.value || null }, { push: true })}
+          >
+            <option value="">off</option>
+            <option value="overlay">over this map</option>
+            <option value="beside">network map beside</option>
+          </select>
+        </label>
         <fieldset className="kinds">
           <legend className="sr-only">Node kinds</legend>
           {KINDS.map((k) => (
@@ -137,12 +186,51 @@ export function MapPage() {
       {map.state === "done" && graph.nodes.length === 0 && (
         <p className="muted">No services in this window.</p>
       )}
-      <div className={node ? "map-body with-details" : "map-body"}>
-        <div className="map-canvas" data-testid="service-map">
+      {net && network.state === "error" && (
+        <p role="alert" className="error">
+          Could not load network traffic: {network.error}
+        </p>
+      )}
+      {net === "overlay" && network.state === "done" && (
+        <p className="muted small" data-testid="net-overlay-note">
+          <span className="net-key" aria-hidden="true" /> network traffic: {overlay.drawn.length} edge
+          {overlay.drawn.length === 1 ? "" : "s"} between services on this map
+          {overlay.outside.length > 0 &&
+            `; ${overlay.outside.length} more involve endpoints not on it (${[
+              ...new Set(overlay.outside.flatMap((e) => [e.source, e.destination])),
+            ]
+              .filter((x) => !graph.nodes.some((n) => n.kind === "service" && n.name === x))
+              .slice(0, 4)
+              .join(", ")})`}
+        </p>
+      )}
+      <div className={node ? "map-body with-details" : net === "beside" ? "map-body beside" : "map-body"}>
+        <div className="map-canvas" data-testid="service-map" ref={frame}>
+          {layout && graph.nodes.length > 0 && (
+            <div className="zoom" role="toolbar" aria-label="Zoom">
+              <button
+                type="button"
+                aria-label="Zoom out"
+                onClick={() => setZoom(Math.max(0.05, scale / 1.5))}
+              >
+                −
+              </button>
+              <button type="button" onClick={() => setZoom(null)} aria-pressed={zoom === null}>
+                Fit
+              </button>
+              <button type="button" aria-label="Zoom in" onClick={() => setZoom(Math.min(2, scale * 1.5))}>
+                +
+              </button>
+              <span className="muted small" data-testid="zoom-level">
+                {Math.round(scale * 100)}%
+              </span>
+            </div>
+          )}
           {layout && graph.nodes.length > 0 && (
             <svg
-              width={Math.max(layout.width, 400)}
-              height={Math.max(layout.height, 200)}
+              width={lw * scale}
+              height={lh * scale}
+              viewBox={`0 0 ${lw} ${lh}`}
               aria-label="Service map graph"
             >
               <defs>
@@ -183,6 +271,20 @@ export function MapPage() {
                         {formatRate(e.rate)} · {formatPercent(e.errorRate)} · p95 {formatDuration(e.p95)}
                       </text>
                     )}
+                  </g>
+                );
+              })}
+              {overlay.drawn.map((e) => {
+                const a = layout.positions[e.from];
+                const b = layout.positions[e.to];
+                if (!a || !b) return null;
+                const mx = (a.x + b.x) / 2;
+                // Bowed the other way from the call edge, so both stay visible.
+                const path = `M ${a.x + 26} ${a.y + 6} C ${mx} ${a.y + 40}, ${mx} ${b.y + 40}, ${b.x - 28} ${b.y + 6}`;
+                return (
+                  <g key={`net:${e.from}>${e.to}`} className="net-edge" data-testid="net-edge">
+                    <path d={path} fill="none" strokeWidth={netWidth(e.bytes, maxNetBytes)} />
+                    <title>{`network ${e.source} → ${e.destination}: ${formatBytes(e.bytes)}, ${e.packets} packets, ${e.flows} flows`}</title>
                   </g>
                 );
               })}
@@ -236,6 +338,13 @@ export function MapPage() {
           )}
         </div>
         {node && <MapPanel node={node} onClose={() => loc.setParams({ node: null })} />}
+        {!node && net === "beside" && (
+          <section className="map-canvas network-side" aria-label="Network map">
+            <h2>Network map (flows by service)</h2>
+            {network.state === "loading" && <p className="muted">Loading flows…</p>}
+            {network.state === "done" && <NetworkMap data={network.data.networkMap} />}
+          </section>
+        )}
       </div>
     </section>
   );
