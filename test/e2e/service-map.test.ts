@@ -2,7 +2,10 @@ import { SpanKind } from "@opentelemetry/api";
 import type { ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../core/log.js";
+import { createServiceMapJob } from "../../core/service-map/job.js";
 import { graphql, startApp } from "../support/app.js";
 import { STORE_TARGETS } from "../support/targets.js";
 import { exactQuantileBracket, generateEstate, rng, shuffle } from "./service-map-estate.js";
@@ -38,202 +41,231 @@ interface MapResult {
   };
 }
 
-describe.each(STORE_TARGETS.filter((t) => t.name === "embedded"))(
-  "service map on $name ClickHouse",
-  (target) => {
-    let app: App;
-    let setup: Awaited<ReturnType<typeof target.setup>>;
-    const baseMs = Date.now() - 10 * 60_000;
-    const estate = generateEstate(40, baseMs);
-    const from = new Date(baseMs - 60_000).toISOString();
-    const to = new Date(Date.now() + 3_600_000).toISOString();
-    let exporter: OTLPTraceExporter;
-    const send = (spans: ReadableSpan[]) =>
-      new Promise<void>((resolve, reject) =>
-        exporter.export(spans, (r: ExportResult) => (r.code === 0 ? resolve() : reject(r.error))),
-      );
-    /** Batches of `size` spans, eight export requests in flight at a time. */
-    const sendAll = async (spans: ReadableSpan[], size: number) => {
-      const batches: ReadableSpan[][] = [];
-      for (let i = 0; i < spans.length; i += size) batches.push(spans.slice(i, i + size));
-      for (let i = 0; i < batches.length; i += 8) await Promise.all(batches.slice(i, i + 8).map(send));
-    };
-    const query = async () => {
-      const res = await graphql<MapResult>(app.graphqlUrl, MAP, { from, to });
-      expect(res.errors).toBeUndefined();
-      return res.data?.serviceMap as MapResult["serviceMap"];
-    };
+describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
+  let app: App;
+  let setup: Awaited<ReturnType<typeof target.setup>>;
+  const baseMs = Date.now() - 10 * 60_000;
+  const estate = generateEstate(40, baseMs);
+  const from = new Date(baseMs - 60_000).toISOString();
+  const to = new Date(Date.now() + 3_600_000).toISOString();
+  let exporter: OTLPTraceExporter;
+  const send = (spans: ReadableSpan[]) =>
+    new Promise<void>((resolve, reject) =>
+      exporter.export(spans, (r: ExportResult) => (r.code === 0 ? resolve() : reject(r.error))),
+    );
+  /** Batches of `size` spans, eight export requests in flight at a time. */
+  const sendAll = async (spans: ReadableSpan[], size: number) => {
+    const batches: ReadableSpan[][] = [];
+    for (let i = 0; i < spans.length; i += size) batches.push(spans.slice(i, i + size));
+    for (let i = 0; i < batches.length; i += 8) await Promise.all(batches.slice(i, i + 8).map(send));
+  };
+  const query = async () => {
+    const res = await graphql<MapResult>(app.graphqlUrl, MAP, { from, to });
+    expect(res.errors).toBeUndefined();
+    return res.data?.serviceMap as MapResult["serviceMap"];
+  };
 
-    // ground truth: calls and errors per edge, durations per edge
-    const truth = new Map<string, { calls: number; errors: number; durations: number[] }>();
-    for (const c of estate.calls) {
-      const t = truth.get(c.edge) ?? { calls: 0, errors: 0, durations: [] };
-      t.calls++;
-      if (c.error) t.errors++;
-      t.durations.push(c.durationNs);
-      truth.set(c.edge, t);
-    }
-    let lateTraceSpans: ReadableSpan[] = [];
-    let sentAt = 0;
+  // ground truth: calls and errors per edge, durations per edge
+  const truth = new Map<string, { calls: number; errors: number; durations: number[] }>();
+  for (const c of estate.calls) {
+    const t = truth.get(c.edge) ?? { calls: 0, errors: 0, durations: [] };
+    t.calls++;
+    if (c.error) t.errors++;
+    t.durations.push(c.durationNs);
+    truth.set(c.edge, t);
+  }
+  let lateTraceSpans: ReadableSpan[] = [];
+  let sentAt = 0;
 
-    beforeAll(async () => {
-      setup = await target.setup();
-      app = await startApp({
-        storage: setup.storage,
-        serviceMap: { windowMs: 1000, latenessMs: LATENESS_MS, visibilityMarginMs: 300 },
-        pipeline: { batchMaxDelayMs: 20 },
-      });
-      exporter = new OTLPTraceExporter({ url: app.listeners.otlpHttp });
-      // Out of order, in many batches, a tenth held back and sent ~1.5 s later (within the bound).
-      const rand = rng(11);
-      const spans = shuffle(estate.spans, rand);
-      const held = spans.filter(() => rand() < 0.1);
-      const now = spans.filter((s) => !held.includes(s));
-      await sendAll(now, 37);
-      await sleep(1500);
-      await sendAll(held, 11);
-      sentAt = Date.now();
-      // One more call whose child arrives after the lateness bound: gateway CLIENT -> auth SERVER.
-      const late = generateEstate(1, baseMs + 60_000, 99).spans;
-      const client = late.find((s) => s.name === "call auth" && s.kind === SpanKind.CLIENT);
-      const server = late.find((s) => s.name === "serve auth");
-      lateTraceSpans = [client, server].filter((s): s is ReadableSpan => s !== undefined);
-      await send([lateTraceSpans[0]]);
-    }, 120_000);
-
-    afterAll(async () => {
-      await app?.shutdown();
-      await estate.close();
-      await setup?.cleanup();
+  beforeAll(async () => {
+    setup = await target.setup();
+    app = await startApp({
+      storage: setup.storage,
+      serviceMap: { windowMs: 1000, latenessMs: LATENESS_MS, visibilityMarginMs: 300 },
+      pipeline: { batchMaxDelayMs: 20 },
     });
+    exporter = new OTLPTraceExporter({ url: app.listeners.otlpHttp });
+    // Out of order, in many batches, a tenth held back and sent ~1.5 s later (within the bound).
+    const rand = rng(11);
+    const spans = shuffle(estate.spans, rand);
+    const held = spans.filter(() => rand() < 0.1);
+    const now = spans.filter((s) => !held.includes(s));
+    await sendAll(now, 37);
+    await sleep(1500);
+    await sendAll(held, 11);
+    sentAt = Date.now();
+    // One more call whose child arrives after the lateness bound: gateway CLIENT -> auth SERVER.
+    const late = generateEstate(1, baseMs + 60_000, 99).spans;
+    const client = late.find((s) => s.name === "call auth" && s.kind === SpanKind.CLIENT);
+    const server = late.find((s) => s.name === "serve auth");
+    lateTraceSpans = [client, server].filter((s): s is ReadableSpan => s !== undefined);
+    await send([lateTraceSpans[0]]);
+  }, 120_000);
 
-    function expectExact(map: MapResult["serviceMap"], lateCallIncluded: boolean) {
-      const got = new Map(map.edges.map((e) => [`${e.source}->${e.target}`, e]));
-      const expected = new Map([...truth].map(([k, v]) => [k, { calls: v.calls, errors: v.errors }]));
-      if (lateCallIncluded) {
-        const k = "service:gateway->service:auth";
-        expected.set(k, { calls: (expected.get(k)?.calls ?? 0) + 1, errors: expected.get(k)?.errors ?? 0 });
-      }
-      const gotCounts = new Map([...got].map(([k, e]) => [k, { calls: e.calls, errors: e.errors }]));
-      // the late trace's CLIENT span has no child yet: no virtual edge (it has no peer attributes)
-      expect(Object.fromEntries(gotCounts)).toEqual(Object.fromEntries(expected));
-      const nodes = new Map(map.nodes.map((n) => [n.id, n]));
-      for (const s of estate.services)
-        expect(nodes.get(`service:${s}`)).toMatchObject({ name: s, kind: "service" });
-      expect(nodes.get("cache:redis@cache-1")?.kind).toBe("cache");
-      expect(nodes.get("external:stripe-api")?.kind).toBe("external");
-      expect(nodes.get("queue:audit-log")?.kind).toBe("queue");
-      expect(nodes.get("database:postgresql@orders-db")?.kind).toBe("database");
+  afterAll(async () => {
+    await app?.shutdown();
+    await estate.close();
+    await setup?.cleanup();
+  });
+
+  function expectExact(map: MapResult["serviceMap"], lateCallIncluded: boolean) {
+    const got = new Map(map.edges.map((e) => [`${e.source}->${e.target}`, e]));
+    const expected = new Map([...truth].map(([k, v]) => [k, { calls: v.calls, errors: v.errors }]));
+    if (lateCallIncluded) {
+      const k = "service:gateway->service:auth";
+      expected.set(k, { calls: (expected.get(k)?.calls ?? 0) + 1, errors: expected.get(k)?.errors ?? 0 });
     }
+    const gotCounts = new Map([...got].map(([k, e]) => [k, { calls: e.calls, errors: e.errors }]));
+    // the late trace's CLIENT span has no child yet: no virtual edge (it has no peer attributes)
+    expect(Object.fromEntries(gotCounts)).toEqual(Object.fromEntries(expected));
+    const nodes = new Map(map.nodes.map((n) => [n.id, n]));
+    for (const s of estate.services)
+      expect(nodes.get(`service:${s}`)).toMatchObject({ name: s, kind: "service" });
+    expect(nodes.get("cache:redis@cache-1")?.kind).toBe("cache");
+    expect(nodes.get("external:stripe-api")?.kind).toBe("external");
+    expect(nodes.get("queue:audit-log")?.kind).toBe("queue");
+    expect(nodes.get("database:postgresql@orders-db")?.kind).toBe("database");
+  }
 
-    it("builds the exact map from the live window before any aggregation finishes", async () => {
-      const map = await query();
-      expect(estate.services).toHaveLength(16);
-      // spans sent within the last few seconds are paired live: the map is complete right away
-      expectExact(map, false);
+  it("builds the exact map from the live window before any aggregation finishes", async () => {
+    const map = await query();
+    expect(estate.services).toHaveLength(16);
+    // spans sent within the last few seconds are paired live: the map is complete right away
+    expectExact(map, false);
+  });
+
+  it("stays exact once pre-aggregated, counts a too-late child as late, quantiles within 1%", async () => {
+    await sleep(LATENESS_MS + 1500);
+    await send([lateTraceSpans[1]]);
+    // every call is done (arrived, or waited the lateness bound for a child) by `settled`; wait
+    // until the job has pre-aggregated past it, then the map is read from aggregates only
+    const settled = Math.max(sentAt + LATENESS_MS, Date.now()) + 1000;
+    const deadline = Date.now() + 120_000;
+    let map = await query();
+    while (Date.now() < deadline && Date.parse(map.aggregatedUntil ?? "1970-01-01T00:00:00Z") < settled) {
+      await sleep(500);
+      map = await query();
+    }
+    expect(Date.parse(map.aggregatedUntil ?? "")).toBeGreaterThanOrEqual(settled);
+    expectExact(map, false);
+    const lateEdge = map.edges.find((e) => e.source === "service:gateway" && e.target === "service:auth");
+    expect(lateEdge?.late).toBe(1);
+    const metrics = await (await fetch(app.graphqlUrl.replace("/graphql", "/metrics"))).text();
+    expect(metrics).toMatch(/^skald_service_map_late_calls_total 1$/m);
+    for (const e of map.edges) {
+      const t = truth.get(`${e.source}->${e.target}`);
+      if (!t) continue;
+      const sorted = [...t.durations].sort((a, b) => a - b);
+      for (const [q, got] of [
+        [0.5, e.p50],
+        [0.9, e.p90],
+        [0.95, e.p95],
+        [0.99, e.p99],
+      ] as const) {
+        const [lo, hi] = exactQuantileBracket(sorted, q);
+        const v = Number(got);
+        expect(v, `${e.source}->${e.target} p${q * 100}`).toBeGreaterThanOrEqual(lo * 0.99 - 1);
+        expect(v, `${e.source}->${e.target} p${q * 100}`).toBeLessThanOrEqual(hi * 1.01 + 1);
+      }
+    }
+  }, 60_000);
+
+  it("re-finishing aggregated windows (a runner that died before recording them) counts nothing twice", async () => {
+    const before = await query();
+    const db = app.store.database;
+    // the first window that paired calls: finishing it again would double them without dedup
+    const first = await app.store.client.query({
+      query: `SELECT toString(min(window_end)) AS w FROM ${db}.sm_edges_1m WHERE calls > 0`,
+      format: "JSONEachRow",
     });
+    const [{ w }] = await first.json<{ w: string }>();
+    // forget its record and every later one, as if a runner had crashed between its two inserts
+    // and the watermark fell back
+    await app.store.client.command({
+      query: `ALTER TABLE ${db}.sm_windows DELETE WHERE window_end >= toDateTime64({w:String}, 3) SETTINGS mutations_sync = 2`,
+      query_params: { w },
+    });
+    const job = createServiceMapJob(
+      { store: app.store, logger: createLogger("silent"), registry: new Registry() },
+      {
+        jobEnabled: true,
+        windowMs: 1000,
+        latenessMs: LATENESS_MS,
+        visibilityMarginMs: 300,
+        maxWindowsPerRun: 100_000,
+      },
+    );
+    await job.runOnce();
+    await job.stop();
+    const again = await app.store.client.query({
+      query: `SELECT count() AS n FROM ${db}.sm_windows WHERE window_end = toDateTime64({w:String}, 3)`,
+      query_params: { w },
+      format: "JSONEachRow",
+    });
+    // finished again, by this runner or the app's own
+    expect(Number((await again.json<{ n: string }>())[0].n)).toBeGreaterThanOrEqual(1);
+    const after = await query();
+    const counts = (m: MapResult["serviceMap"]) =>
+      Object.fromEntries(m.edges.map((e) => [`${e.source}->${e.target}`, [e.calls, e.errors, e.late]]));
+    expect(counts(after)).toEqual(counts(before));
+  });
 
-    it("stays exact once pre-aggregated, counts a too-late child as late, quantiles within 1%", async () => {
-      await sleep(LATENESS_MS + 1500);
-      await send([lateTraceSpans[1]]);
-      // every call is done (arrived, or waited the lateness bound for a child) by `settled`; wait
-      // until the job has pre-aggregated past it, then the map is read from aggregates only
-      const settled = Math.max(sentAt + LATENESS_MS, Date.now()) + 1000;
-      const deadline = Date.now() + 120_000;
-      let map = await query();
-      while (Date.now() < deadline && Date.parse(map.aggregatedUntil ?? "1970-01-01T00:00:00Z") < settled) {
-        await sleep(500);
-        map = await query();
-      }
-      expect(Date.parse(map.aggregatedUntil ?? "")).toBeGreaterThanOrEqual(settled);
-      expectExact(map, false);
-      const lateEdge = map.edges.find((e) => e.source === "service:gateway" && e.target === "service:auth");
-      expect(lateEdge?.late).toBe(1);
-      const metrics = await (await fetch(app.graphqlUrl.replace("/graphql", "/metrics"))).text();
-      expect(metrics).toMatch(/^skald_service_map_late_calls_total 1$/m);
-      for (const e of map.edges) {
-        const t = truth.get(`${e.source}->${e.target}`);
-        if (!t) continue;
-        const sorted = [...t.durations].sort((a, b) => a - b);
-        for (const [q, got] of [
-          [0.5, e.p50],
-          [0.9, e.p90],
-          [0.95, e.p95],
-          [0.99, e.p99],
-        ] as const) {
-          const [lo, hi] = exactQuantileBracket(sorted, q);
-          const v = Number(got);
-          expect(v, `${e.source}->${e.target} p${q * 100}`).toBeGreaterThanOrEqual(lo * 0.99 - 1);
-          expect(v, `${e.source}->${e.target} p${q * 100}`).toBeLessThanOrEqual(hi * 1.01 + 1);
-        }
-      }
-    }, 60_000);
-
-    it("answers focus/depth/filter and serviceMetrics with exemplars, scoped to the tenant", async () => {
-      const focused = await graphql<MapResult>(
-        app.graphqlUrl,
-        `query ($from: DateTime!, $to: DateTime!) {
+  it("answers focus/depth/filter and serviceMetrics with exemplars, scoped to the tenant", async () => {
+    const focused = await graphql<MapResult>(
+      app.graphqlUrl,
+      `query ($from: DateTime!, $to: DateTime!) {
           serviceMap(from: $from, to: $to, focus: "service:checkout", depth: 1) { nodes { id } edges { source target } }
         }`,
-        { from, to },
-      );
-      expect(focused.errors).toBeUndefined();
-      expect(focused.data?.serviceMap.nodes.map((n) => n.id).sort()).toEqual(
-        [
-          "service:checkout",
-          "service:gateway",
-          "service:orders",
-          "service:payment",
-          "service:shipping",
-        ].sort(),
-      );
-      const dbs = await graphql<MapResult>(
-        app.graphqlUrl,
-        `query ($from: DateTime!, $to: DateTime!) {
+      { from, to },
+    );
+    expect(focused.errors).toBeUndefined();
+    expect(focused.data?.serviceMap.nodes.map((n) => n.id).sort()).toEqual(
+      ["service:checkout", "service:gateway", "service:orders", "service:payment", "service:shipping"].sort(),
+    );
+    const dbs = await graphql<MapResult>(
+      app.graphqlUrl,
+      `query ($from: DateTime!, $to: DateTime!) {
           serviceMap(from: $from, to: $to, filter: { kinds: [database] }) { nodes { id kind } edges { source } }
         }`,
-        { from, to },
-      );
-      expect(dbs.data?.serviceMap.nodes.every((n) => n.kind === "database")).toBe(true);
-      expect(dbs.data?.serviceMap.edges).toEqual([]);
-      const other = await graphql<MapResult>(
-        app.graphqlUrl,
-        MAP,
-        { from, to },
-        { "x-scope-orgid": "someone-else" },
-      );
-      expect(other.data?.serviceMap).toMatchObject({ nodes: [], edges: [] });
+      { from, to },
+    );
+    expect(dbs.data?.serviceMap.nodes.every((n) => n.kind === "database")).toBe(true);
+    expect(dbs.data?.serviceMap.edges).toEqual([]);
+    const other = await graphql<MapResult>(
+      app.graphqlUrl,
+      MAP,
+      { from, to },
+      { "x-scope-orgid": "someone-else" },
+    );
+    expect(other.data?.serviceMap).toMatchObject({ nodes: [], edges: [] });
 
-      const res = await graphql<{
-        serviceMetrics: Array<{
-          group: string;
-          points: Array<{
-            calls: number;
-            errors: number;
-            p99: string;
-            slowTraceId: string;
-            errorTraceId: string | null;
-          }>;
+    const res = await graphql<{
+      serviceMetrics: Array<{
+        group: string;
+        points: Array<{
+          calls: number;
+          errors: number;
+          p99: string;
+          slowTraceId: string;
+          errorTraceId: string | null;
         }>;
-      }>(
-        app.graphqlUrl,
-        `query ($from: DateTime!, $to: DateTime!) {
+      }>;
+    }>(
+      app.graphqlUrl,
+      `query ($from: DateTime!, $to: DateTime!) {
           serviceMetrics(service: "auth", groupBy: OPERATION, from: $from, to: $to, step: "1h") {
             group points { time calls errors p50 p99 slowTraceId errorTraceId }
           }
         }`,
-        { from, to },
-      );
-      expect(res.errors).toBeUndefined();
-      const series = res.data?.serviceMetrics ?? [];
-      expect(series.map((s) => s.group)).toEqual(["serve auth"]);
-      // 40 requests of the estate plus the late trace's auth SERVER span (RED never drops late spans)
-      expect(series[0].points.reduce((n, p) => n + p.calls, 0)).toBe(41);
-      const serverErrors = estate.spans.filter(
-        (sp) => sp.name === "serve auth" && sp.status.code === 2,
-      ).length;
-      expect(series[0].points.reduce((n, p) => n + p.errors, 0)).toBe(serverErrors);
-      expect(series[0].points[0].slowTraceId).toMatch(/^[0-9a-f]{32}$/);
-    });
-  },
-);
+      { from, to },
+    );
+    expect(res.errors).toBeUndefined();
+    const series = res.data?.serviceMetrics ?? [];
+    expect(series.map((s) => s.group)).toEqual(["serve auth"]);
+    // 40 requests of the estate plus the late trace's auth SERVER span (RED never drops late spans)
+    expect(series[0].points.reduce((n, p) => n + p.calls, 0)).toBe(41);
+    const serverErrors = estate.spans.filter((sp) => sp.name === "serve auth" && sp.status.code === 2).length;
+    expect(series[0].points.reduce((n, p) => n + p.errors, 0)).toBe(serverErrors);
+    expect(series[0].points[0].slowTraceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
