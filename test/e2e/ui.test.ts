@@ -29,6 +29,11 @@ import {
 
 type App = Awaited<ReturnType<typeof startApp>>;
 
+/** What a datetime-local input takes for an instant: local time to the minute. */
+function localMinute(ms: number): string {
+  return new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
 /** expect.poll with room for a busy machine (the default gives up after one second). */
 const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000, interval: 100 });
 
@@ -495,6 +500,34 @@ describe("dashboard in a real browser", () => {
     await page.getByRole("button", { name: "Look up" }).click();
     await poll(() => page.locator('[data-testid="who-had"]').textContent()).toContain("instances/i-0abc");
     await page.screenshot({ path: join(ARTIFACTS, "config-history.png"), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("answers the saved security questions over config history", async () => {
+    const { page, errors } = await visit("/security?last=1h", 'form[aria-label="Open to the world"]');
+    const answer = page.locator('[data-testid="security-answer"]');
+    // Port 22 is open to 0.0.0.0/0 in sg-0web's current version (opened ten minutes ago).
+    await poll(() => answer.textContent()).toContain("sg-0web");
+    await page.screenshot({ path: join(ARTIFACTS, "security-open-port.png"), fullPage: true });
+    await page.getByLabel("Port").fill("3389");
+    await page.getByRole("button", { name: "Ask" }).click();
+    await poll(() => answer.textContent()).toBe("No security group is open to the world on port 3389.");
+    // Before port 22 was opened, nothing was open on it.
+    await page.getByLabel("Port").fill("22");
+    await page.getByLabel(/^At/).fill(localMinute(Date.now() - 20 * 60_000));
+    await page.getByRole("button", { name: "Ask" }).click();
+    await poll(() => answer.textContent()).toBe("No security group is open to the world on port 22.");
+    // Who had 10.0.0.12 (now).
+    await page.getByRole("link", { name: "Who had an IP address at a time" }).click();
+    await page.getByLabel("IP address").fill("10.0.0.12");
+    await page.getByRole("button", { name: "Ask" }).click();
+    await poll(() => answer.textContent()).toContain("instances/i-0abc");
+    expect(page.url()).toContain("ip=10.0.0.12");
+    // What changed in the last 24 hours: the security group, created then modified.
+    await page.getByRole("link", { name: "What changed recently" }).click();
+    await poll(() => answer.locator("tr", { hasText: "securityGroups/sg-0web" }).count()).toBe(2);
+    await page.screenshot({ path: join(ARTIFACTS, "security-changes.png"), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -15,11 +15,13 @@ import { hrefWithGlobals } from "./url.js";
 
 /** Pages few visits need are split off the first page's bundle. */
 const ComparePage = lazy(() => import("./pages/compare.js"));
+const SecurityPage = lazy(() => import("./pages/security.js"));
 
 const NAV = [
   { path: "/traces", label: "Traces", pages: ["traces", "trace", "compare"] },
   { path: "/map", label: "Service map", pages: ["map"] },
   { path: "/config", label: "Config history", pages: ["config"] },
+  { path: "/security", label: "Security", pages: ["security"] },
   { path: "/canary", label: "Canary", pages: ["canary"] },
   { path: "/flows", label: "Network flows", pages: ["flows"] },
 ] as const;
@@ -151,6 +153,16 @@ export function App() {
             <ComparePage />
           </Suspense>
         )}
+        {page === "security" &&
+          (roots.state !== "done" ? (
+            <p className="muted">Loading…</p>
+          ) : has(["resources", "whoHad", "changes"]) ? (
+            <Suspense fallback={<p className="muted">Loading…</p>}>
+              <SecurityPage />
+            </Suspense>
+          ) : (
+            <Unavailable title="Security queries" api="config history" />
+          ))}
         {page === "notFound" && (
           <section>
             <h1>Not found</h1>

@@ -369,3 +369,29 @@ export interface NetworkMapResult {
   };
 }
 ALL_DOCUMENTS.NETWORK_MAP = NETWORK_MAP;
+
+/** Saved security questions over config history (the security-queries page). */
+export const OPEN_TO_WORLD = /* GraphQL */ `query OpenToWorld($port: Float!, $at: DateTime) {
+  resources(
+    type: "securityGroups"
+    at: $at
+    limit: 500
+    filter: [{ path: "IpPermissions", elem: [
+      { path: "IpRanges.CidrIp", eq: "0.0.0.0/0" }
+      { path: "FromPort", lte: $port }
+      { path: "ToPort", gte: $port }
+    ] }]
+  ) { type id account region since }
+}`;
+export interface OpenToWorldResult {
+  resources: ConfigResourceRow[];
+}
+export interface ConfigChangeRow {
+  type: string;
+  id: string;
+  account: string;
+  region: string;
+  at: string;
+  kind: string;
+}
+ALL_DOCUMENTS.OPEN_TO_WORLD = OPEN_TO_WORLD;
