@@ -12,6 +12,7 @@ import type { Attr, Span } from "../core/model/span.js";
 import { decodeTracesProto } from "../core/otlp/index.js";
 import { migrate, retentionDaysOf } from "../core/store/migrations.js";
 import { attributesJson, encodeSpans, SPAN_COLUMNS } from "../core/store/span-encoder.js";
+import { encodeSpansRowBinary } from "../core/store/span-row-binary.js";
 import { openStore } from "../core/store/store.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
 import { fmt } from "./support.js";
@@ -83,15 +84,27 @@ async function main() {
   const results: Record<string, number[]> = {
     "tsv encode": [],
     "tsv encode+insert": [],
+    "rowbinary encode": [],
+    "rowbinary encode+insert": [],
     "json encode+insert": [],
   };
   for (let round = 0; round < 3; round++) {
     let t0 = performance.now();
     const bodies = batches.map((b) => encodeSpans("default", b));
     const encodeSeconds = (performance.now() - t0) / 1000;
-    await store.insertTsv("spans", SPAN_COLUMNS, Buffer.concat(bodies));
+    await store.insertTsv("spans", SPAN_COLUMNS, Buffer.concat(bodies), {
+      insert_deduplication_token: `tsv-${round}`,
+    });
     results["tsv encode"].push(rows / encodeSeconds);
     results["tsv encode+insert"].push(rows / ((performance.now() - t0) / 1000));
+    t0 = performance.now();
+    const binary = batches.map((b) => encodeSpansRowBinary("default", b));
+    const binarySeconds = (performance.now() - t0) / 1000;
+    await store.insertRowBinary("spans", SPAN_COLUMNS, Buffer.concat(binary), {
+      insert_deduplication_token: `rb-${round}`,
+    });
+    results["rowbinary encode"].push(rows / binarySeconds);
+    results["rowbinary encode+insert"].push(rows / ((performance.now() - t0) / 1000));
     t0 = performance.now();
     await store.client.insert({
       table: `${store.database}.spans`,

@@ -2,9 +2,10 @@ import type { FlowsConfig } from "../config/schema.js";
 import type { SkaldMetrics } from "../metrics.js";
 import { Batcher } from "../pipeline/batcher.js";
 import type { Store } from "../store/store.js";
-import { encodeFlows, FLOW_COLUMNS } from "./encoder.js";
+import { FLOW_COLUMNS } from "./encoder.js";
 import type { FlowMetrics } from "./metrics.js";
 import type { FlowRecord } from "./model.js";
+import { encodeFlowsRowBinary } from "./row-binary-encoder.js";
 
 /** Where flow receivers hand decoded flows. */
 export interface FlowSink {
@@ -19,7 +20,10 @@ export interface FlowSink {
   shutdown(): Promise<void>;
 }
 
-/** Encode → the same bounded batcher the spans use → ClickHouse `flows` (rollups follow by MV). */
+/**
+ * Encode (RowBinary, as the spans) → the same bounded batcher the spans use → ClickHouse `flows`
+ * (rollups follow by MV).
+ */
 export function createStoreFlowSink(
   store: Store,
   config: FlowsConfig,
@@ -35,7 +39,7 @@ export function createStoreFlowSink(
       retryAfterMs: 1000,
     },
     (body, _rows, token) =>
-      store.insertTsv("flows", FLOW_COLUMNS, body, {
+      store.insertRowBinary("flows", FLOW_COLUMNS, body, {
         insert_deduplication_token: token,
         deduplicate_blocks_in_dependent_materialized_views: 1,
       }),
@@ -52,7 +56,7 @@ export function createStoreFlowSink(
   return {
     consume(tenant, flows, receivedMs) {
       if (flows.length === 0) return Promise.resolve();
-      const { body, clamped } = encodeFlows(tenant, receivedMs, flows);
+      const { body, clamped } = encodeFlowsRowBinary(tenant, receivedMs, flows);
       if (clamped > 0) flowMetrics.clamped.inc(clamped);
       return batcher.add(body, flows.length);
     },

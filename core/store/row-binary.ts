@@ -32,6 +32,12 @@ export class RowBinaryWriter {
     this.buf[this.pos++] = v;
   }
 
+  uint16(v: number): void {
+    this.reserve(2);
+    this.buf.writeUInt16LE(v & 0xffff, this.pos);
+    this.pos += 2;
+  }
+
   uint32(v: number): void {
     this.reserve(4);
     this.buf.writeUInt32LE(v >>> 0, this.pos);
@@ -42,6 +48,17 @@ export class RowBinaryWriter {
   uint64(v: bigint): void {
     this.reserve(8);
     this.buf.writeBigUInt64LE(v, this.pos);
+    this.pos += 8;
+  }
+
+  /**
+   * UInt64 / Int64 from a non-negative safe integer (no BigInt on the way): low and high 32 bits.
+   * Callers clamp; a negative or fractional value is the caller's bug.
+   */
+  uint64Number(v: number): void {
+    this.reserve(8);
+    this.buf.writeUInt32LE(v % 0x1_0000_0000, this.pos);
+    this.buf.writeUInt32LE(Math.floor(v / 0x1_0000_0000), this.pos + 4);
     this.pos += 8;
   }
 

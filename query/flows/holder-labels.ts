@@ -11,18 +11,19 @@ import { type FlowGroup, UNKNOWN } from "./enrich.js";
  * Service: the first non-empty tag of service, Service, app, application, aws:autoscaling:groupName,
  * Name; else the instance id.
  */
-function labelExpr(group: FlowGroup): string {
-  const tags = `CAST((arrayMap(x -> JSONExtractString(x, 'Key'), JSONExtractArrayRaw(v.doc, 'Tags')),
-      arrayMap(x -> JSONExtractString(x, 'Value'), JSONExtractArrayRaw(v.doc, 'Tags'))), 'Map(String, String)')`;
+/**
+ * The label of a group taken from the instance's document, computed once per stored version of
+ * the document (JSON is parsed per version, never per minute and address), or "" when the group
+ * needs no document.
+ */
+function versionLabelExpr(group: FlowGroup): string {
+  const tags = `CAST((arrayMap(x -> JSONExtractString(x, 'Key'), JSONExtractArrayRaw(doc, 'Tags')),
+      arrayMap(x -> JSONExtractString(x, 'Value'), JSONExtractArrayRaw(doc, 'Tags'))), 'Map(String, String)')`;
   switch (group) {
-    case "INSTANCE":
-      return "h.id";
-    case "REGION":
-      return "h.region";
     case "ZONE":
-      return "JSONExtractString(v.doc, 'Placement', 'AvailabilityZone')";
+      return "JSONExtractString(doc, 'Placement', 'AvailabilityZone')";
     case "VPC":
-      return "JSONExtractString(v.doc, 'VpcId')";
+      return "JSONExtractString(doc, 'VpcId')";
     case "SERVICE":
       return `arrayFirst(x -> x != '', [${[
         "service",
@@ -33,7 +34,24 @@ function labelExpr(group: FlowGroup): string {
         "Name",
       ]
         .map((k) => `${tags}['${k}']`)
-        .join(", ")}, h.id])`;
+        .join(", ")}, ''])`;
+    default:
+      return "";
+  }
+}
+
+/** The label of one (minute, address) from its holder `h` and, if joined, version `v`. */
+function labelExpr(group: FlowGroup): string {
+  switch (group) {
+    case "INSTANCE":
+      return "h.id";
+    case "REGION":
+      return "h.region";
+    case "SERVICE":
+      return "if(v.label != '', v.label, h.id)";
+    case "ZONE":
+    case "VPC":
+      return "v.label";
     default:
       return "a";
   }
@@ -49,20 +67,30 @@ export function holderLabels(database: string) {
         held
       FROM ${database}.config_ip_holders FINAL
       WHERE tenant = ${tenant} AND collection = 'instances'`;
-    const versions = `SELECT id, seen_at, doc FROM ${database}.config_versions FINAL
-      WHERE tenant = ${tenant} AND collection = 'instances' AND deleted = 0`;
+    const fromDoc = versionLabelExpr(group);
+    const versions = fromDoc
+      ? `ASOF LEFT JOIN (SELECT id, seen_at, ${fromDoc} AS label FROM ${database}.config_versions FINAL
+          WHERE tenant = ${tenant} AND collection = 'instances' AND deleted = 0) AS v
+          ON v.id = h.id AND addrs.t >= v.seen_at`
+      : "";
     const label = `if(h.id != '' AND h.held = 1 AND t < h.until, nullIf(${labelExpr(group)}, ''), NULL)`;
+    // Each side of a pair is labelled by one join of the pairs unpivoted to (pair, side, address),
+    // so the label subquery runs once, not once per side.
     return `WITH pairs AS (${pairs}),
       addrs AS (SELECT DISTINCT minute, a, toDateTime64(minute, 9, 'UTC') AS t FROM pairs ARRAY JOIN [src_addr, dst_addr] AS a),
       labels AS (
         SELECT addrs.minute AS minute, addrs.a AS a, ifNull(${label}, '${UNKNOWN}') AS label
         FROM addrs
         ASOF LEFT JOIN (SELECT * FROM (${holders}) WHERE held = 1) AS h ON h.ip = addrs.a AND addrs.t >= h.since
-        ASOF LEFT JOIN (${versions}) AS v ON v.id = h.id AND addrs.t >= v.seen_at
+        ${versions}
       )
-      SELECT pairs.minute AS minute, ls.label AS source, ld.label AS destination, bytes, packets, flows
-      FROM pairs
-      LEFT JOIN labels AS ls ON ls.minute = pairs.minute AND ls.a = pairs.src_addr
-      LEFT JOIN labels AS ld ON ld.minute = pairs.minute AND ld.a = pairs.dst_addr`;
+      SELECT u.minute AS minute, anyIf(l.label, u.side = 0) AS source, anyIf(l.label, u.side = 1) AS destination,
+        any(u.bytes) AS bytes, any(u.packets) AS packets, any(u.flows) AS flows
+      FROM (
+        SELECT minute, src_addr, dst_addr, bytes, packets, flows, s.1 AS side, s.2 AS addr
+        FROM pairs ARRAY JOIN [(0, src_addr), (1, dst_addr)] AS s
+      ) AS u
+      LEFT JOIN labels AS l ON l.minute = u.minute AND l.a = u.addr
+      GROUP BY u.minute, u.src_addr, u.dst_addr`;
   };
 }
