@@ -1,3 +1,4 @@
+import { sqlString, storageTable } from "../core/store/cluster.js";
 import type { Store } from "../core/store/store.js";
 
 /** What the recorder knows of one resource: its latest version's hash (or deletion). */
@@ -141,6 +142,19 @@ export class HistoryStore {
           ...(r.previous ? [interval(r.id, r.previous.since, at, r.previous.deleted, true)] : []),
           interval(r.id, seenAt, OPEN_END, r.deleted, false),
         ]),
+      });
+    }
+    // config_current (filled from config_intervals) keeps about the live resources only: a
+    // deleted resource's rows go, so "live at T" does not read every resource that ever existed.
+    const gone = rows.filter((r) => r.deleted).map((r) => r.id);
+    if (gone.length > 0) {
+      const cluster = this.store.cluster;
+      await this.store.client.command({
+        query: `DELETE FROM ${this.store.database}.${storageTable("config_current", cluster)}
+          ${cluster ? `ON CLUSTER ${sqlString(cluster)}` : ""}
+          WHERE tenant = {tenant:String} AND collection = {collection:String} AND account = {account:String}
+            AND region = {region:String} AND id IN {ids:Array(String)}`,
+        query_params: { ...scope, ids: gone },
       });
     }
     if (ips.length > 0) {

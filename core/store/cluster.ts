@@ -8,6 +8,9 @@
  *                                              whose local table took the insert, so it must read
  *                                              and write local tables)
  *   ALTER TABLE {database}.t ...             → on t_local; column changes also on t
+ *   CREATE TABLE ... AS SELECT ... FROM {database}.y
+ *                                            → t_local filled FROM y_local: each node copies its
+ *                                              own rows (only right when t and y share a sharding key)
  *
  * Readers and writers keep using the plain names (`spans`, `trace_index`, ...): on a cluster those
  * are the Distributed tables, so no query changes between single node and cluster.
@@ -38,6 +41,9 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   config_ip_holders: "cityHash64(tenant, ip)",
   config_crawls: "cityHash64(tenant, collection, account, region)",
   config_intervals: "cityHash64(tenant, collection, id)",
+  // filled from config_intervals (at creation and by views on the local tables): same key
+  config_periods: "cityHash64(tenant, collection, id)",
+  config_current: "cityHash64(tenant, collection, id)",
   canary_configs: "cityHash64(tenant, id)",
   canary_runs: "cityHash64(tenant, id)",
   flows: "cityHash64(src_addr, dst_addr)",
@@ -67,7 +73,10 @@ export function clusterStatements(statement: string, cluster: string, sharding =
     if (!key) throw new Error(`cluster mode: no sharding key for table ${table} (add it to SHARDING_KEYS)`);
     const local = `${table}${LOCAL_SUFFIX}`;
     return [
-      statement.replace(CREATE_TABLE, `CREATE TABLE IF NOT EXISTS {database}.${local}`),
+      statement
+        .replace(CREATE_TABLE, `CREATE TABLE IF NOT EXISTS {database}.${local}`)
+        // tables an AS SELECT reads: the node's own local ones
+        .replace(/(?<=\bFROM )\{database\}\.(\w+)/g, `{database}.$1${LOCAL_SUFFIX}`),
       `CREATE TABLE IF NOT EXISTS {database}.${table} {on_cluster} AS {database}.${local}\n` +
         `ENGINE = Distributed(${sqlString(cluster)}, {database}, ${local}, ${key})`,
     ];

@@ -59,6 +59,15 @@ export interface CrawlRecord {
 const ns = (col: string) => `toString(toUnixTimestamp64Nano(${col}))`;
 // the largest instant DateTime64(9) holds comfortably (year 2255); Int64 nanoseconds end in 2262
 const FAR_FUTURE = 9_000_000_000_000_000_000n;
+/**
+ * Bucket size of each level of config_periods (migrations/0009_config_validity_levels.sql): level L
+ * files intervals up to 4^L hours long under intDiv(time ns, 3600e9 * 4^L); level 8 (longer ones)
+ * has one bucket, 0.
+ */
+const LEVEL_NS = [
+  ...Array.from({ length: 8 }, (_, l) => 3_600_000_000_000n * 4n ** BigInt(l)),
+  2n ** 63n - 1n,
+];
 
 export class ConfigHistoryReader {
   constructor(private readonly store: Store) {}
@@ -117,9 +126,10 @@ export class ConfigHistoryReader {
   }
 
   /**
-   * Ids live at `at`, from the validity intervals: only rows whose interval can contain `at` are
-   * read (primary key on valid_from, minmax index on valid_to). A stale open row (not yet merged
-   * with its closing row) is outvoted by the later version that closed it.
+   * Ids live at `at`, from the validity intervals (migrations/0009_config_validity_levels.sql): the
+   * bucket containing `at` of each level of config_periods (closed intervals) and config_current
+   * (open ones). Per resource the interval with the latest start wins, so a stale open row not yet
+   * merged away is outvoted by the version that followed it.
    */
   private async liveAt(
     tenant: string,
@@ -128,18 +138,27 @@ export class ConfigHistoryReader {
     ids: string[] | undefined,
     limit: number | undefined,
   ): Promise<ResourceState[]> {
+    const t = at ?? BigInt(Date.now()) * 1_000_000n;
+    // integers computed here, not user text
+    const buckets = LEVEL_NS.map((size, level) => `(${level}, ${t < 0n ? 0n : t / size})`).join(", ");
+    const idFilter = ids ? "AND id IN {ids:Array(String)}" : "";
     const rows = await this.rows<{ c: string; id: string; a: string; r: string; s: string }>(
       `SELECT collection AS c, id, account AS a, region AS r, ${ns("max(valid_from)")} AS s
-        FROM ${this.t("config_intervals")}
-        WHERE tenant = {tenant:String} AND collection IN {types:Array(String)}
-          AND valid_from <= fromUnixTimestamp64Nano({at:Int64}, 'UTC')
-          AND valid_to > fromUnixTimestamp64Nano({at:Int64}, 'UTC')
-          ${ids ? "AND id IN {ids:Array(String)}" : ""}
+        FROM (
+          SELECT collection, id, account, region, valid_from, deleted FROM ${this.t("config_periods")}
+            WHERE tenant = {tenant:String} AND collection IN {types:Array(String)}
+              AND (level, bucket) IN (${buckets}) ${idFilter}
+              AND valid_from <= fromUnixTimestamp64Nano({at:Int64}, 'UTC')
+              AND valid_to > fromUnixTimestamp64Nano({at:Int64}, 'UTC')
+          UNION ALL
+          SELECT collection, id, account, region, valid_from, deleted FROM ${this.t("config_current")}
+            WHERE tenant = {tenant:String} AND collection IN {types:Array(String)} ${idFilter}
+              AND valid_from <= fromUnixTimestamp64Nano({at:Int64}, 'UTC'))
         GROUP BY collection, id, account, region
         HAVING argMax(deleted, valid_from) = 0
         ORDER BY c, id, a, r
         ${limit ? `LIMIT ${Math.floor(limit)}` : ""}`,
-      { tenant, types, at: (at ?? BigInt(Date.now()) * 1_000_000n).toString(), ids: ids ?? [] },
+      { tenant, types, at: t.toString(), ids: ids ?? [] },
     );
     return rows.map((r) => ({ type: r.c, id: r.id, account: r.a, region: r.r, since: BigInt(r.s), doc: "" }));
   }
