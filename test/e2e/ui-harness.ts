@@ -195,16 +195,21 @@ export async function sendVpcFlows(url: string | undefined): Promise<void> {
 
 /**
  * SERVER spans of `checkout` over the last 20 minutes: version 1.0 (about 20 ms) and version 2.0
- * (about 60 ms, and every tenth call an error), 240 of each, for a canary run to judge.
+ * (about 60 ms, and every tenth call an error), 240 of each over two zones, for a canary run to judge.
  */
 export function canarySpans(endNs: bigint): Span[] {
   const spans: Span[] = [];
   for (const [v, version] of ["1.0", "2.0"].entries()) {
-    const res = resource("checkout", [
-      attr("service.version", version),
-      attr("service.instance.id", `checkout-${version}`),
-    ]);
+    // Two zones, alternating calls, so the run has per-zone judgements.
+    const zoneRes = ["us-east-1a", "us-east-1b"].map((zone) =>
+      resource("checkout", [
+        attr("service.version", version),
+        attr("service.instance.id", `checkout-${version}-${zone}`),
+        attr("cloud.availability_zone", zone),
+      ]),
+    );
     for (let i = 0; i < 240; i++) {
+      const res = zoneRes[i % 2];
       const n = 0x7000_0000 + v * 1000 + i;
       spans.push(
         span({

@@ -479,7 +479,17 @@ describe("dashboard in a real browser", () => {
       .or(chart.getByText("No series recorded"))
       .first()
       .waitFor();
+    // The histogram of baseline vs canary values, and the per-zone verdicts.
+    await chart.locator('[data-testid="canary-histogram"]').waitFor();
+    const zones = page.locator('[data-testid="canary-zones"] tbody tr');
+    expect(await zones.locator("td:first-child").allTextContents()).toEqual(["us-east-1a", "us-east-1b"]);
     await page.screenshot({ path: join(ARTIFACTS, "canary.png"), fullPage: true });
+    // One zone's series: the chart switches to it and the URL keeps it.
+    await zones.getByRole("button", { name: "us-east-1b" }).click();
+    await poll(() => page.url()).toContain("zone=us-east-1b");
+    expect(await chart.getByLabel("Zone").inputValue()).toBe("us-east-1b");
+    await chart.locator('[data-testid="canary-histogram"]').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, "canary-zone.png"), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });

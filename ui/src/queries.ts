@@ -244,7 +244,8 @@ const CANARY_RUN_FIELDS = `id status service from to score verdict reasons error
   groups { name score weight }
   metrics { name group classification observed direction critical muted criticalFailure pValue
     shiftEstimate shiftLower shiftUpper effectSize explanation
-    baseline { count mean median min max } canary { count mean median min max } }`;
+    baseline { count mean median min max } canary { count mean median min max } }
+  zones { zone score verdict metrics { name classification } }`;
 export const CANARY_RUNS = /* GraphQL */ `query CanaryRuns($service: String) {
   canaryRuns(service: $service, first: 50) { id status service from score verdict }
 }`;
@@ -294,6 +295,12 @@ export interface CanaryRunFull extends CanaryRunSummary {
   error: string | null;
   groups: Array<{ name: string; score: number | null; weight: number }>;
   metrics: CanaryMetric[];
+  zones: Array<{
+    zone: string;
+    score: number;
+    verdict: string;
+    metrics: Array<{ name: string; classification: string }>;
+  }>;
 }
 export interface CanarySignatureResult {
   canaryRun: {

@@ -149,6 +149,44 @@ export function CanaryPage() {
                   </span>
                 ))}
               </p>
+              {r.zones.length > 0 && (
+                <>
+                  <h3>Zones</h3>
+                  <table className="results zones" aria-label="Verdict per zone" data-testid="canary-zones">
+                    <thead>
+                      <tr>
+                        <th scope="col">Zone</th>
+                        <th scope="col">Verdict</th>
+                        <th scope="col">Score</th>
+                        <th scope="col">Worst metric</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {r.zones.map((z) => {
+                        const worst = z.metrics.find(
+                          (m) => m.classification === "High" || m.classification === "Low",
+                        );
+                        return (
+                          <tr key={z.zone}>
+                            <td>
+                              <button
+                                type="button"
+                                className="link"
+                                onClick={() => loc.setParams({ zone: z.zone })}
+                              >
+                                {z.zone}
+                              </button>
+                            </td>
+                            <td>{z.verdict}</td>
+                            <td className="num">{z.score.toFixed(0)}</td>
+                            <td>{worst ? `${worst.name} (${worst.classification})` : "—"}</td>
+                          </tr>
+                        );
+                      })}
+                    </tbody>
+                  </table>
+                </>
+              )}
               <label>
                 Classification{" "}
                 <select
@@ -197,7 +235,14 @@ export function CanaryPage() {
                   ))}
                 </tbody>
               </table>
-              {metric && <CanaryChart runId={r.id} metric={metric} />}
+              {metric && (
+                <CanaryChart
+                  runId={r.id}
+                  metric={metric}
+                  zone={loc.params.get("zone")}
+                  onZone={(z) => loc.setParams({ zone: z })}
+                />
+              )}
             </article>
           )}
         </div>
