@@ -77,7 +77,7 @@ export const otlpSchema = z
 export const pipelineSchema = z
   .object({
     /** A batch is written when it holds this many spans... */
-    batchMaxRows: positiveInt.default(20_000),
+    batchMaxRows: positiveInt.default(50_000),
     /** ...or when its oldest span has waited this long. */
     batchMaxDelayMs: positiveInt.default(50),
     /** Spans accepted but not yet written; beyond it senders get 429 / RESOURCE_EXHAUSTED. */
