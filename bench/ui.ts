@@ -2,8 +2,8 @@
  * npm run bench:ui — the dashboard's weight and speed in headless Debian chromium: gzip size of
  * what the first page loads (index.html, entry script, stylesheet), and per page the time to the
  * app shell's first render and to the page showing its data, median of BENCH_RUNS (default 5)
- * cold loads each (fresh tab, HTTP cache off). Data: one 5-span trace and a 20,000-span trace
- * inserted server-side into an in-process `skald start` on embedded chDB.
+ * cold loads each (fresh tab, HTTP cache off). Data: one 5-span trace, a 20,000-span trace and a
+ * 500-service estate inserted server-side into an in-process `skald start` on embedded chDB.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { loadConfig } from "../core/config/load.js";
 import { encodeSpans, SPAN_COLUMNS } from "../core/store/span-encoder.js";
 import { nowNs, resource, span, spanIdOf } from "../query/testing/fixtures.js";
 import { findUiDist } from "../query/ui-static.js";
+import { wideEstate } from "../test/e2e/ui-harness.js";
 import { startApp } from "../test/support/app.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -57,7 +58,11 @@ async function main() {
       `bundle ${s.file}: ${(s.raw / 1024).toFixed(1)} KiB raw, ${(s.gzip / 1024).toFixed(1)} KiB gzip`,
     );
   console.log(`first page total: ${(total / 1024).toFixed(1)} KiB gzip`);
-  const workers = readdirSync(join(dir, "assets")).filter((f) => f.includes("worker"));
+  // Everything the first page does not load: the layout worker and the lazily loaded pages.
+  const firstPage = new Set(sizes.map((x) => x.file));
+  const workers = readdirSync(join(dir, "assets")).filter(
+    (f) => f.endsWith(".js") && !firstPage.has(`assets/${f}`),
+  );
   for (const w of workers)
     console.log(
       `lazy ${w}: ${(gzipSync(readFileSync(join(dir, "assets", w))).length / 1024).toFixed(1)} KiB gzip`,
@@ -72,7 +77,11 @@ async function main() {
     await app.store.insertTsv(
       "spans",
       SPAN_COLUMNS,
-      encodeSpans(tenant, [...traceSpans(SMALL, 5, base), ...traceSpans(BIG, 20_000, base)]),
+      encodeSpans(tenant, [
+        ...traceSpans(SMALL, 5, base),
+        ...traceSpans(BIG, 20_000, base),
+        ...wideEstate(500, base),
+      ]),
     );
     const origin = app.graphqlUrl.replace(/\/graphql$/, "");
     const context = await chromium.launchPersistentContext(profile, {
@@ -94,7 +103,20 @@ async function main() {
       ["traces", "/traces?last=1h", '[data-testid="trace-link"]'],
       ["trace (5 spans)", `/trace/${SMALL}`, '[data-testid="span-row"]'],
       ["trace (20,000 spans)", `/trace/${BIG}`, '[data-testid="span-row"]'],
-      ["service map", "/map?last=1h", '[data-testid="map-node"], [data-testid="unavailable"]'],
+      // A shared link to a span deep in the big trace: its position is looked up, its block fetched.
+      [
+        "trace (20,000 spans) link to its last span",
+        `/trace/${BIG}?span=${spanIdOf(20_000)}`,
+        `#row-${spanIdOf(20_000)}`,
+      ],
+      ["compare (5 vs 20,000 spans)", `/compare?a=${SMALL}&b=${BIG}`, '[data-testid="compare-row"]'],
+      ["service map (505 services)", "/map?last=1h", '[data-testid="map-node"], [data-testid="unavailable"]'],
+      [
+        "service map + network map beside",
+        "/map?last=1h&net=beside",
+        '[data-testid="network-map"], [data-testid="no-flows"]',
+      ],
+      ["security queries", "/security?last=1h", '[data-testid="security-answer"]'],
       ["flows (no flows stored)", "/flows?last=1h", 'text="No flows in this window."'],
     ];
     for (const [name, path, selector] of pages) {

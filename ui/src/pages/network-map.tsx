@@ -14,7 +14,12 @@ export function NetworkMap({ data }: { data: NetworkMapResult["networkMap"] }) {
     edges: data.edges.map((e) => ({ source: e.source, target: e.destination })),
   });
   const max = useMemo(() => Math.max(0, ...data.edges.map((e) => e.bytes)), [data.edges]);
-  if (data.nodes.length === 0) return <p className="muted">No flows in this window.</p>;
+  if (data.nodes.length === 0)
+    return (
+      <p className="muted" data-testid="no-flows">
+        No flows in this window.
+      </p>
+    );
   if (!layout) return <p className="muted">Laying out…</p>;
   return (
     <svg
