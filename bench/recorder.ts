@@ -4,24 +4,37 @@
  *  1. Crawl cycle over BENCH_RESOURCES (default 10,000) instance-like documents from a generic HTTP
  *     source: the first crawl (everything new), an unchanged crawl (rows written: target 0), and a
  *     crawl with 1% changed. Prints time per cycle and rows written.
- *  2. History of BENCH_RESOURCES resources changing every hour for BENCH_HOURS (default 8,760 = a
- *     year), generated server-side (INSERT … SELECT), each change moving the resource to another
- *     private IP. Prints p50/p99 of `resources(type, at) { id }` and `whoHad(ip, at) { type id }` over
- *     GraphQL at random times.
+ *  2. A year (BENCH_HOURS, default 8,760) of hourly crawls of BENCH_RESOURCES slots, generated inside
+ *     ClickHouse (INSERT … SELECT FROM numbers(), deterministic hashes, so every run has the same
+ *     history): BENCH_PROFILE=mixed (default) gives each slot a period of 1 h (2% of slots), 6 h
+ *     (8%), 1 day (20%), 1 week (30%) or 30 days (40%), so most resources are unchanged most hours;
+ *     BENCH_PROFILE=hourly changes every resource every hour (the issue's 87.6M versions). Every 4th
+ *     change replaces the instance (deletion marker + a new id); each slot owns two private IPs and
+ *     every 2nd change moves it to the other one, so IPs pass between instances. Rows go where the
+ *     recorder writes them (config_versions, config_ip_holders, config_intervals and, through the
+ *     views, config_periods/config_current, with the deleted ids removed as the recorder does).
+ *     Then waits for background merges (a year of history would be merged) and prints p50/p99 of
+ *     `resources(type, at) { id }` (and the store query alone) and `whoHad(ip, at) { type id }`
+ *     over GraphQL at random times and addresses.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runRole } from "../cli/app.js";
 import { loadConfig } from "../core/config/load.js";
 import { createLogger } from "../core/log.js";
+import type { Store } from "../core/store/store.js";
 import { freePort } from "../test/support/clickhouse-server.js";
 import { percentile } from "./support.js";
 
 const RESOURCES = Number(process.env.BENCH_RESOURCES ?? 10_000);
 const HOURS = Number(process.env.BENCH_HOURS ?? 8_760);
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
+/** "mixed" (default): resources change every 1 h to 30 days; "hourly": every resource every hour. */
+const PROFILE = process.env.BENCH_PROFILE === "hourly" ? "hourly" : "mixed";
+/** Every this many changes of a slot, its instance is replaced (deleted, a new id takes its place). */
+const REPLACE_EVERY = 4;
 
 const instance = (i: number, version: number) => ({
   InstanceId: `i-${i.toString(16).padStart(17, "0")}`,
@@ -92,46 +105,21 @@ async function main() {
     version = version.map((v, i) => (i % 100 === 0 ? v + 1 : v));
     await cycle("1% changed");
 
-    // A year of hourly changes, generated server-side.
+    // A year of hourly crawls, generated inside ClickHouse (INSERT … SELECT over numbers()).
     const db = app.store.database;
-    const startSec = Math.floor(Date.now() / 1000) - HOURS * 3600;
-    const total = RESOURCES * HOURS;
+    const startSec = Math.floor(Date.now() / 3_600_000) * 3600 - HOURS * 3600;
     const t0 = performance.now();
-    const gen = (select: string, table: string) =>
-      app.store.client.command({
-        query: `INSERT INTO ${db}.${table} ${select} FROM numbers(${total})`,
-      });
-    // resource r at hour h = number r + h * R; its IP moves every hour: ip index (r + h) mod 2R
-    const ipOf = (expr: string) =>
-      `concat('10.', toString(intDiv(${expr}, 65536) % 256), '.', toString(intDiv(${expr}, 256) % 256), '.', toString(${expr} % 256))`;
-    await gen(
-      `SELECT 'bench', 'instances', 'acct', 'us-east-1', concat('i-', leftPad(toString(number % ${RESOURCES}), 17, '0')),
-        fromUnixTimestamp64Nano(toInt64(${startSec} + intDiv(number, ${RESOURCES}) * 3600) * 1000000000, 'UTC'),
-        hex(cityHash64(number)), 0,
-        concat('{"InstanceId":"i-', leftPad(toString(number % ${RESOURCES}), 17, '0'), '","PrivateIpAddress":"',
-          ${ipOf(`((number % ${RESOURCES}) + intDiv(number, ${RESOURCES})) % ${2 * RESOURCES}`)}, '","Version":', toString(intDiv(number, ${RESOURCES})), '}')`,
-      "config_versions",
-    );
-    await gen(
-      `SELECT 'bench', arrayJoin([${ipOf(`((number % ${RESOURCES}) + intDiv(number, ${RESOURCES})) % ${2 * RESOURCES}`)},
-          ${ipOf(`((number % ${RESOURCES}) + intDiv(number, ${RESOURCES}) + ${2 * RESOURCES} - 1) % ${2 * RESOURCES}`)}]) AS ip,
-        fromUnixTimestamp64Nano(toInt64(${startSec} + intDiv(number, ${RESOURCES}) * 3600) * 1000000000, 'UTC'),
-        'instances', 'acct', 'us-east-1', concat('i-', leftPad(toString(number % ${RESOURCES}), 17, '0')),
-        if(ip = ${ipOf(`((number % ${RESOURCES}) + intDiv(number, ${RESOURCES})) % ${2 * RESOURCES}`)}, 1, 0)`,
-      "config_ip_holders",
-    );
-    await gen(
-      `SELECT 'bench', 'instances', 'acct', 'us-east-1', concat('i-', leftPad(toString(number % ${RESOURCES}), 17, '0')),
-        fromUnixTimestamp64Nano(toInt64(${startSec} + intDiv(number, ${RESOURCES}) * 3600) * 1000000000, 'UTC'),
-        if(intDiv(number, ${RESOURCES}) = ${HOURS - 1}, toDateTime64('2255-01-01 00:00:00', 9, 'UTC'),
-          fromUnixTimestamp64Nano(toInt64(${startSec} + (intDiv(number, ${RESOURCES}) + 1) * 3600) * 1000000000, 'UTC')),
-        0, intDiv(number, ${RESOURCES}) < ${HOURS - 1}`,
-      "config_intervals",
-    );
+    const generated = await generateHistory(app.store, startSec);
+    const genSec = (performance.now() - t0) / 1000;
     console.log(
-      `generated ${total.toLocaleString("en-US")} versions (${RESOURCES} resources × ${HOURS} hours) and ${(2 * total).toLocaleString("en-US")} IP rows in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+      `generated ${PROFILE} history in ClickHouse: ${RESOURCES} resources × ${HOURS} hourly crawls, ${generated.versions.toLocaleString("en-US")} versions (${generated.deletions.toLocaleString("en-US")} of them deletions), ${generated.ips.toLocaleString("en-US")} IP rows, ${generated.periods.toLocaleString("en-US")} config_periods rows in ${genSec.toFixed(0)} s`,
     );
-
+    const settled = await settleMerges(app.store, db);
+    console.log(
+      `  background merges settled after ${settled.seconds.toFixed(0)} s: ${settled.parts}; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")} (${cpus().length} cores)`,
+    );
     const url = app.listeners.graphql;
     const time = async (query: string, vars: () => Record<string, unknown>, check: (d: never) => boolean) => {
       const out: number[] = [];
@@ -189,13 +177,100 @@ async function main() {
       (d: { whoHad: unknown[] }) => d.whoHad.length <= 1,
     );
     console.log(
-      `whoHad(ip, at) over ${(2 * total).toLocaleString("en-US")} IP rows: p50 ${percentile(who, 50).toFixed(1)} ms, p99 ${percentile(who, 99).toFixed(1)} ms (${RUNS} random ips and times)`,
+      `whoHad(ip, at) over ${generated.ips.toLocaleString("en-US")} IP rows: p50 ${percentile(who, 50).toFixed(1)} ms, p99 ${percentile(who, 99).toFixed(1)} ms (${RUNS} random ips and times)`,
     );
   } finally {
     await app.shutdown();
     source.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The history of part 2, written with INSERT … SELECT. Slot s changes at hours ph + j·k (j ≥ 1; hour
+ * 0 creates it) for its period k and phase ph; change j belongs to instance generation intDiv(j, 4).
+ * All changes of one hour share that hour's crawl time (a few seconds of jitter per hour).
+ */
+async function generateHistory(store: Store, startSec: number) {
+  const db = store.database;
+  const u = "cityHash64(number, 'period') % 100";
+  const period =
+    PROFILE === "hourly" ? "1" : `multiIf(${u} < 2, 1, ${u} < 10, 6, ${u} < 30, 24, ${u} < 60, 168, 720)`;
+  // one row per change; small source blocks, since each slot expands into up to HOURS rows
+  const events = `SELECT s, k, j, if(j = 0, 0, ph + j * k) AS e, ph + (j + 1) * k AS nx, nx < ${HOURS} AS hasNext,
+      intDiv(j, ${REPLACE_EVERY}) AS g, j > 0 AND j % ${REPLACE_EVERY} = 0 AS replaced
+    FROM (SELECT number AS s, toUInt32(${period}) AS k, toUInt32(cityHash64(number, 'phase') % k) AS ph,
+        arrayJoin(range(toUInt32(1 + intDiv(${HOURS} - 1 - ph, k)))) AS j
+      FROM numbers(${RESOURCES}) SETTINGS max_block_size = 64)`;
+  const at = (hour: string) =>
+    `fromUnixTimestamp64Nano(toInt64(${startSec} + (${hour}) * 3600 + cityHash64(toUInt32(${hour})) % 120) * 1000000000, 'UTC')`;
+  const id = (gen: string) =>
+    `concat('i-', leftPad(lower(hex(toUInt32(s))), 8, '0'), leftPad(lower(hex(toUInt32(${gen}))), 9, '0'))`;
+  const ip = (change: string) => `IPv4NumToString(toUInt32(167772160 + 2 * s + intDiv(${change}, 2) % 2))`;
+  const scope = "'bench', 'instances', 'acct', 'us-east-1'";
+  const run = (query: string) => store.client.command({ query });
+  await run(`INSERT INTO ${db}.config_versions (tenant, collection, account, region, id, seen_at, hash, deleted, doc)
+    SELECT ${scope}, ${id("g")}, ${at("e")}, hex(cityHash64(s, j)), 0,
+      concat('{"InstanceId":"', ${id("g")}, '","InstanceType":"m5.large","PrivateIpAddress":"', ${ip("j")},
+        '","State":{"Code":16,"Name":"running"},"Tags":[{"Key":"Name","Value":"web-', toString(s),
+        '"},{"Key":"version","Value":"', toString(j), '"}]}')
+    FROM (${events})`);
+  await run(`INSERT INTO ${db}.config_versions (tenant, collection, account, region, id, seen_at, hash, deleted, doc)
+    SELECT ${scope}, ${id("g - 1")}, ${at("e")}, '', 1, '' FROM (${events}) WHERE replaced`);
+  // the previous holder lets go, the new one takes it (every 2nd change, replacements included)
+  await run(`INSERT INTO ${db}.config_ip_holders (tenant, ip, seen_at, collection, account, region, id, held)
+    SELECT 'bench', x.1, ${at("e")}, 'instances', 'acct', 'us-east-1', x.2, x.3
+    FROM (SELECT s, e, arrayJoin(if(j = 0, [(${ip("j")}, ${id("g")}, 1)],
+        [(${ip("j - 1")}, ${id(`intDiv(j - 1, ${REPLACE_EVERY})`)}, 0), (${ip("j")}, ${id("g")}, 1)])) AS x
+      FROM (${events}) WHERE j % 2 = 0)`);
+  // intervals as the recorder leaves them once merged: each version closed by the next change (or
+  // by its replacement's deletion), the last one open; deletion markers open
+  await run(`INSERT INTO ${db}.config_intervals (tenant, collection, account, region, id, valid_from, valid_to, deleted, closed)
+    SELECT ${scope}, ${id("g")}, ${at("e")}, if(hasNext, ${at("nx")}, toDateTime64('2255-01-01 00:00:00', 9, 'UTC')), 0, hasNext
+    FROM (${events})`);
+  await run(`INSERT INTO ${db}.config_intervals (tenant, collection, account, region, id, valid_from, valid_to, deleted, closed)
+    SELECT ${scope}, ${id("g - 1")}, ${at("e")}, toDateTime64('2255-01-01 00:00:00', 9, 'UTC'), 1, 0
+    FROM (${events}) WHERE replaced`);
+  // what the recorder's per-crawl deletes leave: no rows for replaced instances
+  await run(`DELETE FROM ${db}.config_current WHERE tenant = 'bench' AND deleted = 1`);
+  const count = async (query: string) => {
+    const rs = await store.client.query({ query, format: "JSONEachRow" });
+    return Number((await rs.json<{ n: string }>())[0].n);
+  };
+  return {
+    versions: await count(`SELECT count() AS n FROM ${db}.config_versions WHERE tenant = 'bench'`),
+    deletions: await count(
+      `SELECT count() AS n FROM ${db}.config_versions WHERE tenant = 'bench' AND deleted = 1`,
+    ),
+    ips: await count(`SELECT count() AS n FROM ${db}.config_ip_holders WHERE tenant = 'bench'`),
+    periods: await count(`SELECT count() AS n FROM ${db}.config_periods WHERE tenant = 'bench'`),
+  };
+}
+
+/**
+ * Waits (up to BENCH_SETTLE_SECONDS, default 900) until no merge of the config tables has run for
+ * 10 s: a year of history would have been merged long since, and merges compete for the 2 cores.
+ */
+async function settleMerges(store: Store, db: string) {
+  const t0 = performance.now();
+  const limit = Number(process.env.BENCH_SETTLE_SECONDS ?? 900) * 1000;
+  const tables =
+    "('config_versions', 'config_ip_holders', 'config_intervals', 'config_periods', 'config_current')";
+  for (let quiet = 0; quiet < 5 && performance.now() - t0 < limit; ) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const rs = await store.client.query({
+      query: `SELECT count() AS n FROM system.merges WHERE database = '${db}' AND table IN ${tables}`,
+      format: "JSONEachRow",
+    });
+    quiet = Number((await rs.json<{ n: string }>())[0].n) === 0 ? quiet + 1 : 0;
+  }
+  const rs = await store.client.query({
+    query: `SELECT table, count() AS n FROM system.parts WHERE active AND database = '${db}' AND table IN ${tables}
+      GROUP BY table ORDER BY table`,
+    format: "JSONEachRow",
+  });
+  const parts = (await rs.json<{ table: string; n: string }>()).map((r) => `${r.table} ${r.n}`).join(", ");
+  return { seconds: (performance.now() - t0) / 1000, parts: `active parts ${parts}` };
 }
 
 main().catch((err) => {

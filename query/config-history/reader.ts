@@ -142,8 +142,9 @@ export class ConfigHistoryReader {
     // integers computed here, not user text
     const buckets = LEVEL_NS.map((size, level) => `(${level}, ${t < 0n ? 0n : t / size})`).join(", ");
     const idFilter = ids ? "AND id IN {ids:Array(String)}" : "";
-    const rows = await this.rows<{ c: string; id: string; a: string; r: string; s: string }>(
-      `SELECT collection AS c, id, account AS a, region AS r, ${ns("max(valid_from)")} AS s
+    // JSONCompact: one JSON document of arrays parses much faster than 10,000 objects
+    const rs = await this.store.client.query({
+      query: `SELECT collection AS c, id, account AS a, region AS r, ${ns("max(valid_from)")} AS s
         FROM (
           SELECT collection, id, account, region, valid_from, deleted FROM ${this.t("config_periods")}
             WHERE tenant = {tenant:String} AND collection IN {types:Array(String)}
@@ -158,9 +159,18 @@ export class ConfigHistoryReader {
         HAVING argMax(deleted, valid_from) = 0
         ORDER BY c, id, a, r
         ${limit ? `LIMIT ${Math.floor(limit)}` : ""}`,
-      { tenant, types, at: t.toString(), ids: ids ?? [] },
-    );
-    return rows.map((r) => ({ type: r.c, id: r.id, account: r.a, region: r.r, since: BigInt(r.s), doc: "" }));
+      query_params: { tenant, types, at: t.toString(), ids: ids ?? [] },
+      format: "JSONCompact",
+    });
+    const { data } = await rs.json<[string, string, string, string, string]>();
+    return data.map(([c, id, a, r, s]) => ({
+      type: c,
+      id,
+      account: a,
+      region: r,
+      since: BigInt(s),
+      doc: "",
+    }));
   }
 
   /** Every version of one resource, oldest first, duplicates collapsed. */
