@@ -125,13 +125,40 @@ async function main() {
       clickhouse_settings: { max_insert_block_size: "1000000" },
     });
     const genSecs = (performance.now() - t) / 1000;
+    // Config history for the groupings: an instance per address (zones a/b/c, 40 services), and a
+    // twentieth of the addresses moving to a new instance in zone d at mid-day.
+    const doc = (n: string, zone: string, svc: string) =>
+      `concat('{"InstanceId":"i-', ${n}, '","Placement":{"AvailabilityZone":"', ${zone}, '"},"VpcId":"vpc-1","Tags":[{"Key":"service","Value":"', ${svc}, '"}]}')`;
+    const addr = (n: string) =>
+      `if(${n} < 200, concat('10.0.', toString(${n}), '.1'), concat('10.1.', toString(${n} - 200), '.1'))`;
+    const at = (secs: number) => `toDateTime64(${secs}, 9)`;
+    const history = [
+      `INSERT INTO skald.config_versions (tenant, collection, account, region, id, seen_at, hash, deleted, doc)
+        SELECT 'matrix', 'instances', 'acc', 'us-east-1', concat('i-', toString(number)), ${at(end - 2 * day)}, toString(number), 0,
+          ${doc("toString(number)", "concat('us-east-1', ['a', 'b', 'c'][number % 3 + 1])", "concat('svc-', toString(number % 40))")}
+        FROM numbers(400)`,
+      `INSERT INTO skald.config_versions (tenant, collection, account, region, id, seen_at, hash, deleted, doc)
+        SELECT 'matrix', 'instances', 'acc', 'us-east-1', concat('i-new-', toString(number)), ${at(end - day / 2)}, toString(number), 0,
+          ${doc("concat('new-', toString(number))", "'us-east-1d'", "'svc-moved'")}
+        FROM numbers(400) WHERE number % 20 = 0`,
+      `INSERT INTO skald.config_ip_holders (tenant, ip, seen_at, collection, account, region, id, held)
+        SELECT 'matrix', ${addr("number")}, ${at(end - 2 * day)}, 'instances', 'acc', 'us-east-1', concat('i-', toString(number)), 1
+        FROM numbers(400)`,
+      `INSERT INTO skald.config_ip_holders (tenant, ip, seen_at, collection, account, region, id, held)
+        SELECT 'matrix', ${addr("number")}, ${at(end - day / 2)}, 'instances', 'acc', 'us-east-1', concat('i-', toString(number)), 0
+        FROM numbers(400) WHERE number % 20 = 0`,
+      `INSERT INTO skald.config_ip_holders (tenant, ip, seen_at, collection, account, region, id, held)
+        SELECT 'matrix', ${addr("number")}, ${at(end - day / 2)}, 'instances', 'acc', 'us-east-1', concat('i-new-', toString(number)), 1
+        FROM numbers(400) WHERE number % 20 = 0`,
+    ];
+    for (const query of history) await store.client.command({ query });
     const reader = new FlowReader(store, createSqlRunner(store), holderLabels(store.database));
     const from = BigInt(end - day) * 1_000_000_000n;
     const to = BigInt(end + 60) * 1_000_000_000n;
-    for (const group of ["ADDRESS", "ZONE"] as const) {
+    for (const group of ["ADDRESS", "ZONE", "SERVICE"] as const) {
       const lat: number[] = [];
       let rows = 0;
-      for (let i = 0; i < (group === "ADDRESS" ? 20 : 5); i++) {
+      for (let i = 0; i < 20; i++) {
         const s = performance.now();
         rows = (await reader.matrix({ tenant: "matrix", from, to, group, limit: 1000 })).length;
         lat.push(performance.now() - s);

@@ -87,7 +87,8 @@ describe.each(STORE_TARGETS)("flowMatrix groupings from config history on $name 
       return f;
     };
     const flows = [
-      flow("10.0.0.7", "10.9.0.1", T0 + 5 * MIN, 100), // held by A
+      flow("10.0.0.7", "10.9.0.1", T0 - 30 * MIN, 50), // held by A, in an hour without a move
+      flow("10.0.0.7", "10.9.0.1", T0 + 5 * MIN, 100), // held by A, in the hour it moves
       flow("10.0.0.7", "10.9.0.1", T0 + 15 * MIN, 1000), // held by B
       flow("192.0.2.1", "10.0.0.7", T0 + 20 * MIN, 7), // unknown → B
     ];
@@ -115,7 +116,7 @@ describe.each(STORE_TARGETS)("flowMatrix groupings from config history on $name 
   it("attributes a moved IP to each instance for the minutes it held it", async () => {
     expect(await rows("INSTANCE")).toEqual([
       ["i-b", "i-c", 1000],
-      ["i-a", "i-c", 100],
+      ["i-a", "i-c", 150],
       ["unknown", "i-b", 7],
     ]);
   });
@@ -123,16 +124,16 @@ describe.each(STORE_TARGETS)("flowMatrix groupings from config history on $name 
   it("groups by service (tags, auto-scaling group, Name), zone and region", async () => {
     expect(await rows("SERVICE")).toEqual([
       ["db-asg", "replica", 1000],
-      ["api", "replica", 100],
+      ["api", "replica", 150],
       ["unknown", "db-asg", 7],
     ]);
     expect(await rows("ZONE")).toEqual([
       ["us-east-1b", "eu-west-1a", 1000],
-      ["us-east-1a", "eu-west-1a", 100],
+      ["us-east-1a", "eu-west-1a", 150],
       ["unknown", "us-east-1b", 7],
     ]);
     expect(await rows("REGION", true)).toEqual([
-      ["us-east-1", "eu-west-1", 1100],
+      ["us-east-1", "eu-west-1", 1150],
       ["unknown", "us-east-1", 7],
     ]);
   });

@@ -1,7 +1,7 @@
 import { invalidInput } from "../../core/errors.js";
 import type { Store } from "../../core/store/store.js";
 import { Params, type SqlRunner } from "../sql.js";
-import { type FlowGroup, unknownHolderLabels } from "./enrich.js";
+import { type FlowGroup, type LabelInput, unknownHolderLabels } from "./enrich.js";
 
 export interface MatrixRow {
   source: string;
@@ -25,7 +25,7 @@ export interface MatrixQuery {
 }
 
 /** Builds the enriched label query from address pairs; see enrich.ts for the contract. */
-export type LabelSql = (pairs: string, group: FlowGroup, p: Params, tenant: string) => string;
+export type LabelSql = (input: LabelInput, group: FlowGroup, p: Params, tenant: string) => string;
 
 /**
  * Reads flow totals from the per-minute address-pair rollup (never the raw flows), so a 24-hour
@@ -35,7 +35,7 @@ export class FlowReader {
   constructor(
     private readonly store: Store,
     private readonly sql: SqlRunner,
-    private readonly labels: LabelSql = (pairs) => unknownHolderLabels(pairs),
+    private readonly labels: LabelSql = (input) => unknownHolderLabels(input),
   ) {}
 
   async matrix(q: MatrixQuery): Promise<MatrixRow[]> {
@@ -44,28 +44,35 @@ export class FlowReader {
       throw invalidInput("BAD_TIME_RANGE", "the window is longer than 31 days");
     if (q.limit < 1 || q.limit > MAX_LIMIT) throw invalidInput("BAD_LIMIT", `limit must be 1..${MAX_LIMIT}`);
     const p = new Params();
-    const where = `tenant = ${p.bind("String", q.tenant)}
-      AND minute >= toStartOfMinute(${p.time(q.from)}) AND minute < ${p.time(q.to)}`;
-    const table = `${this.store.database}.flows_minute_pairs`;
-    let inner: string;
-    if (q.group === "ADDRESS") {
-      // Whole hours from the hourly rollup, the partial hours at either edge from the minutes.
-      const db = this.store.database;
-      const t = p.bind("String", q.tenant);
-      const from = `toStartOfMinute(${p.time(q.from)})`;
-      const to = p.time(q.to);
-      const h0 = `toStartOfHour(${from} + INTERVAL 59 MINUTE)`;
-      const h1 = `greatest(toStartOfHour(${to}), ${h0})`;
-      const cols = "src_addr AS source, dst_addr AS destination, bytes, packets, flows";
-      inner = `SELECT ${cols} FROM ${db}.flows_hour_pairs WHERE tenant = ${t} AND hour >= ${h0} AND hour < ${h1}
+    const db = this.store.database;
+    const t = p.bind("String", q.tenant);
+    const from = `toStartOfMinute(${p.time(q.from)})`;
+    const to = p.time(q.to);
+    // Whole hours from the hourly rollup, the partial hours at either edge from the minutes.
+    const h0 = `toStartOfHour(${from} + INTERVAL 59 MINUTE)`;
+    const h1 = `greatest(toStartOfHour(${to}), ${h0})`;
+    const cols = "src_addr, dst_addr, bytes, packets, flows";
+    const windowPairs = `SELECT ${cols} FROM ${db}.flows_hour_pairs WHERE tenant = ${t} AND hour >= ${h0} AND hour < ${h1}
         UNION ALL
-        SELECT ${cols} FROM ${table} WHERE tenant = ${t} AND minute >= ${from} AND minute < ${to}
+        SELECT ${cols} FROM ${db}.flows_minute_pairs WHERE tenant = ${t} AND minute >= ${from} AND minute < ${to}
           AND (minute < ${h0} OR minute >= ${h1})`;
-    } else {
-      const pairs = `SELECT minute, src_addr, dst_addr, sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
-        FROM ${table} WHERE ${where} GROUP BY minute, src_addr, dst_addr`;
-      inner = this.labels(pairs, q.group, p, q.tenant);
-    }
+    const inner =
+      q.group === "ADDRESS"
+        ? `SELECT src_addr AS source, dst_addr AS destination, bytes, packets, flows FROM (${windowPairs})`
+        : this.labels(
+            {
+              windowPairs,
+              hourPairs: `SELECT hour, ${cols} FROM ${db}.flows_hour_pairs WHERE tenant = ${t} AND hour >= ${h0} AND hour < ${h1}`,
+              minutePairs: `SELECT minute, ${cols} FROM ${db}.flows_minute_pairs WHERE tenant = ${t} AND minute >= ${from} AND minute < ${to}`,
+              fromMinute: `toDateTime64(${from}, 9, 'UTC')`,
+              to,
+              h0,
+              h1,
+            },
+            q.group,
+            p,
+            q.tenant,
+          );
     const rows = await this.sql.rows<Record<string, string | number>>(
       "flow_matrix",
       `SELECT source, destination, sum(bytes) AS b, sum(packets) AS pk, sum(flows) AS f
