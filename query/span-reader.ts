@@ -2,9 +2,11 @@ import type { QueryConfig } from "../core/config/schema.js";
 import { invalidInput } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { Store } from "../core/store/store.js";
+import { listEnvironments, servicesInEnvironment } from "./environment.js";
 import { parseTraceId } from "./ids.js";
 import { KIND_NAMES } from "./span-record.js";
 import { createSqlRunner, Params, type QueryLimits, type QueryObserver, type SqlRunner } from "./sql.js";
+import { HOUR_NS, nowNanos } from "./time.js";
 import { type PagedSpan, type SpanPage, TraceReader, type TraceRef } from "./trace-reader.js";
 import { type TraceFilter, TraceSearch, type TraceSearchPage, type TraceSummary } from "./trace-search.js";
 import type { Waterfall } from "./waterfall.js";
@@ -80,6 +82,24 @@ export class SpanReader {
       p,
     );
     return rows.map((r) => ({ name: r.service_name, spanCount: r.spans, lastSeenNs: BigInt(r.last_ns) }));
+  }
+
+  /**
+   * Environments (`deployment.environment[.name]`) of spans in the window, sorted. They are not in
+   * a rollup, so this reads spans: an open end defaults to now / one day before `to`.
+   */
+  listEnvironments(tenant: string, fromNs?: bigint | null, toNs?: bigint | null): Promise<string[]> {
+    return listEnvironments(this.sql, tenant, spanWindow(fromNs, toNs));
+  }
+
+  /** Services with spans of one environment in the window (exact times, from spans; see above). */
+  listEnvironmentServices(
+    tenant: string,
+    environment: string,
+    fromNs?: bigint | null,
+    toNs?: bigint | null,
+  ): Promise<ServiceInfo[]> {
+    return servicesInEnvironment(this.sql, tenant, environment, spanWindow(fromNs, toNs));
   }
 
   /** Operations (span name and kind) of one service, from the `operations` rollup. */
@@ -193,4 +213,10 @@ function catalogScope(tenant: string, range: TimeRange, p: Params): string[] {
   if (range.fromNs != null) where.push(`day >= toDate(${p.time(range.fromNs)})`);
   if (range.toNs != null) where.push(`day <= toDate(${p.time(range.toNs)})`);
   return where;
+}
+
+/** A window over spans with open ends closed: `to` defaults to now, `from` to a day before `to`. */
+function spanWindow(fromNs?: bigint | null, toNs?: bigint | null): { fromNs: bigint; toNs: bigint } {
+  const to = toNs ?? nowNanos();
+  return { fromNs: fromNs ?? to - 24n * HOUR_NS, toNs: to };
 }

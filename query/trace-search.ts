@@ -1,4 +1,5 @@
 import { invalidInput } from "../core/errors.js";
+import { environmentCondition } from "./environment.js";
 import { KIND_NAMES, STATUS_NAMES } from "./span-record.js";
 import { Params, type SqlRunner } from "./sql.js";
 import { HOUR_NS, nowNanos } from "./time.js";
@@ -32,6 +33,8 @@ export interface TraceFilter {
   status?: number | null;
   attributes?: readonly AttributeMatch[] | null;
   resourceAttributes?: readonly AttributeMatch[] | null;
+  /** Resource attribute `deployment.environment.name`, else `deployment.environment` (query/environment.ts). */
+  environment?: string | null;
   minDurationNs?: bigint | null;
   maxDurationNs?: bigint | null;
   /** Default: `to` minus one hour. */
@@ -93,6 +96,7 @@ export class TraceSearch {
     }
     for (const m of matches) where.push(attributeCondition("attributes", m, p));
     for (const m of resourceMatches) where.push(attributeCondition("resource_attributes", m, p));
+    if (filter.environment != null) where.push(environmentCondition(filter.environment, p));
     let having = "";
     if (cursor) {
       const t = p.time(cursor.startNs);

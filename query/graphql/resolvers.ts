@@ -32,6 +32,7 @@ interface TraceFilterInput {
   status?: number | null;
   attributes?: AttributeMatch[] | null;
   resourceAttributes?: AttributeMatch[] | null;
+  environment?: string | null;
   minDuration?: bigint | null;
   maxDuration?: bigint | null;
   from?: bigint | null;
@@ -104,6 +105,7 @@ function toFilter(f: TraceFilterInput | null | undefined): TraceFilter {
     status: f.status,
     attributes: f.attributes,
     resourceAttributes: f.resourceAttributes,
+    environment: f.environment,
     minDurationNs: f.minDuration,
     maxDurationNs: f.maxDuration,
     fromNs: f.from,
@@ -121,9 +123,19 @@ export const resolvers = {
   StatusCode: { UNSET: 0, OK: 1, ERROR: 2 },
 
   Query: {
-    async services(_: unknown, args: Range, ctx: QueryContext): Promise<ServiceParent[]> {
-      const services = await ctx.reader.listServices(ctx.tenant, args.from, args.to);
+    async services(
+      _: unknown,
+      args: Range & { environment?: string | null },
+      ctx: QueryContext,
+    ): Promise<ServiceParent[]> {
+      const services =
+        args.environment != null
+          ? await ctx.reader.listEnvironmentServices(ctx.tenant, args.environment, args.from, args.to)
+          : await ctx.reader.listServices(ctx.tenant, args.from, args.to);
       return services.map((s) => ({ ...s, range: args }));
+    },
+    environments(_: unknown, args: Range, ctx: QueryContext): Promise<string[]> {
+      return ctx.reader.listEnvironments(ctx.tenant, args.from, args.to);
     },
     operations(_: unknown, args: Range & { service: string; kind?: number | null }, ctx: QueryContext) {
       return ctx.reader.listOperations(ctx.tenant, args.service, args.kind, args.from, args.to);

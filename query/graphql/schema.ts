@@ -21,8 +21,19 @@ enum StatusCode { UNSET OK ERROR }
 Every query is scoped to the tenant named by the tenant header (x-scope-orgid by default).
 """
 type Query {
-  "Services that recorded spans in the window (whole days; default: every retained day), by name."
-  services(from: DateTime, to: DateTime): [Service!]!
+  """
+  Services that recorded spans in the window (whole days; default: every retained day), by name.
+  With \`environment\`: only services with spans of that deployment environment, counted from the
+  spans themselves (exact window; default: the day before \`to\`, default now).
+  """
+  services(from: DateTime, to: DateTime, environment: String): [Service!]!
+
+  """
+  Deployment environments of spans in the window, sorted: the resource attribute
+  \`deployment.environment.name\`, else \`deployment.environment\`. Read from spans; default window:
+  the day before \`to\` (default now).
+  """
+  environments(from: DateTime, to: DateTime): [String!]!
 
   "Operations (span name and kind) of a service in the window (whole days; default: every retained day)."
   operations(service: String!, kind: SpanKind, from: DateTime, to: DateTime): [Operation!]!
@@ -206,6 +217,8 @@ input TraceFilter {
   status: StatusCode
   attributes: [AttributeFilter!]
   resourceAttributes: [AttributeFilter!]
+  "Deployment environment of the span's resource (\`deployment.environment.name\`, else \`deployment.environment\`)."
+  environment: String
   minDuration: Duration
   maxDuration: Duration
   "Inclusive bounds on span start."

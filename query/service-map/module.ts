@@ -1,5 +1,6 @@
 import { invalidInput } from "../../core/errors.js";
 import { createServiceMapJob } from "../../core/service-map/index.js";
+import { servicesInEnvironment } from "../environment.js";
 import type { QueryContext } from "../graphql/resolvers.js";
 import type { QueryModule, QueryModuleFactory } from "../module.js";
 import { createSqlRunner } from "../sql.js";
@@ -75,6 +76,7 @@ export const createServiceMapModule: QueryModuleFactory = (deps): QueryModule =>
             focus?: string | null;
             depth?: number | null;
             filter?: ServiceMapFilter | null;
+            environment?: string | null;
           },
           ctx: QueryContext,
         ) {
@@ -84,10 +86,30 @@ export const createServiceMapModule: QueryModuleFactory = (deps): QueryModule =>
           }
           const fromMs = args.from / NS_PER_MS;
           const toMs = (args.to + NS_PER_MS - 1n) / NS_PER_MS;
-          const [{ edges, watermarkMs }, services] = await Promise.all([
+          const [read, allServices, inEnv] = await Promise.all([
             readEdges(sql, db, ctx.tenant, fromMs, toMs, cfg.latenessMs),
             readServiceRed(sql, db, ctx.tenant, fromMs, toMs),
+            args.environment == null
+              ? null
+              : servicesInEnvironment(sql, ctx.tenant, args.environment, {
+                  fromNs: args.from,
+                  toNs: args.to,
+                }),
           ]);
+          const { watermarkMs } = read;
+          let { edges } = read;
+          let services = allServices;
+          if (inEnv) {
+            // Services of the environment, and the calls among them or from them to virtual nodes
+            // (databases, queues, ...). RED rows have no environment: a service's are its total.
+            const names = new Set(inEnv.map((s) => s.name));
+            const ids = new Set(inEnv.map((s) => nodeId("service", s.name)));
+            services = new Map([...allServices].filter(([name]) => names.has(name)));
+            for (const name of names) if (!services.has(name)) services.set(name, { ...EMPTY });
+            edges = edges.filter(
+              (e) => ids.has(e.source) && (ids.has(e.target) || !e.target.startsWith("service:")),
+            );
+          }
           const nodes = new Map<string, MapNode>();
           for (const [name, red] of services)
             nodes.set(nodeId("service", name), { id: nodeId("service", name), name, kind: "service", red });

@@ -105,9 +105,19 @@ extend type Query {
   Who calls whom in [from, to) (widened to whole minutes), with RED per node and edge. A service
   edge is a span whose parent is in another service; CLIENT/PRODUCER spans without a child in
   another service point at virtual nodes. With \`focus\` (a node id), only nodes within \`depth\`
-  hops (default 1, either direction) of it.
+  hops (default 1, either direction) of it. With \`environment\`: only services with spans of that
+  deployment environment in the window (see \`environments\`) and the calls among them or to
+  virtual nodes; RED is not split by environment (a service in two environments shows all its
+  calls in both).
   """
-  serviceMap(from: DateTime!, to: DateTime!, focus: ID, depth: Int, filter: ServiceMapFilter): ServiceMap!
+  serviceMap(
+    from: DateTime!
+    to: DateTime!
+    focus: ID
+    depth: Int
+    filter: ServiceMapFilter
+    environment: String
+  ): ServiceMap!
 
   """
   RED of a service's entry spans (SERVER, CONSUMER, or roots) in buckets of \`step\` (default 1m,
