@@ -1,5 +1,6 @@
 import type { Producer } from "kafkajs";
 import type { KafkaConfig } from "../core/config/schema.js";
+import type { RowFormat } from "../core/kafka/format.js";
 import type { KafkaMetrics } from "../core/kafka/metrics.js";
 import type { Logger } from "../core/log.js";
 import type { Store } from "../core/store/store.js";
@@ -56,28 +57,34 @@ export class BatchWriter {
     metrics.ingestBatchBytes.observe(batch.bytes);
   }
 
-  /** Inserts entries (grouped by column list, one group in practice), bisecting on data errors. */
+  /**
+   * Inserts entries grouped by row format and column list (one group in practice; two while a
+   * rolling upgrade mixes collector versions), bisecting on data errors.
+   */
   private async insert(
     partition: number,
     entries: Entry[],
     token: string,
     live: () => boolean,
   ): Promise<void> {
-    const groups = new Map<readonly string[], Entry[]>();
+    const groups = new Map<string, { format: RowFormat; columns: readonly string[]; entries: Entry[] }>();
     for (const e of entries) {
       if (!e.decoded.ok) continue;
-      const g = groups.get(e.decoded.columns);
-      if (g) g.push(e);
-      else groups.set(e.decoded.columns, [e]);
+      const key = `${e.decoded.format}\u0000${e.decoded.columns.join(",")}`;
+      const g = groups.get(key);
+      if (g) g.entries.push(e);
+      else groups.set(key, { format: e.decoded.format, columns: e.decoded.columns, entries: [e] });
     }
     let n = 0;
-    for (const [columns, group] of groups) {
-      await this.insertGroup(partition, columns, group, groups.size === 1 ? token : `${token}#${n++}`, live);
+    for (const g of groups.values()) {
+      const t = groups.size === 1 ? token : `${token}#${n++}`;
+      await this.insertGroup(partition, g.format, g.columns, g.entries, t, live);
     }
   }
 
   private async insertGroup(
     partition: number,
+    format: RowFormat,
     columns: readonly string[],
     entries: Entry[],
     token: string,
@@ -97,10 +104,12 @@ export class BatchWriter {
       if (!live()) throw new Abandoned("partition no longer owned");
       const started = performance.now();
       try {
-        await store.insertTsv("spans", columns, body, {
+        const settings = {
           insert_deduplication_token: token,
           deduplicate_blocks_in_dependent_materialized_views: 1,
-        });
+        };
+        if (format === "RowBinary") await store.insertRowBinary("spans", columns, body, settings);
+        else await store.insertTsv("spans", columns, body, settings);
         metrics.ingestInsertSeconds.observe((performance.now() - started) / 1000);
         metrics.ingestSpans.inc(rows);
         return;
@@ -127,7 +136,7 @@ export class BatchWriter {
               half[half.length - 1].offset,
               true,
             );
-            await this.insertGroup(partition, columns, half, sub, live);
+            await this.insertGroup(partition, format, columns, half, sub, live);
           }
           return;
         }

@@ -17,7 +17,14 @@ const config = {
 };
 
 function entries(from: number, count: number, rows = 1): Entry[] {
-  const decoded: DecodedMessage = { ok: true, columns: [], body: Buffer.from("x\n"), rows, rejected: 0 };
+  const decoded: DecodedMessage = {
+    ok: true,
+    format: "TabSeparated",
+    columns: [],
+    body: Buffer.from("x\n"),
+    rows,
+    rejected: 0,
+  };
   return Array.from({ length: count }, (_, i) => ({
     offset: from + i,
     key: null,

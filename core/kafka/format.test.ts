@@ -2,19 +2,23 @@ import { describe, expect, it } from "vitest";
 import { generateRequest } from "../../test/support/otlp-encode.js";
 import { decodeTracesProto } from "../otlp/index.js";
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
+import { encodeSpansRowBinary } from "../store/span-row-binary.js";
 import {
   decodeSpanMessage,
   encodeSpanMessages,
+  FORMAT_SPANS_ROWBINARY_V1,
   FORMAT_SPANS_TSV_V1,
   HEADER_FORMAT,
   HEADER_ROWS,
   HEADER_TENANT,
+  SPAN_COLUMNS_ROWBINARY_V1,
   SPAN_COLUMNS_V1,
 } from "./format.js";
 
 describe("Kafka span message format", () => {
   it("spans-tsv/1 columns are today's encoder columns (change the encoder → bump the format)", () => {
     expect([...SPAN_COLUMNS]).toEqual([...SPAN_COLUMNS_V1]);
+    expect([...SPAN_COLUMNS]).toEqual([...SPAN_COLUMNS_ROWBINARY_V1]);
   });
 
   it("writes one message per trace, keyed by trace id, that the reader turns back into the same rows", () => {
@@ -25,16 +29,52 @@ describe("Kafka span message format", () => {
     for (const m of messages) {
       expect(m.key).toMatch(/^[0-9a-f]{32}$/);
       expect(m.headers).toEqual({
-        [HEADER_FORMAT]: FORMAT_SPANS_TSV_V1,
+        [HEADER_FORMAT]: FORMAT_SPANS_ROWBINARY_V1,
         [HEADER_TENANT]: "acme",
         [HEADER_ROWS]: "8",
       });
       const d = decodeSpanMessage({ value: m.value, headers: m.headers }, "default");
-      expect(d).toMatchObject({ ok: true, rows: 8, columns: SPAN_COLUMNS_V1 });
+      expect(d).toMatchObject({ ok: true, format: "RowBinary", rows: 8, columns: SPAN_COLUMNS_ROWBINARY_V1 });
     }
-    expect(Buffer.concat(messages.map((m) => m.value)).toString()).toBe(
-      encodeSpans("acme", spans).toString(),
-    );
+    expect(Buffer.concat(messages.map((m) => m.value))).toEqual(encodeSpansRowBinary("acme", spans));
+  });
+
+  it("still reads spans-tsv/1 from collectors of the previous version", () => {
+    const spans = decodeTracesProto(generateRequest({ service: "s", count: 8, attrs: 2 }).body).spans;
+    const value = encodeSpans("acme", spans);
+    const headers = { [HEADER_FORMAT]: FORMAT_SPANS_TSV_V1, [HEADER_TENANT]: "acme", [HEADER_ROWS]: "8" };
+    expect(decodeSpanMessage({ value, headers }, "default")).toMatchObject({
+      ok: true,
+      format: "TabSeparated",
+      rows: 8,
+      columns: SPAN_COLUMNS_V1,
+    });
+  });
+
+  it("dead-letters spans-rowbinary/1 values that would not be exactly their rows of their tenant", () => {
+    const spans = decodeTracesProto(
+      generateRequest({ service: "s", count: 4, attrs: 2, perTrace: 4 }).body,
+    ).spans;
+    const value = encodeSpansRowBinary("acme", spans);
+    const headers = (rows: number, tenant = "acme") => ({
+      [HEADER_FORMAT]: FORMAT_SPANS_ROWBINARY_V1,
+      [HEADER_TENANT]: tenant,
+      [HEADER_ROWS]: String(rows),
+    });
+    const reason = (v: Buffer, h: Record<string, string>) => {
+      const d = decodeSpanMessage({ value: v, headers: h }, "default");
+      return d.ok ? "" : d.reason;
+    };
+    expect(decodeSpanMessage({ value, headers: headers(4) }, "default").ok).toBe(true);
+    expect(reason(value, headers(3))).toMatch(/says 3 rows, value has 4/);
+    expect(reason(value, headers(4, "other"))).toMatch(/row 1: tenant differs/);
+    expect(reason(value.subarray(0, value.length - 3), headers(4))).toMatch(/row 4: truncated/);
+    const badKind = Buffer.from(value);
+    // the kind byte of the first row: after tenant, four id strings, flags and the name
+    let p = 1 + 4 + 1 + 32 + 1 + 16 + 1 + 0 + 1 + 0 + 4;
+    p += 1 + badKind[p];
+    badKind[p] = 9;
+    expect(reason(badKind, headers(4))).toMatch(/row 1: unknown span kind/);
   });
 
   it("splits a trace larger than the message limit on row boundaries", () => {
@@ -52,7 +92,8 @@ describe("Kafka span message format", () => {
     const { body, spanIds } = generateRequest({ service: "s", count: 10, attrs: 1 });
     const d = decodeSpanMessage({ value: body }, "default");
     expect(d.ok && d.rows).toBe(10);
-    expect(d.ok && d.body.toString().startsWith("default\t")).toBe(true);
+    expect(d.ok && d.format).toBe("RowBinary");
+    expect(d.ok && d.body.subarray(0, 8).toString("latin1")).toBe("\u0007default");
     expect(d.ok && spanIds.every((id) => d.body.includes(id))).toBe(true);
   });
 
