@@ -59,6 +59,60 @@ export async function openBrowser(): Promise<Browser> {
 }
 
 /**
+ * Traces of two deployment environments through the OpenTelemetry SDK (OTLP/HTTP protobuf):
+ * "production" (the newer key `deployment.environment.name`) has billing → ledger, "staging" (the
+ * older `deployment.environment`) has billing and a sandbox service of its own. Returns the ids.
+ */
+export async function sendEnvironmentTraces(
+  otlpHttpUrl: string,
+): Promise<{ production: string[]; staging: string[] }> {
+  const providers: BasicTracerProvider[] = [];
+  const tracer = (service: string, attributes: Record<string, string>) => {
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": service, ...attributes }),
+      spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: otlpHttpUrl }))],
+    });
+    providers.push(provider);
+    return provider.getTracer(`lib-${service}`, "1.0.0");
+  };
+  const prod = { "deployment.environment.name": "production" };
+  const staging = { "deployment.environment": "staging" };
+  const billingProd = tracer("billing", prod);
+  const ledger = tracer("ledger", prod);
+  const billingStaging = tracer("billing", staging);
+  const sandbox = tracer("sandbox", staging);
+  const base = Date.now() - 120_000;
+  const at = (ms: number) => new Date(base + ms);
+  const out = { production: [] as string[], staging: [] as string[] };
+  for (let i = 0; i < 2; i++) {
+    const root = billingProd.startSpan(
+      "POST /invoice",
+      { kind: SpanKind.SERVER, startTime: at(i * 100) },
+      ROOT_CONTEXT,
+    );
+    const child = ledger.startSpan(
+      "Record",
+      { kind: SpanKind.SERVER, startTime: at(i * 100 + 2) },
+      trace.setSpan(ROOT_CONTEXT, root),
+    );
+    child.end(at(i * 100 + 8));
+    root.end(at(i * 100 + 10));
+    out.production.push(root.spanContext().traceId);
+  }
+  for (const [t, name] of [
+    [billingStaging, "POST /invoice"],
+    [sandbox, "GET /try"],
+  ] as const) {
+    const root = t.startSpan(name, { kind: SpanKind.SERVER, startTime: at(500) }, ROOT_CONTEXT);
+    root.end(at(505));
+    out.staging.push(root.spanContext().traceId);
+  }
+  for (const p of providers) await p.forceFlush();
+  await Promise.all(providers.map((p) => p.shutdown()));
+  return out;
+}
+
+/**
  * Sends one checkout trace through the real OpenTelemetry SDK (OTLP/HTTP protobuf): gateway →
  * cart → cart-db (an ERROR with a link back to the root) and a producer span; returns its id.
  * `variant` makes a different one: more database calls, no producer span.

@@ -23,6 +23,7 @@ import {
   hugeTrace,
   openBrowser,
   sendCheckoutTrace,
+  sendEnvironmentTraces,
   sendVpcFlows,
   wideEstate,
 } from "./ui-harness.js";
@@ -78,6 +79,7 @@ describe("dashboard in a real browser", () => {
   let browser: Browser;
   let traceId: string;
   let retryTraceId: string;
+  let envTraces: { production: string[]; staging: string[] };
   let schemaFields: string[];
 
   beforeAll(async () => {
@@ -91,6 +93,7 @@ describe("dashboard in a real browser", () => {
       dbCalls: 2,
       publish: false,
     });
+    envTraces = await sendEnvironmentTraces(app.listeners.otlpHttp);
     const tenant = loadConfig({ env: {} }).otlp.defaultTenant;
     const huge = hugeTrace(HUGE_TRACE, HUGE_SPANS, nowNs() - 30n * 60_000_000_000n);
     await app.store.insertTsv(
@@ -538,6 +541,45 @@ describe("dashboard in a real browser", () => {
     await page.getByRole("link", { name: "What changed recently" }).click();
     await poll(() => answer.locator("tr", { hasText: "securityGroups/sg-0web" }).count()).toBe(2);
     await page.screenshot({ path: join(ARTIFACTS, "security-changes.png"), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("filters traces, services and the map by deployment environment", async () => {
+    const { page, errors } = await visit("/traces?last=1h", '[data-testid="trace-link"]');
+    const env = page.getByLabel("Environment filter");
+    const options = (label: string) => page.getByLabel(label).locator("option").allTextContents();
+    await poll(() => options("Environment filter")).toEqual(["All environments", "production", "staging"]);
+    const shownIds = () =>
+      page
+        .locator('[data-testid="trace-link"]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute("href")?.match(/\/trace\/([0-9a-f]{32})/)?.[1]));
+    await poll(shownIds).toContain(traceId);
+
+    await env.selectOption("staging");
+    await poll(() => page.url()).toContain("env=staging");
+    await poll(async () => (await shownIds()).sort()).toEqual([...envTraces.staging].sort());
+    await poll(() => options("Service filter")).toEqual(["All services", "billing", "sandbox"]);
+    await page.screenshot({ path: join(ARTIFACTS, "traces-environment.png"), fullPage: true });
+    await env.selectOption("production");
+    await poll(async () => (await shownIds()).sort()).toEqual([...envTraces.production].sort());
+    await poll(() => options("Service filter")).toEqual(["All services", "billing", "ledger"]);
+
+    // The filter travels with the nav bar; the map shows the environment's services only.
+    if (PAGE_FIELDS.map.every((f) => schemaFields.includes(f))) {
+      await page.getByRole("link", { name: "Service map" }).click();
+      await poll(() => page.url()).toContain("/map?last=1h&env=production");
+      const nodes = () =>
+        page
+          .locator('[data-testid="map-node"]')
+          .evaluateAll((els) => els.map((e) => e.getAttribute("data-node")).sort());
+      await poll(nodes).toEqual(["service:billing", "service:ledger"]);
+      await env.selectOption("staging");
+      await poll(nodes).toEqual(["service:billing", "service:sandbox"]);
+      await page.screenshot({ path: join(ARTIFACTS, "service-map-environment.png"), fullPage: true });
+    }
+    await env.selectOption("");
+    await poll(() => page.url()).not.toContain("env=");
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -7,7 +7,14 @@ import { MapPage } from "./pages/map.js";
 import { TracePage } from "./pages/trace.js";
 import { TracesPage } from "./pages/traces.js";
 import { Unavailable } from "./pages/unavailable.js";
-import { ROOT_FIELDS, type RootFieldsResult, SERVICES, type ServicesResult } from "./queries.js";
+import {
+  ENVIRONMENTS,
+  type EnvironmentsResult,
+  ROOT_FIELDS,
+  type RootFieldsResult,
+  SERVICES,
+  type ServicesResult,
+} from "./queries.js";
 import { Link, useLocation } from "./router.js";
 import { SignIn, SignOut, useSignInNeeded } from "./sign-in.js";
 import { TimePicker } from "./time-picker.js";
@@ -52,7 +59,17 @@ export function App() {
   const loc = useLocation();
   const [theme, toggleTheme] = useTheme();
   const signInNeeded = useSignInNeeded();
-  const services = useQuery<ServicesResult>(SERVICES, loc.window, `${loc.window.from}|${loc.window.to}`);
+  const env = loc.environment;
+  const services = useQuery<ServicesResult>(
+    SERVICES,
+    { ...loc.window, environment: env || undefined },
+    `${loc.window.from}|${loc.window.to}|${env}`,
+  );
+  const environments = useQuery<EnvironmentsResult>(
+    ENVIRONMENTS,
+    loc.window,
+    `${loc.window.from}|${loc.window.to}`,
+  );
   const roots = useQuery<RootFieldsResult>(ROOT_FIELDS, {}, "roots");
   const has = (fields: readonly string[]) =>
     roots.state === "done" &&
@@ -79,6 +96,25 @@ export function App() {
           ))}
         </nav>
         <div className="globals">
+          <label>
+            <span className="sr-only">Environment filter</span>
+            <select
+              aria-label="Environment filter"
+              value={env}
+              onChange={(e) => loc.setParams({ env: e.target.value }, { push: true })}
+            >
+              <option value="">All environments</option>
+              {environments.state === "done" &&
+                environments.data.environments.map((name) => (
+                  <option key={name} value={name}>
+                    {name}
+                  </option>
+                ))}
+              {env && environments.state === "done" && !environments.data.environments.includes(env) && (
+                <option value={env}>{env}</option>
+              )}
+            </select>
+          </label>
           <label>
             <span className="sr-only">Service filter</span>
             <select

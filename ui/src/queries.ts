@@ -6,9 +6,16 @@
 
 import { BLOCK, FIRST_BLOCK, type WaterfallSpan } from "./waterfall.js";
 
-export const SERVICES = /* GraphQL */ `query Services($from: DateTime, $to: DateTime) {
-  services(from: $from, to: $to) { name spanCount }
+export const SERVICES = /* GraphQL */ `query Services($from: DateTime, $to: DateTime, $environment: String) {
+  services(from: $from, to: $to, environment: $environment) { name spanCount }
 }`;
+
+export const ENVIRONMENTS = /* GraphQL */ `query Environments($from: DateTime, $to: DateTime) {
+  environments(from: $from, to: $to)
+}`;
+export interface EnvironmentsResult {
+  environments: string[];
+}
 export interface ServicesResult {
   services: Array<{ name: string; spanCount: number }>;
 }
@@ -140,8 +147,8 @@ export interface SpanDetailResult {
 
 const RED = "calls errors rate errorRate p50 p95 p99 slowTraceId errorTraceId";
 
-export const SERVICE_MAP = /* GraphQL */ `query ServiceMap($from: DateTime!, $to: DateTime!, $focus: ID, $depth: Int, $filter: ServiceMapFilter) {
-  serviceMap(from: $from, to: $to, focus: $focus, depth: $depth, filter: $filter) {
+export const SERVICE_MAP = /* GraphQL */ `query ServiceMap($from: DateTime!, $to: DateTime!, $focus: ID, $depth: Int, $filter: ServiceMapFilter, $environment: String) {
+  serviceMap(from: $from, to: $to, focus: $focus, depth: $depth, filter: $filter, environment: $environment) {
     nodes { id name kind ${RED} }
     edges { source target ${RED} }
   }
@@ -196,6 +203,7 @@ export interface RootFieldsResult {
 /** All documents, for the schema validation test. */
 export const ALL_DOCUMENTS: Record<string, string> = {
   SERVICES,
+  ENVIRONMENTS,
   OPERATIONS,
   SEARCH_TRACES,
   TRACE_HEADER,

@@ -27,6 +27,8 @@ export interface Location {
   /** The range resolved to absolute times when the location last changed (stable while idle). */
   window: { from: string; to: string };
   service: string;
+  /** The environment filter (`env`): a `deployment.environment` value, or "" for all. */
+  environment: string;
   navigate(href: string, opts?: { replace?: boolean }): void;
   /** Changes query parameters of the current page (replacing history unless `push`). */
   setParams(changes: Record<string, string | undefined | null>, opts?: { push?: boolean }): void;
@@ -72,6 +74,7 @@ export function RouterProvider({ children }: { children: ReactNode }) {
       range,
       window: resolveRange(range, now),
       service: params.get("service") ?? "",
+      environment: params.get("env") ?? "",
       navigate,
       setParams: (changes, opts) => go(withParams(params, changes), opts?.push ?? false),
       setRange: (r) => {

@@ -62,6 +62,9 @@ describe("URL state", () => {
     expect(hrefWithGlobals("/map", cur)).toBe("/map?last=6h&service=cart");
     expect(hrefWithGlobals("/trace/x", cur, { span: "s1" })).toBe("/trace/x?last=6h&service=cart&span=s1");
     expect(hrefWithGlobals("/map", new URLSearchParams())).toBe("/map");
+    expect(hrefWithGlobals("/map", new URLSearchParams("env=staging&q=x&last=1h"))).toBe(
+      "/map?last=1h&env=staging",
+    );
   });
 
   it("applies and removes parameters without touching the others", () => {

@@ -1,7 +1,7 @@
 /**
  * Every view's state lives in the URL (path + query string), so a link reproduces the view.
  * Global state shared by all pages: the time range (`last=1h`, or `from`/`to` as RFC 3339) and
- * the service filter (`service`). Pure functions only: the React side is in router.tsx.
+ * the environment filter (`env`) and the service filter (`service`). Pure functions only: the React side is in router.tsx.
  */
 
 export type TimeRange = { kind: "relative"; last: string } | { kind: "absolute"; from: string; to: string };
@@ -79,7 +79,7 @@ export function parseRoute(pathname: string): Route {
 }
 
 /** Global query parameters carried across pages when navigating with the nav bar. */
-export const GLOBAL_KEYS = ["last", "from", "to", "service"] as const;
+export const GLOBAL_KEYS = ["last", "from", "to", "env", "service"] as const;
 
 /** `path?query` keeping only the global parameters of `current`, plus `extra` (empty values dropped). */
 export function hrefWithGlobals(

@@ -46,6 +46,7 @@ export function MapPage() {
   const selected = p.get("node") ?? "";
   const vars = {
     ...loc.window,
+    environment: loc.environment || undefined,
     focus: focus || undefined,
     depth: focus ? depth : undefined,
     filter: { nameContains: q || undefined, kinds: kinds.length ? kinds : undefined },

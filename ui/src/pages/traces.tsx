@@ -29,6 +29,7 @@ export function TracesPage() {
   const attributes = parseAttributeFilters(p.get("attrs") ?? "");
   const filter = {
     service: loc.service || undefined,
+    environment: loc.environment || undefined,
     operation: p.get("op") || undefined,
     status: p.get("status") || undefined,
     attributes: attributes.length ? attributes : undefined,
