@@ -111,7 +111,7 @@ describe("dashboard in a real browser", () => {
     await app.store.insertTsv("config_ip_holders", HOLDER_COLUMNS, Buffer.from(holders.holders));
     browser = await openBrowser();
     schemaFields =
-      (await graphql<RootFields>(app.graphqlUrl, ROOT_FIELDS)).data?.__schema.queryType.fields.map(
+      (await graphql<RootFields>(app.graphqlUrl, ROOT_FIELDS)).data?.__schema.queryType.fields?.map(
         (f) => f.name,
       ) ?? [];
   }, 180_000);

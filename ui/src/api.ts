@@ -25,12 +25,14 @@ export function setAuthToken(token: string | null): void {
 /** Fired on window when the server asks for credentials (401): the app shows its sign-in form. */
 export const UNAUTHENTICATED_EVENT = "skald:unauthenticated";
 
+/**
+ * A GraphQL document that knows its result `R` and variables `V` (types generated from the
+ * schema, see queries.ts). The fields exist only for the type checker.
+ */
+export type Document<R, V> = string & { readonly __result?: R; readonly __variables?: V };
+
 /** POSTs one operation to /graphql; rejects with the first error's message and code. */
-export async function gql<T>(
-  query: string,
-  variables: Record<string, unknown> = {},
-  signal?: AbortSignal,
-): Promise<T> {
+export async function gql<T, V>(query: Document<T, V>, variables: V, signal?: AbortSignal): Promise<T> {
   const res = await fetch("/graphql", {
     method: "POST",
     headers: {
@@ -63,11 +65,7 @@ export type Loadable<T> =
  * Runs `query` whenever `key` changes (a string of everything it depends on); earlier requests
  * are aborted so a slow answer never overwrites a newer one.
  */
-export function useQuery<T>(
-  query: string | null,
-  variables: Record<string, unknown>,
-  key: string,
-): Loadable<T> {
+export function useQuery<T, V>(query: Document<T, V> | null, variables: V, key: string): Loadable<T> {
   const [result, setResult] = useState<Loadable<T>>({ state: "loading" });
   const vars = useRef(variables);
   vars.current = variables;
@@ -76,7 +74,7 @@ export function useQuery<T>(
     if (!query) return;
     const ctl = new AbortController();
     setResult({ state: "loading" });
-    gql<T>(query, vars.current, ctl.signal).then(
+    gql(query, vars.current, ctl.signal).then(
       (data) => setResult({ state: "done", data }),
       (err: unknown) => {
         if (!ctl.signal.aborted)

@@ -7,14 +7,7 @@ import { MapPage } from "./pages/map.js";
 import { TracePage } from "./pages/trace.js";
 import { TracesPage } from "./pages/traces.js";
 import { Unavailable } from "./pages/unavailable.js";
-import {
-  ENVIRONMENTS,
-  type EnvironmentsResult,
-  ROOT_FIELDS,
-  type RootFieldsResult,
-  SERVICES,
-  type ServicesResult,
-} from "./queries.js";
+import { ENVIRONMENTS, ROOT_FIELDS, SERVICES } from "./queries.js";
 import { Link, useLocation } from "./router.js";
 import { SignIn, SignOut, useSignInNeeded } from "./sign-in.js";
 import { TimePicker } from "./time-picker.js";
@@ -60,20 +53,16 @@ export function App() {
   const [theme, toggleTheme] = useTheme();
   const signInNeeded = useSignInNeeded();
   const env = loc.environment;
-  const services = useQuery<ServicesResult>(
+  const services = useQuery(
     SERVICES,
     { ...loc.window, environment: env || undefined },
     `${loc.window.from}|${loc.window.to}|${env}`,
   );
-  const environments = useQuery<EnvironmentsResult>(
-    ENVIRONMENTS,
-    loc.window,
-    `${loc.window.from}|${loc.window.to}`,
-  );
-  const roots = useQuery<RootFieldsResult>(ROOT_FIELDS, {}, "roots");
+  const environments = useQuery(ENVIRONMENTS, loc.window, `${loc.window.from}|${loc.window.to}`);
+  const roots = useQuery(ROOT_FIELDS, {}, "roots");
   const has = (fields: readonly string[]) =>
     roots.state === "done" &&
-    fields.every((f) => roots.data.__schema.queryType.fields.some((x) => x.name === f));
+    fields.every((f) => (roots.data.__schema.queryType.fields ?? []).some((x) => x.name === f));
   const page = loc.route.page;
   return (
     <div className="app">

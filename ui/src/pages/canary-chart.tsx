@@ -1,6 +1,6 @@
 import { useQuery } from "../api.js";
 import { histogram } from "../canary-model.js";
-import { CANARY_SIGNATURE, type CanaryMetric, type CanarySignatureResult } from "../queries.js";
+import { CANARY_SIGNATURE, type CanaryMetric } from "../queries.js";
 
 const W = 560;
 const H = 180;
@@ -22,11 +22,7 @@ export function CanaryChart({
   zone: string | null;
   onZone(zone: string | null): void;
 }) {
-  const sig = useQuery<CanarySignatureResult>(
-    CANARY_SIGNATURE,
-    { id: runId, metric: metric.name },
-    `${runId}|${metric.name}`,
-  );
+  const sig = useQuery(CANARY_SIGNATURE, { id: runId, metric: metric.name }, `${runId}|${metric.name}`);
   const all = sig.state === "done" ? (sig.data.canaryRun?.signatures ?? []) : [];
   const zones = [...new Set(all.flatMap((x) => (x.zone === null ? [] : [x.zone])))].sort();
   const s = all.find((x) => x.zone === zone) ?? all.find((x) => x.zone === null) ?? all[0];

@@ -1,13 +1,7 @@
 import { useState } from "react";
 import { gql, useQuery } from "../api.js";
 import { formatTime } from "../format.js";
-import {
-  CANARY_RUN,
-  CANARY_RUNS,
-  type CanaryRunFull,
-  type CanaryRunSummary,
-  START_CANARY,
-} from "../queries.js";
+import { CANARY_RUN, CANARY_RUNS, START_CANARY } from "../queries.js";
 import { useLocation } from "../router.js";
 import { CanaryChart } from "./canary-chart.js";
 
@@ -29,12 +23,8 @@ export function CanaryPage() {
   const [form, setForm] = useState({ service: loc.service, baseline: "", canary: "" });
   const [starting, setStarting] = useState<string | null>(null);
   const [nonce, setNonce] = useState(0);
-  const runs = useQuery<{ canaryRuns: CanaryRunSummary[] }>(
-    CANARY_RUNS,
-    { service: loc.service || undefined },
-    `${loc.service}|${nonce}`,
-  );
-  const run = useQuery<{ canaryRun: CanaryRunFull | null }>(runId ? CANARY_RUN : null, { id: runId }, runId);
+  const runs = useQuery(CANARY_RUNS, { service: loc.service || undefined }, `${loc.service}|${nonce}`);
+  const run = useQuery(runId ? CANARY_RUN : null, { id: runId }, runId);
   const r = run.state === "done" ? run.data.canaryRun : null;
   const metrics = r ? r.metrics.filter((m) => !cls || m.classification === cls) : [];
   const metric = r?.metrics.find((m) => m.name === metricName);
@@ -42,7 +32,7 @@ export function CanaryPage() {
   const start = async () => {
     setStarting("Running the analysis…");
     try {
-      const res = await gql<{ canaryAnalysis: { id: string } }>(START_CANARY, { ...form, ...loc.window });
+      const res = await gql(START_CANARY, { ...form, ...loc.window });
       setStarting(null);
       setNonce(nonce + 1);
       loc.setParams({ run: res.canaryAnalysis.id, metric: null }, { push: true });

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { gql } from "../api.js";
 import { type CompareRow, compareSummary, compareTraces } from "../compare.js";
 import { formatDuration } from "../format.js";
-import { SPAN_PAGE, type SpanPageResult, TRACE_HEADER, type TraceHeaderResult } from "../queries.js";
+import { SPAN_PAGE, TRACE_HEADER, type TraceHeader, waterfallSpan } from "../queries.js";
 import { Link, useLocation } from "../router.js";
 import { hrefWithGlobals } from "../url.js";
 import { BLOCK, type WaterfallSpan } from "../waterfall.js";
@@ -14,7 +14,7 @@ type Loaded =
   | { state: "loading" }
   | { state: "error"; error: string }
   | { state: "missing" }
-  | { state: "done"; header: NonNullable<TraceHeaderResult["trace"]>; spans: WaterfallSpan[] };
+  | { state: "done"; header: TraceHeader; spans: WaterfallSpan[] };
 
 /** A trace's header and spans (up to COMPARE_CAP), blocks fetched in parallel by offset. */
 function useWholeTrace(id: string): Loaded {
@@ -23,14 +23,14 @@ function useWholeTrace(id: string): Loaded {
     let live = true;
     setResult({ state: "loading" });
     (async () => {
-      const head = await gql<TraceHeaderResult>(TRACE_HEADER, { id });
+      const head = await gql(TRACE_HEADER, { id });
       if (!head.trace) return { state: "missing" } as const;
       const n = Math.min(head.trace.spanCount, COMPARE_CAP);
       const offsets = Array.from({ length: Math.ceil(n / BLOCK) }, (_, i) => i * BLOCK);
-      const pages = await Promise.all(
-        offsets.map((offset) => gql<SpanPageResult>(SPAN_PAGE, { id, offset })),
-      );
-      const spans = pages.flatMap((p) => p.trace?.spanPage.edges.map((e) => e.node) ?? []).slice(0, n);
+      const pages = await Promise.all(offsets.map((offset) => gql(SPAN_PAGE, { id, offset })));
+      const spans = pages
+        .flatMap((p) => p.trace?.spanPage.edges.map((e) => waterfallSpan(e.node)) ?? [])
+        .slice(0, n);
       return { state: "done", header: head.trace, spans } as const;
     })().then(
       (r) => live && setResult(r),

@@ -1,16 +1,7 @@
 import { useState } from "react";
 import { useQuery } from "../api.js";
 import { formatTime } from "../format.js";
-import {
-  CONFIG_CHANGES,
-  CONFIG_DIFF,
-  CONFIG_HISTORY,
-  CONFIG_RESOURCES,
-  type ConfigDiffResult,
-  type ConfigResourceRow,
-  type ConfigVersionRow,
-  WHO_HAD,
-} from "../queries.js";
+import { CONFIG_CHANGES, CONFIG_DIFF, CONFIG_HISTORY, CONFIG_RESOURCES, WHO_HAD } from "../queries.js";
 import { useLocation } from "../router.js";
 
 const COLLECTIONS = [
@@ -26,7 +17,7 @@ const COLLECTIONS = [
 /** Side-by-side structural diff of two versions (the server's line model). */
 function Diff({ type, id, from, to }: { type: string; id: string; from: string; to: string }) {
   const vars = { type, id, from: from || undefined, to: to || undefined };
-  const d = useQuery<ConfigDiffResult>(CONFIG_DIFF, vars, JSON.stringify(vars));
+  const d = useQuery(CONFIG_DIFF, vars, JSON.stringify(vars));
   if (d.state === "loading") return <p className="muted">Diffing…</p>;
   if (d.state === "error") return <p className="error">{d.error}</p>;
   const diff = d.data.resource?.diff;
@@ -61,17 +52,9 @@ export function ConfigPage() {
   const p = loc.params;
   const type = p.get("type") ?? "securityGroups";
   const id = p.get("id") ?? "";
-  const res = useQuery<{ resources: ConfigResourceRow[] }>(
-    CONFIG_RESOURCES,
-    { type, at: loc.window.to },
-    `${type}|${loc.window.to}`,
-  );
-  const hist = useQuery<{ resource: { versions: ConfigVersionRow[] } | null }>(
-    id ? CONFIG_HISTORY : null,
-    { type, id },
-    `${type}|${id}`,
-  );
-  const changes = useQuery<{ changes: Array<ConfigResourceRow & { at: string; kind: string }> }>(
+  const res = useQuery(CONFIG_RESOURCES, { type, at: loc.window.to }, `${type}|${loc.window.to}`);
+  const hist = useQuery(id ? CONFIG_HISTORY : null, { type, id }, `${type}|${id}`);
+  const changes = useQuery(
     CONFIG_CHANGES,
     { since: loc.window.from, until: loc.window.to },
     `${loc.window.from}|${loc.window.to}`,
@@ -80,7 +63,7 @@ export function ConfigPage() {
   const a = p.get("a") ?? (versions.length > 1 ? versions[versions.length - 2].at : "");
   const b = p.get("b") ?? (versions.length > 0 ? versions[versions.length - 1].at : "");
   const [ip, setIp] = useState(p.get("ip") ?? "");
-  const who = useQuery<{ whoHad: ConfigResourceRow[] }>(
+  const who = useQuery(
     p.get("ip") ? WHO_HAD : null,
     { ip: p.get("ip"), at: loc.window.to },
     `${p.get("ip")}|${loc.window.to}`,

@@ -1,7 +1,7 @@
 import { useMemo } from "react";
 import { useQuery } from "../api.js";
 import { cellKey, formatBytes, heatmap, intensity } from "../flows-model.js";
-import { FLOW_GROUPS, FLOWS_PAGE, type FlowGroup, type FlowRow, type FlowsPageResult } from "../queries.js";
+import { FLOW_GROUPS, FLOWS_PAGE, type FlowGroup, type FlowRow } from "../queries.js";
 import { useLocation } from "../router.js";
 
 function PairTable({ rows, label }: { rows: FlowRow[]; label: string }) {
@@ -39,7 +39,7 @@ export function FlowsPage() {
   const raw = loc.params.get("group") ?? "ADDRESS";
   const group: FlowGroup = (FLOW_GROUPS as readonly string[]).includes(raw) ? (raw as FlowGroup) : "ADDRESS";
   const vars = { ...loc.window, groupBy: group };
-  const res = useQuery<FlowsPageResult>(FLOWS_PAGE, vars, JSON.stringify(vars));
+  const res = useQuery(FLOWS_PAGE, vars, JSON.stringify(vars));
   const data = res.state === "done" ? res.data : null;
   const hm = useMemo(() => heatmap(data?.flowMatrix.rows ?? []), [data]);
   const cell = loc.params.get("cell") ?? "";

@@ -1,6 +1,6 @@
 import { useQuery } from "../api.js";
 import { formatDuration, formatPercent, formatRate } from "../format.js";
-import { type MapNode, SERVICE_METRICS, type ServiceMetricsResult } from "../queries.js";
+import { type MapNode, SERVICE_METRICS } from "../queries.js";
 import { Link, useLocation } from "../router.js";
 import { hrefWithGlobals } from "../url.js";
 
@@ -27,15 +27,11 @@ function Spark({ values, label, colour }: { values: number[]; label: string; col
 export function MapPanel({ node, onClose }: { node: MapNode; onClose(): void }) {
   const loc = useLocation();
   const by = (GROUPS as readonly string[]).includes(loc.params.get("by") ?? "")
-    ? (loc.params.get("by") as string)
+    ? (loc.params.get("by") as (typeof GROUPS)[number])
     : "OPERATION";
   const isService = node.kind === "service";
   const vars = { service: node.name, groupBy: by, ...loc.window };
-  const metrics = useQuery<ServiceMetricsResult>(
-    isService ? SERVICE_METRICS : null,
-    vars,
-    JSON.stringify(vars),
-  );
+  const metrics = useQuery(isService ? SERVICE_METRICS : null, vars, JSON.stringify(vars));
   const traceLink = (id: string | null, label: string) =>
     id ? (
       <Link href={hrefWithGlobals(`/trace/${id}`, loc.params)} data-testid="exemplar">

@@ -3,13 +3,7 @@ import { useQuery } from "../api.js";
 import { formatBytes } from "../flows-model.js";
 import { formatDuration, formatPercent, formatRate } from "../format.js";
 import { netWidth, overlayEdges } from "../network-overlay.js";
-import {
-  type MapNode,
-  NETWORK_MAP,
-  type NetworkMapResult,
-  SERVICE_MAP,
-  type ServiceMapResult,
-} from "../queries.js";
+import { type MapNode, NETWORK_MAP, SERVICE_MAP } from "../queries.js";
 import { useLocation } from "../router.js";
 import { healthColour, useWorkerLayout } from "./map-graph.js";
 import { MapPanel } from "./map-panel.js";
@@ -42,7 +36,9 @@ export function MapPage() {
   const depth = Math.max(1, Math.min(10, Number(p.get("depth")) || 1));
   const q = p.get("q") ?? "";
   const hideIdle = p.get("idle") === "hide";
-  const kinds = (p.get("kinds") ?? "").split(",").filter((k) => (KINDS as readonly string[]).includes(k));
+  const kinds = (p.get("kinds") ?? "")
+    .split(",")
+    .filter((k): k is (typeof KINDS)[number] => (KINDS as readonly string[]).includes(k));
   const selected = p.get("node") ?? "";
   const vars = {
     ...loc.window,
@@ -51,10 +47,10 @@ export function MapPage() {
     depth: focus ? depth : undefined,
     filter: { nameContains: q || undefined, kinds: kinds.length ? kinds : undefined },
   };
-  const map = useQuery<ServiceMapResult>(SERVICE_MAP, vars, JSON.stringify(vars));
+  const map = useQuery(SERVICE_MAP, vars, JSON.stringify(vars));
   const net =
     p.get("net") === "overlay" || p.get("net") === "beside" ? (p.get("net") as "overlay" | "beside") : "";
-  const network = useQuery<NetworkMapResult>(
+  const network = useQuery(
     net ? NETWORK_MAP : null,
     loc.window,
     `${net}|${loc.window.from}|${loc.window.to}`,

@@ -1,12 +1,11 @@
 import { useState } from "react";
-import { useQuery } from "../api.js";
+import { type Loadable, useQuery } from "../api.js";
 import { formatTime } from "../format.js";
 import {
   CONFIG_CHANGES,
   type ConfigChangeRow,
   type ConfigResourceRow,
   OPEN_TO_WORLD,
-  type OpenToWorldResult,
   WHO_HAD,
 } from "../queries.js";
 import { Link, useLocation } from "../router.js";
@@ -71,7 +70,7 @@ function OpenPort() {
   const at = atParam(loc.params);
   const [form, setForm] = useState({ port: String(port), at: at ? localInput(Date.parse(at)) : "" });
   const ok = Number.isInteger(port) && port >= 0 && port <= 65535;
-  const result = useQuery<OpenToWorldResult>(ok ? OPEN_TO_WORLD : null, { port, at }, `${port}|${at}`);
+  const result = useQuery(ok ? OPEN_TO_WORLD : null, { port, at }, `${port}|${at}`);
   return (
     <>
       <form
@@ -135,7 +134,7 @@ function WhoHad() {
   const ip = loc.params.get("ip") ?? "";
   const at = atParam(loc.params) ?? loc.window.to;
   const [form, setForm] = useState({ ip, at: localInput(Date.parse(at)) });
-  const result = useQuery<{ whoHad: ConfigResourceRow[] }>(ip ? WHO_HAD : null, { ip, at }, `${ip}|${at}`);
+  const result = useQuery(ip ? WHO_HAD : null, { ip, at }, `${ip}|${at}`);
   return (
     <>
       <form
@@ -193,11 +192,7 @@ function Changes() {
   const hours = Math.min(24 * 30, Math.max(1, Number(loc.params.get("hours")) || 24));
   const until = loc.window.to;
   const since = new Date(Date.parse(until) - hours * 3_600_000).toISOString();
-  const result = useQuery<{ changes: ConfigChangeRow[] }>(
-    CONFIG_CHANGES,
-    { since, until },
-    `${since}|${until}`,
-  );
+  const result = useQuery(CONFIG_CHANGES, { since, until }, `${since}|${until}`);
   return (
     <>
       <form className="search-form" aria-label="Changes" onSubmit={(e) => e.preventDefault()}>
@@ -247,7 +242,7 @@ function Answer<D, R>({
   render,
   head,
 }: {
-  result: ReturnType<typeof useQuery<D>>;
+  result: Loadable<D>;
   empty: string;
   rows(d: D): R[];
   render(r: R): React.ReactNode;

@@ -1,7 +1,7 @@
 import { useMemo } from "react";
 import { useQuery } from "../api.js";
 import { formatDuration, formatTime } from "../format.js";
-import { type Attr, SPAN_DETAIL, type SpanDetailResult } from "../queries.js";
+import { type Attr, SPAN_DETAIL } from "../queries.js";
 import { Link, useLocation } from "../router.js";
 import { hrefWithGlobals } from "../url.js";
 import type { WaterfallSpan } from "../waterfall.js";
@@ -42,7 +42,7 @@ export function SpanDetails({
 }) {
   const loc = useLocation();
   const index = useMemo(() => at.findIndex((s) => s?.spanId === spanId), [at, spanId]);
-  const detail = useQuery<SpanDetailResult>(
+  const detail = useQuery(
     index < 0 ? null : SPAN_DETAIL,
     { id: traceId, offset: index },
     `${traceId}|${spanId}|${index}`,

@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { useQuery } from "../api.js";
 import { criticalPath, type PathSegment } from "../critical-path.js";
 import { formatDuration, formatTime } from "../format.js";
-import { TRACE_HEADER, type TraceHeaderResult } from "../queries.js";
+import { TRACE_HEADER } from "../queries.js";
 import { Link, useLocation } from "../router.js";
 import { hrefWithGlobals } from "../url.js";
 import { selfTimeByService, serviceColour, type WaterfallSpan } from "../waterfall.js";
@@ -18,7 +18,7 @@ import { WaterfallView } from "./waterfall-view.js";
  */
 export function TracePage({ traceId }: { traceId: string }) {
   const loc = useLocation();
-  const header = useQuery<TraceHeaderResult>(TRACE_HEADER, { id: traceId }, traceId);
+  const header = useQuery(TRACE_HEADER, { id: traceId }, traceId);
   const pages = useSpanPages(traceId);
   const [showStats, setShowStats] = useState(false);
   const collapsed = useMemo(

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { useQuery } from "../api.js";
 import { formatDuration, formatTime, normaliseDuration } from "../format.js";
-import { OPERATIONS, type OperationsResult, SEARCH_TRACES, type SearchTracesResult } from "../queries.js";
+import { OPERATIONS, SEARCH_TRACES } from "../queries.js";
 import { Link, useLocation } from "../router.js";
 import { hrefWithGlobals, parseAttributeFilters } from "../url.js";
 import { serviceColour } from "../waterfall.js";
@@ -21,7 +21,7 @@ export function TracesPage() {
     status: p.get("status") ?? "",
     limit: p.get("limit") ?? "50",
   }));
-  const ops = useQuery<OperationsResult>(
+  const ops = useQuery(
     loc.service ? OPERATIONS : null,
     { service: loc.service, ...loc.window },
     `${loc.service}|${loc.window.from}`,
@@ -31,7 +31,7 @@ export function TracesPage() {
     service: loc.service || undefined,
     environment: loc.environment || undefined,
     operation: p.get("op") || undefined,
-    status: p.get("status") || undefined,
+    status: STATUSES.find((s): s is Exclude<typeof s, ""> => s !== "" && s === p.get("status")),
     attributes: attributes.length ? attributes : undefined,
     minDuration: normaliseDuration(p.get("min") ?? "") ?? undefined,
     maxDuration: normaliseDuration(p.get("max") ?? "") ?? undefined,
@@ -39,11 +39,7 @@ export function TracesPage() {
     to: loc.window.to,
   };
   const first = Math.min(500, Math.max(1, Number(p.get("limit")) || 50));
-  const result = useQuery<SearchTracesResult>(
-    SEARCH_TRACES,
-    { filter, first },
-    JSON.stringify([filter, first]),
-  );
+  const result = useQuery(SEARCH_TRACES, { filter, first }, JSON.stringify([filter, first]));
   const badMin = form.min !== "" && normaliseDuration(form.min) === null;
   const badMax = form.max !== "" && normaliseDuration(form.max) === null;
   const traces = result.state === "done" ? result.data.traces.edges.map((e) => e.node) : [];

@@ -1,12 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { gql } from "../api.js";
-import {
-  SPAN_PAGE,
-  SPAN_PAGE_FIRST,
-  SPAN_POSITION,
-  type SpanPageResult,
-  type SpanPositionResult,
-} from "../queries.js";
+import { SPAN_PAGE, SPAN_PAGE_FIRST, SPAN_POSITION, waterfallSpan } from "../queries.js";
 import { blockRange, blocksFor, type WaterfallSpan } from "../waterfall.js";
 
 export interface SpanPages {
@@ -50,7 +44,7 @@ export function useSpanPages(traceId: string): SpanPages {
       if (next === undefined) break;
       inFlight.current.add(next);
       const [offset] = blockRange(next);
-      gql<SpanPageResult>(next === 0 ? SPAN_PAGE_FIRST : SPAN_PAGE, { id: traceId, offset }).then(
+      gql(next === 0 ? SPAN_PAGE_FIRST : SPAN_PAGE, { id: traceId, offset }).then(
         (data) => {
           if (gen !== generation.current) return;
           inFlight.current.delete(next);
@@ -61,7 +55,7 @@ export function useSpanPages(traceId: string): SpanPages {
             totalRef.current = page.totalCount;
             blocks.current.set(
               next,
-              page.edges.map((e) => e.node),
+              page.edges.map((e) => waterfallSpan(e.node)),
             );
             setTotal(page.totalCount);
             setError(null);
@@ -112,7 +106,7 @@ export function useSpanPages(traceId: string): SpanPages {
         const i = list.findIndex((x) => x.spanId === spanId);
         if (i >= 0) return blockRange(b)[0] + i;
       }
-      const data = await gql<SpanPositionResult>(SPAN_POSITION, { id: traceId, span: spanId });
+      const data = await gql(SPAN_POSITION, { id: traceId, span: spanId });
       const pos = data.trace?.spanPosition ?? null;
       if (pos !== null) want(pos, pos);
       return pos;
