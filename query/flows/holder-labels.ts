@@ -1,4 +1,5 @@
-import type { Params } from "../sql.js";
+import { limitExceeded } from "../../core/errors.js";
+import type { Params, SqlRunner } from "../sql.js";
 import { type FlowGroup, type LabelInput, UNKNOWN } from "./enrich.js";
 
 /**
@@ -69,16 +70,49 @@ function labelExpr(group: FlowGroup): string {
  * exactly as labelling every minute would — at a fraction of the rows.
  */
 export function holderLabels(database: string) {
-  return (input: LabelInput, group: FlowGroup, p: Params, tenantValue: string): string => {
+  return async (
+    input: LabelInput,
+    group: FlowGroup,
+    p: Params,
+    tenantValue: string,
+    sql: SqlRunner,
+  ): Promise<string> => {
     const tenant = p.bind("String", tenantValue);
     const { fromMinute, to, h0, h1 } = input;
+    const fromDoc = versionLabelExpr(group);
+    // (address, hour) of every event inside the window — hours in the server's time zone, as the
+    // rollups cut them: a holder change, or (for labels read from
+    // the document) a new version of an instance that held the address. Few, so fetched first and
+    // bound as constants: the minute rollup is then read only for the hours that need it.
+    const docEvents = fromDoc
+      ? `UNION DISTINCT
+        SELECT h.ip AS ip, toStartOfHour(toDateTime(v.seen_at, timezone())) AS hour
+        FROM ${database}.config_ip_holders AS h
+        INNER JOIN (SELECT id, seen_at FROM ${database}.config_versions
+          WHERE tenant = ${tenant} AND collection = 'instances' AND seen_at > ${fromMinute} AND seen_at < ${to}) AS v
+        ON v.id = h.id
+        WHERE h.tenant = ${tenant} AND h.collection = 'instances'`
+      : "";
+    const events = await sql.rows<{ ip: string; hour: number }>(
+      "flow_label_events",
+      `SELECT ip, toUnixTimestamp(hour) AS hour FROM (
+        SELECT ip, toStartOfHour(toDateTime(seen_at, timezone())) AS hour FROM ${database}.config_ip_holders
+        WHERE tenant = ${tenant} AND collection = 'instances' AND seen_at > ${fromMinute} AND seen_at < ${to}
+        ${docEvents}) LIMIT 100001`,
+      p,
+    );
+    if (events.length > 100_000) {
+      throw limitExceeded(
+        "TOO_MANY_CHANGES",
+        "more than 100,000 address changes in the window; ask for a shorter window",
+      );
+    }
     const holders = `SELECT * FROM (SELECT ip, id, region, seen_at AS since,
         leadInFrame(seen_at, 1, toDateTime64('2262-01-01 00:00:00', 9, 'UTC'))
           OVER (PARTITION BY ip, id ORDER BY seen_at ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS until,
         held
       FROM ${database}.config_ip_holders FINAL
       WHERE tenant = ${tenant} AND collection = 'instances') WHERE held = 1`;
-    const fromDoc = versionLabelExpr(group);
     const label = `if(h.id != '' AND h.held = 1 AND x.t < h.until, nullIf(${labelExpr(group)}, ''), NULL)`;
     /** Labels of `(a, t)` rows: the address's holder at t, and its document then. */
     const labelled = (addrs: string) => `SELECT x.a AS a, x.t AS t, ifNull(${label}, '${UNKNOWN}') AS label
@@ -91,46 +125,55 @@ export function holderLabels(database: string) {
           ON v.id = h.id AND x.t >= v.seen_at`
             : ""
         }`;
-    // (address, hour) of every event inside the window.
-    const docEvents = fromDoc
-      ? `UNION DISTINCT
-        SELECT h.ip AS ip, toStartOfHour(v.seen_at) AS hour
-        FROM ${database}.config_ip_holders AS h
-        INNER JOIN (SELECT id, seen_at FROM ${database}.config_versions
-          WHERE tenant = ${tenant} AND collection = 'instances' AND seen_at > ${fromMinute} AND seen_at < ${to}) AS v
-        ON v.id = h.id
-        WHERE h.tenant = ${tenant} AND h.collection = 'instances'`
-      : "";
-    const eventHours = `SELECT ip, toStartOfHour(seen_at) AS hour FROM ${database}.config_ip_holders
-        WHERE tenant = ${tenant} AND collection = 'instances' AND seen_at > ${fromMinute} AND seen_at < ${to}
-        ${docEvents}`;
-    const unstable = `SELECT ip FROM (${eventHours})`;
-    const either = `(src_addr IN (${unstable}) OR dst_addr IN (${unstable}))`;
-    const inEventHour = (at: string) =>
-      `((src_addr, ${at}) IN (${eventHours}) OR (dst_addr, ${at}) IN (${eventHours}))`;
-    // Buckets of traffic touching an address with events: t is the bucket's start, and no event
-    // of either address falls strictly inside it.
-    const buckets = `SELECT toDateTime64(hour, 9, 'UTC') AS t, src_addr, dst_addr, bytes, packets, flows
-        FROM (${input.hourPairs}) WHERE ${either} AND NOT ${inEventHour("hour")}
-      UNION ALL
-      SELECT toDateTime64(minute, 9, 'UTC') AS t, src_addr, dst_addr, bytes, packets, flows
-        FROM (${input.minutePairs})
-        WHERE ${either} AND (minute < ${h0} OR minute >= ${h1} OR ${inEventHour("toStartOfHour(minute)")})`;
-    const bucketLabels = labelled(
-      `SELECT DISTINCT a, t FROM (${buckets}) ARRAY JOIN [src_addr, dst_addr] AS a`,
-    );
-    const stableLabels = labelled(
-      `SELECT DISTINCT a, ${fromMinute} AS t FROM (${input.windowPairs}) ARRAY JOIN [src_addr, dst_addr] AS a`,
-    );
-    return `WITH stable AS (${stableLabels}), moving AS (${bucketLabels})
-      SELECT ls.label AS source, ld.label AS destination, w.bytes AS bytes, w.packets AS packets, w.flows AS flows
-      FROM (SELECT * FROM (${input.windowPairs}) WHERE NOT ${either}) AS w
-      LEFT JOIN stable AS ls ON ls.a = w.src_addr
-      LEFT JOIN stable AS ld ON ld.a = w.dst_addr
-      UNION ALL
-      SELECT ls.label AS source, ld.label AS destination, b.bytes AS bytes, b.packets AS packets, b.flows AS flows
-      FROM (${buckets}) AS b
-      LEFT JOIN moving AS ls ON ls.a = b.src_addr AND ls.t = b.t
-      LEFT JOIN moving AS ld ON ld.a = b.dst_addr AND ld.t = b.t`;
+    const unstable = [...new Set(events.map((e) => e.ip))];
+    const moving = p.bind("Array(String)", unstable);
+    const either = `(src_addr IN ${moving} OR dst_addr IN ${moving})`;
+    // Traffic of stable pairs: the window totals, labelled at the window's first minute (summed
+    // per pair first: a day of hourly rows becomes one row per pair).
+    const stableRows = `SELECT ${fromMinute} AS t, src_addr, dst_addr,
+          sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
+        FROM (${input.windowPairs}) ${unstable.length > 0 ? `WHERE NOT ${either}` : ""}
+        GROUP BY src_addr, dst_addr`;
+    let rows = stableRows;
+    if (unstable.length > 0) {
+      const keys = p.bind("Array(String)", [...new Set(events.map((e) => `${e.ip}|${e.hour}`))]);
+      const key = (addr: string, hour: string) => `concat(${addr}, '|', toString(toUnixTimestamp(${hour})))`;
+      const inEventHour = (hour: string) =>
+        `(${key("src_addr", hour)} IN ${keys} OR ${key("dst_addr", hour)} IN ${keys})`;
+      // Minute rows are read for the partial hours at the window's edges and for the hours holding
+      // an event, each as a range of the rollup's primary key.
+      const hours = [...new Set(events.map((e) => e.hour))].sort((a, b) => a - b);
+      const minuteRanges = [
+        `minute < ${h0}`,
+        `minute >= ${h1}`,
+        ...hours.map((h) => {
+          const start = p.bind("UInt32", h);
+          return `(minute >= toDateTime(${start}) AND minute < toDateTime(${start}) + INTERVAL 1 HOUR)`;
+        }),
+      ].join(" OR ");
+      // Buckets of traffic touching an address with events: t is the bucket's start, and no
+      // event of either address falls strictly inside it.
+      rows = `${stableRows}
+        UNION ALL
+        SELECT toDateTime64(hour, 9, 'UTC') AS t, src_addr, dst_addr, bytes, packets, flows
+          FROM (${input.hourPairs}) WHERE ${either} AND NOT ${inEventHour("hour")}
+        UNION ALL
+        SELECT toDateTime64(minute, 9, 'UTC') AS t, src_addr, dst_addr, bytes, packets, flows
+          FROM (${input.minutePairs})
+          WHERE (${minuteRanges}) AND ${either}
+            AND (minute < ${h0} OR minute >= ${h1} OR ${inEventHour("toStartOfHour(minute)")})`;
+    }
+    // Each side of every row is labelled by one join of the rows unpivoted to (row, side,
+    // address), so the holder and document lookups run once, not once per side.
+    const labels = labelled(`SELECT DISTINCT a, t FROM (${rows}) ARRAY JOIN [src_addr, dst_addr] AS a`);
+    return `SELECT anyIf(l.label, u.side = 0) AS source, anyIf(l.label, u.side = 1) AS destination,
+        any(u.bytes) AS bytes, any(u.packets) AS packets, any(u.flows) AS flows
+      FROM (
+        SELECT rid, t, bytes, packets, flows, s.1 AS side, s.2 AS a
+        FROM (SELECT rowNumberInAllBlocks() AS rid, * FROM (${rows}))
+        ARRAY JOIN [(0, src_addr), (1, dst_addr)] AS s
+      ) AS u
+      LEFT JOIN (${labels}) AS l ON l.a = u.a AND l.t = u.t
+      GROUP BY u.rid`;
   };
 }

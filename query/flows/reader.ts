@@ -25,7 +25,13 @@ export interface MatrixQuery {
 }
 
 /** Builds the enriched label query from address pairs; see enrich.ts for the contract. */
-export type LabelSql = (input: LabelInput, group: FlowGroup, p: Params, tenant: string) => string;
+export type LabelSql = (
+  input: LabelInput,
+  group: FlowGroup,
+  p: Params,
+  tenant: string,
+  sql: SqlRunner,
+) => string | Promise<string>;
 
 /**
  * Reads flow totals from the per-minute address-pair rollup (never the raw flows), so a 24-hour
@@ -59,7 +65,7 @@ export class FlowReader {
     const inner =
       q.group === "ADDRESS"
         ? `SELECT src_addr AS source, dst_addr AS destination, bytes, packets, flows FROM (${windowPairs})`
-        : this.labels(
+        : await this.labels(
             {
               windowPairs,
               hourPairs: `SELECT hour, ${cols} FROM ${db}.flows_hour_pairs WHERE tenant = ${t} AND hour >= ${h0} AND hour < ${h1}`,
@@ -72,6 +78,7 @@ export class FlowReader {
             q.group,
             p,
             q.tenant,
+            this.sql,
           );
     const rows = await this.sql.rows<Record<string, string | number>>(
       "flow_matrix",
