@@ -482,8 +482,19 @@ describe("dashboard in a real browser", () => {
       .or(chart.getByText("No series recorded"))
       .first()
       .waitFor();
-    // The histogram of baseline vs canary values, and the per-zone verdicts.
+    // The histogram of baseline vs canary values beside their box plots, and the per-zone verdicts.
     await chart.locator('[data-testid="canary-histogram"]').waitFor();
+    const box = chart.locator('[data-testid="canary-boxplot"]');
+    await box.waitFor();
+    const median = async (side: string) => {
+      const t = (await box.locator(`[data-testid="box-${side}"] > title`).textContent()) ?? "";
+      expect(t).toMatch(
+        new RegExp(`^${side}: n \\d+, q1 \\S+, median \\S+, q3 \\S+, whiskers \\S+–\\S+, \\d+ outliers?$`),
+      );
+      return Number(/median ([^,]+),/.exec(t)?.[1]);
+    };
+    // A metric classified High: the canary's box sits above the baseline's.
+    expect(await median("canary")).toBeGreaterThan(await median("baseline"));
     const zones = page.locator('[data-testid="canary-zones"] tbody tr');
     expect(await zones.locator("td:first-child").allTextContents()).toEqual(["us-east-1a", "us-east-1b"]);
     await page.screenshot({ path: join(ARTIFACTS, "canary.png"), fullPage: true });

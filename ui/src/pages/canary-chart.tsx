@@ -1,6 +1,7 @@
 import { useQuery } from "../api.js";
 import { histogram } from "../canary-model.js";
 import { CANARY_SIGNATURE, type CanaryMetric } from "../queries.js";
+import { CanaryBoxPlot } from "./canary-boxplot.js";
 
 const W = 560;
 const H = 180;
@@ -8,8 +9,8 @@ const P = 28;
 
 /**
  * One metric's signature: baseline and canary series over time with the band between them
- * shaded (the difference), a histogram of both sides' values, and a range plot of both samples
- * (min, median, mean, max). `zone` picks one zone's series (null: all zones together).
+ * shaded (the difference), and beside each other a histogram of both sides' values and their box
+ * plots. `zone` picks one zone's series (null: all zones together).
  */
 export function CanaryChart({
   runId,
@@ -43,25 +44,6 @@ export function CanaryChart({
           ...c.map((p, i) => `${x(i)},${y(p.value ?? 0)}`).reverse(),
         ].join(" ")
       : "";
-  const range = (st: CanaryMetric["baseline"], row: number, colour: string) => {
-    if (st.min === null || st.max === null) return null;
-    const sx = (v: number) =>
-      P +
-      ((v - Math.min(metric.baseline.min ?? v, metric.canary.min ?? v)) /
-        (Math.max(metric.baseline.max ?? v, metric.canary.max ?? v) -
-          Math.min(metric.baseline.min ?? v, metric.canary.min ?? v) || 1)) *
-        (W - 2 * P);
-    const yy = 20 + row * 26;
-    return (
-      <g>
-        <line x1={sx(st.min)} x2={sx(st.max)} y1={yy} y2={yy} stroke={colour} strokeWidth={2} />
-        {st.median !== null && <rect x={sx(st.median) - 3} y={yy - 8} width={6} height={16} fill={colour} />}
-        {st.mean !== null && (
-          <circle cx={sx(st.mean)} cy={yy} r={4} fill="var(--bg)" stroke={colour} strokeWidth={2} />
-        )}
-      </g>
-    );
-  };
   const valuesOf = (pts: typeof b) => pts.flatMap((p) => (p.value === null ? [] : [p.value]));
   const h = histogram(valuesOf(b), valuesOf(c));
   const top = Math.max(1, ...h.baseline, ...h.canary);
@@ -97,62 +79,57 @@ export function CanaryChart({
           </text>
         </svg>
       )}
-      {h.edges.length > 0 && (
-        <svg
-          viewBox={`0 0 ${W} ${HH}`}
-          role="img"
-          aria-label={`Histogram of ${metric.name}: baseline and canary values per interval`}
-          data-testid="canary-histogram"
-        >
-          {h.baseline.map((n, i) => {
-            const x0 = P + i * bw;
-            const hb = (n / top) * (HH - 34);
-            const hc = (h.canary[i] / top) * (HH - 34);
-            return (
-              // biome-ignore lint/suspicious/noArrayIndexKey: bins are positional.
-              <g key={i}>
-                <rect
-                  x={x0 + 1}
-                  y={HH - 18 - hb}
-                  width={bw / 2 - 1}
-                  height={hb}
-                  fill="var(--accent)"
-                  opacity={0.8}
-                >
-                  <title>{`baseline ${fmt(h.edges[i])}–${fmt(h.edges[i + 1])}: ${n}`}</title>
-                </rect>
-                <rect
-                  x={x0 + bw / 2}
-                  y={HH - 18 - hc}
-                  width={bw / 2 - 1}
-                  height={hc}
-                  fill="#e6a100"
-                  opacity={0.9}
-                >
-                  <title>{`canary ${fmt(h.edges[i])}–${fmt(h.edges[i + 1])}: ${h.canary[i]}`}</title>
-                </rect>
-              </g>
-            );
-          })}
-          <text x={P} y={HH - 4} className="tick">
-            {fmt(h.edges[0])}
-          </text>
-          <text x={W - P} y={HH - 4} className="tick" textAnchor="end">
-            {fmt(h.edges[h.edges.length - 1])}
-          </text>
-          <text x={P} y={12} className="tick">
-            values per interval: baseline (blue) · canary (amber)
-          </text>
-        </svg>
-      )}
-      <svg
-        viewBox={`0 0 ${W} 64`}
-        role="img"
-        aria-label={`Distribution of ${metric.name}: min, median (bar), mean (circle), max`}
-      >
-        {range(metric.baseline, 0, "var(--accent)")}
-        {range(metric.canary, 1, "#e6a100")}
-      </svg>
+      <div className="canary-dist">
+        {h.edges.length > 0 && (
+          <svg
+            viewBox={`0 0 ${W} ${HH}`}
+            role="img"
+            aria-label={`Histogram of ${metric.name}: baseline and canary values per interval`}
+            data-testid="canary-histogram"
+          >
+            {h.baseline.map((n, i) => {
+              const x0 = P + i * bw;
+              const hb = (n / top) * (HH - 34);
+              const hc = (h.canary[i] / top) * (HH - 34);
+              return (
+                // biome-ignore lint/suspicious/noArrayIndexKey: bins are positional.
+                <g key={i}>
+                  <rect
+                    x={x0 + 1}
+                    y={HH - 18 - hb}
+                    width={bw / 2 - 1}
+                    height={hb}
+                    fill="var(--accent)"
+                    opacity={0.8}
+                  >
+                    <title>{`baseline ${fmt(h.edges[i])}–${fmt(h.edges[i + 1])}: ${n}`}</title>
+                  </rect>
+                  <rect
+                    x={x0 + bw / 2}
+                    y={HH - 18 - hc}
+                    width={bw / 2 - 1}
+                    height={hc}
+                    fill="#e6a100"
+                    opacity={0.9}
+                  >
+                    <title>{`canary ${fmt(h.edges[i])}–${fmt(h.edges[i + 1])}: ${h.canary[i]}`}</title>
+                  </rect>
+                </g>
+              );
+            })}
+            <text x={P} y={HH - 4} className="tick">
+              {fmt(h.edges[0])}
+            </text>
+            <text x={W - P} y={HH - 4} className="tick" textAnchor="end">
+              {fmt(h.edges[h.edges.length - 1])}
+            </text>
+            <text x={P} y={12} className="tick">
+              values per interval: baseline (blue) · canary (amber)
+            </text>
+          </svg>
+        )}
+        <CanaryBoxPlot metric={metric.name} baseline={valuesOf(b)} canary={valuesOf(c)} />
+      </div>
     </div>
   );
 }
