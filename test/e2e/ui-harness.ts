@@ -1,6 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { type Context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -282,37 +289,60 @@ export function canarySpans(endNs: bigint): Span[] {
   return spans;
 }
 
+/** What recordOnMoto made, for the config-history and security checks. */
+export interface MotoEstate {
+  /** Security group `web`: port 443 open to the world at the first crawl, port 22 too at the second. */
+  web: string;
+  /** An instance in `web` and its private address. */
+  instance: string;
+  ip: string;
+  /** An instant between the two crawls: 443 open, 22 not yet. */
+  between: string;
+}
+
 /**
- * Config history rows as the recorder writes them (store-side, no AWS needed): security group
- * sg-0web in two versions, port 22 opened to the world in the second, and its IP holder rows.
+ * Config history the real way: resources created in moto through the AWS SDK, recorded by the
+ * app's recorder (`crawl` runs every collector once). Two crawls make two versions of `web`.
  */
-export function configRows(
-  tenant: string,
-  nowMs: number,
-): { versions: string; intervals: string; holders: string } {
-  const ts = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "000000");
-  const doc = (ports: number[]) =>
-    JSON.stringify({
-      GroupId: "sg-0web",
-      GroupName: "web",
-      IpPermissions: ports.map((p) => ({
-        FromPort: p,
-        IpProtocol: "tcp",
-        IpRanges: [{ CidrIp: "0.0.0.0/0" }],
-        ToPort: p,
-      })),
+export async function recordOnMoto(motoUrl: string, crawl: () => Promise<unknown>): Promise<MotoEstate> {
+  const ec2 = new EC2Client({
+    region: "us-east-1",
+    endpoint: motoUrl,
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+  });
+  try {
+    const vpc = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs?.[0]?.VpcId;
+    const web = (
+      await ec2.send(new CreateSecurityGroupCommand({ GroupName: "web", Description: "web", VpcId: vpc }))
+    ).GroupId as string;
+    const world = (port: number) => ({
+      GroupId: web,
+      IpPermissions: [
+        { IpProtocol: "tcp", FromPort: port, ToPort: port, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+      ],
     });
-  const row = (ms: number, hash: string, d: string) =>
-    [tenant, "securityGroups", "123456789012", "us-east-1", "sg-0web", ts(ms), hash, "0", d].join("\t");
-  const versions = `${[row(nowMs - 40 * 60_000, "h1", doc([443])), row(nowMs - 10 * 60_000, "h2", doc([22, 443]))].join("\n")}\n`;
-  // Validity intervals: version 1 closed by version 2, version 2 open.
-  const interval = (from: number, to: string, closed: string) =>
-    [tenant, "securityGroups", "123456789012", "us-east-1", "sg-0web", ts(from), to, "0", closed].join("\t");
-  const t1 = nowMs - 40 * 60_000;
-  const t2 = nowMs - 10 * 60_000;
-  const intervals = `${[interval(t1, ts(t2), "1"), interval(t2, "2200-01-01 00:00:00.000000000", "0")].join("\n")}\n`;
-  const holders = `${[tenant, "10.0.0.12", ts(nowMs - 40 * 60_000), "instances", "123456789012", "us-east-1", "i-0abc", "1"].join("\t")}\n`;
-  return { versions, intervals, holders };
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand(world(443)));
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: "ami-12c6146b",
+        MinCount: 2,
+        MaxCount: 2,
+        InstanceType: "t3.micro",
+        SecurityGroupIds: [web],
+        TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "Name", Value: "web" }] }],
+      }),
+    );
+    const first = run.Instances?.[0];
+    await crawl();
+    await new Promise((r) => setTimeout(r, 20));
+    const between = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand(world(22)));
+    await crawl();
+    return { web, instance: first?.InstanceId as string, ip: first?.PrivateIpAddress as string, between };
+  } finally {
+    ec2.destroy();
+  }
 }
 
 /**
@@ -356,7 +386,9 @@ export function wideEstate(services: number, baseNs: bigint): Span[] {
 /**
  * Instances the recorder would have seen holding the flow addresses of sendVpcFlows, tagged with
  * the services of the checkout trace: 10.0.1.5 is `gateway`, 10.0.2.7 is `cart` (10.0.3.9 stays
- * unknown), so flows grouped by SERVICE line up with the trace-derived map.
+ * unknown), so flows grouped by SERVICE line up with the trace-derived map. Written as store rows,
+ * not through moto: the flows are minutes old and need holders from 50 minutes back, history a
+ * crawl made now cannot have.
  */
 export function flowHolderRows(tenant: string, nowMs: number): { versions: string; holders: string } {
   const ts = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "000000");

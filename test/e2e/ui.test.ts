@@ -14,14 +14,16 @@ import {
   type RootFieldsResult as RootFields,
 } from "../../ui/src/queries.js";
 import { graphql, startApp } from "../support/app.js";
+import { type MotoServer, startMoto } from "../support/moto.js";
 import {
   ARTIFACTS,
   type Browser,
   canarySpans,
-  configRows,
   flowHolderRows,
   hugeTrace,
+  type MotoEstate,
   openBrowser,
+  recordOnMoto,
   sendCheckoutTrace,
   sendEnvironmentTraces,
   sendVpcFlows,
@@ -29,6 +31,7 @@ import {
 } from "./ui-harness.js";
 
 type App = Awaited<ReturnType<typeof startApp>>;
+const savedEnv: Record<string, string | undefined> = {};
 
 /** What a datetime-local input takes for an instant: local time to the minute. */
 function localMinute(ms: number): string {
@@ -54,23 +57,13 @@ const CONFIG_COLUMNS = [
   "deleted",
   "doc",
 ];
-const INTERVAL_COLUMNS = [
-  "tenant",
-  "collection",
-  "account",
-  "region",
-  "id",
-  "valid_from",
-  "valid_to",
-  "deleted",
-  "closed",
-];
 const HOLDER_COLUMNS = ["tenant", "ip", "seen_at", "collection", "account", "region", "id", "held"];
 
 /**
  * The dashboard in Debian's chromium against an in-process `skald start` (embedded chDB): trace
  * search → trace view → span details, collapsing, shareable URLs, themes, the 100,000-span trace,
- * every page screenshotted into .artifacts/ui/, and no console errors anywhere.
+ * every page screenshotted into .artifacts/ui/, and no console errors anywhere. Config history
+ * comes from the recorder crawling moto, where the resources were made through the AWS SDK.
  */
 describe("dashboard in a real browser", () => {
   let app: App;
@@ -80,13 +73,29 @@ describe("dashboard in a real browser", () => {
   let traceId: string;
   let retryTraceId: string;
   let envTraces: { production: string[]; staging: string[] };
+  let moto: MotoServer;
+  let aws: MotoEstate;
   let schemaFields: string[];
 
   beforeAll(async () => {
     if (!existsSync("ui/dist/index.html"))
       throw new Error("ui/dist is not built: run `npm run build:ui` first");
     dataDir = mkdtempSync(join(tmpdir(), "skald-ui-"));
-    app = await startApp({ storage: { dataDir }, "flows.vpcHttpPort": 0 });
+    moto = await startMoto();
+    // The SDK's credential chain (moto takes any keys); restored in afterAll.
+    for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+      savedEnv[k] = process.env[k];
+      process.env[k] = "testing";
+    }
+    app = await startApp({
+      storage: { dataDir },
+      "flows.vpcHttpPort": 0,
+      "recorder.aws.regions": ["us-east-1"],
+      "recorder.aws.account": "123456789012",
+      "recorder.aws.endpoint": moto.url,
+      "recorder.intervalSeconds": 3600,
+    });
+    aws = await recordOnMoto(moto.url, () => app.recorder!.crawlAll());
     base = app.graphqlUrl.replace(/\/graphql$/, "");
     traceId = await sendCheckoutTrace(app.listeners.otlpHttp, "ui");
     retryTraceId = await sendCheckoutTrace(app.listeners.otlpHttp, "ui-retry", {
@@ -102,10 +111,6 @@ describe("dashboard in a real browser", () => {
       encodeSpans(tenant, [...huge, ...canarySpans(nowNs()), ...wideEstate(ESTATE, nowNs() - ESTATE_AGO_NS)]),
     );
     await sendVpcFlows(app.listeners.vpcFlowLogs);
-    const config = configRows(tenant, Date.now());
-    await app.store.insertTsv("config_versions", CONFIG_COLUMNS, Buffer.from(config.versions));
-    await app.store.insertTsv("config_intervals", INTERVAL_COLUMNS, Buffer.from(config.intervals));
-    await app.store.insertTsv("config_ip_holders", HOLDER_COLUMNS, Buffer.from(config.holders));
     const holders = flowHolderRows(tenant, Date.now());
     await app.store.insertTsv("config_versions", CONFIG_COLUMNS, Buffer.from(holders.versions));
     await app.store.insertTsv("config_ip_holders", HOLDER_COLUMNS, Buffer.from(holders.holders));
@@ -119,6 +124,11 @@ describe("dashboard in a real browser", () => {
   afterAll(async () => {
     await browser?.close();
     await app?.shutdown();
+    await moto?.stop();
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -513,16 +523,18 @@ describe("dashboard in a real browser", () => {
       "/config?last=1h&type=securityGroups",
       '[data-testid="config-resource"]',
     );
-    await page.locator('[data-testid="config-resource"]', { hasText: "sg-0web" }).click();
+    await page.locator('[data-testid="config-resource"]', { hasText: aws.web }).click();
     await poll(() => page.locator('[data-testid="config-versions"] tbody tr').count()).toBe(2);
     // The latest two versions are compared by default: port 22 appears on the right only.
     const diff = page.locator('[data-testid="config-diff"]');
     await diff.waitFor();
     await poll(() => diff.locator("tr.diff-added, tr.diff-changed").count()).toBeGreaterThan(0);
     expect(await diff.textContent()).toContain("22");
-    await page.getByLabel("IP address").fill("10.0.0.12");
+    await page.getByLabel("IP address").fill(aws.ip);
     await page.getByRole("button", { name: "Look up" }).click();
-    await poll(() => page.locator('[data-testid="who-had"]').textContent()).toContain("instances/i-0abc");
+    await poll(() => page.locator('[data-testid="who-had"]').textContent()).toContain(
+      `instances/${aws.instance}`,
+    );
     await page.screenshot({ path: join(ARTIFACTS, "config-history.png"), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
@@ -531,26 +543,31 @@ describe("dashboard in a real browser", () => {
   it("answers the saved security questions over config history", async () => {
     const { page, errors } = await visit("/security?last=1h", 'form[aria-label="Open to the world"]');
     const answer = page.locator('[data-testid="security-answer"]');
-    // Port 22 is open to 0.0.0.0/0 in sg-0web's current version (opened ten minutes ago).
-    await poll(() => answer.textContent()).toContain("sg-0web");
+    // Port 22 is open to 0.0.0.0/0 in web's current version (opened at the second crawl).
+    await poll(() => answer.textContent()).toContain(aws.web);
     await page.screenshot({ path: join(ARTIFACTS, "security-open-port.png"), fullPage: true });
     await page.getByLabel("Port").fill("3389");
     await page.getByRole("button", { name: "Ask" }).click();
     await poll(() => answer.textContent()).toBe("No security group is open to the world on port 3389.");
-    // Before port 22 was opened, nothing was open on it.
-    await page.getByLabel("Port").fill("22");
+    // A shared link to the instant between the crawls: 443 was open to the world, 22 not yet.
+    const at = encodeURIComponent(aws.between);
+    await page.goto(`${base}/security?last=1h&q=open&port=22&at=${at}`);
+    await poll(() => answer.textContent()).toBe("No security group is open to the world on port 22.");
+    await page.goto(`${base}/security?last=1h&q=open&port=443&at=${at}`);
+    await poll(() => answer.textContent()).toContain(aws.web);
+    // Before anything was recorded, nothing was open at all (the form's At field, to the minute).
     await page.getByLabel(/^At/).fill(localMinute(Date.now() - 20 * 60_000));
     await page.getByRole("button", { name: "Ask" }).click();
-    await poll(() => answer.textContent()).toBe("No security group is open to the world on port 22.");
-    // Who had 10.0.0.12 (now).
+    await poll(() => answer.textContent()).toBe("No security group is open to the world on port 443.");
+    // Who has the instance's private address (now).
     await page.getByRole("link", { name: "Who had an IP address at a time" }).click();
-    await page.getByLabel("IP address").fill("10.0.0.12");
+    await page.getByLabel("IP address").fill(aws.ip);
     await page.getByRole("button", { name: "Ask" }).click();
-    await poll(() => answer.textContent()).toContain("instances/i-0abc");
-    expect(page.url()).toContain("ip=10.0.0.12");
+    await poll(() => answer.textContent()).toContain(`instances/${aws.instance}`);
+    expect(page.url()).toContain(`ip=${aws.ip}`);
     // What changed in the last 24 hours: the security group, created then modified.
     await page.getByRole("link", { name: "What changed recently" }).click();
-    await poll(() => answer.locator("tr", { hasText: "securityGroups/sg-0web" }).count()).toBe(2);
+    await poll(() => answer.locator("tr", { hasText: `securityGroups/${aws.web}` }).count()).toBe(2);
     await page.screenshot({ path: join(ARTIFACTS, "security-changes.png"), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();

@@ -133,8 +133,12 @@ function WhoHad() {
   const loc = useLocation();
   const ip = loc.params.get("ip") ?? "";
   const at = atParam(loc.params) ?? loc.window.to;
-  const [form, setForm] = useState({ ip, at: localInput(Date.parse(at)) });
+  const shown = localInput(Date.parse(at));
+  const [form, setForm] = useState({ ip, at: shown });
   const result = useQuery(ip ? WHO_HAD : null, { ip, at }, `${ip}|${at}`);
+  // The field shows minutes only: an untouched field keeps the exact instant (or "now"), so an
+  // address taken seconds ago is found.
+  const atChosen = () => (form.at === shown ? atParam(loc.params) : new Date(form.at).toISOString());
   return (
     <>
       <form
@@ -142,7 +146,7 @@ function WhoHad() {
         aria-label="Who had an IP"
         onSubmit={(e) => {
           e.preventDefault();
-          loc.setParams({ ip: form.ip.trim(), at: new Date(form.at).toISOString() }, { push: true });
+          loc.setParams({ ip: form.ip.trim(), at: atChosen() }, { push: true });
         }}
       >
         <label>
