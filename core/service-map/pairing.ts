@@ -47,9 +47,17 @@ export function pairingSql(db: string, r: PairingRange): string {
     r.minuteFrom ? `AND minute >= ${r.minuteFrom}` : "",
     r.minuteTo ? `AND minute < ${r.minuteTo}` : "",
   ].join(" ");
-  // Candidate traces: every trace with a span that arrived within one lateness bound before the
-  // window (its partner may complete a call inside the window) and the traces such spans link to.
-  const recent = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late})
+  // Candidate traces, the only ones that can hold a call done in [from, until):
+  //  - a service edge is done when its later span arrives, so one of its spans arrived in the window;
+  //  - a virtual edge is done one lateness bound after its CLIENT/PRODUCER span (which has a peer)
+  //    arrived, so that span arrived at most one bound before the window;
+  //  - a CONSUMER linked to a PRODUCER in another trace pairs across the two traces: both sides of
+  //    every cross-trace link that arrived within one bound before the window.
+  // (The window's own arrivals are few; the lateness bound spans minutes of arrivals, of which only
+  // peer and link spans are read.)
+  const inWindow = `inserted_at >= fromUnixTimestamp64Milli(${from})
+      AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
+  const withinBound = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late})
       AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
   // One read of the candidate rows, no self-join: every span is emitted under its own key (as a
   // potential parent) and, if it has one, under its parent's key (as a child); one GROUP BY then
@@ -82,9 +90,12 @@ FROM
         min(toUnixTimestamp64Milli(inserted_at)) AS ins
       FROM ${db}.sm_spans
       WHERE (tenant, trace_id) IN (
-          SELECT tenant, trace_id FROM ${db}.sm_spans WHERE ${recent}
+          SELECT tenant, trace_id FROM ${db}.sm_spans WHERE ${inWindow}
           UNION DISTINCT
-          SELECT tenant, ref_trace_id FROM ${db}.sm_spans WHERE ${recent} AND ref_trace_id != trace_id)
+          SELECT tenant, trace_id FROM ${db}.sm_spans
+          WHERE ${withinBound} AND (peer_kind != '' OR ref_trace_id != trace_id)
+          UNION DISTINCT
+          SELECT tenant, ref_trace_id FROM ${db}.sm_spans WHERE ${withinBound} AND ref_trace_id != trace_id)
         AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}
       GROUP BY tenant, trace_id, span_id
     )

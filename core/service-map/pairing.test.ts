@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STORE_TARGETS } from "../../test/support/targets.js";
+import { loadConfig } from "../config/load.js";
+import { type Span, SpanKind } from "../model/span.js";
+import { migrate, retentionDaysOf } from "../store/migrations.js";
+import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
+import { openStore, type Store } from "../store/store.js";
+import { pairingSql } from "./pairing.js";
+
+function span(over: Partial<Span> & Pick<Span, "traceId" | "spanId" | "kind">, service: string): Span {
+  const start = BigInt(Date.now()) * 1_000_000n;
+  return {
+    parentSpanId: "",
+    traceState: "",
+    flags: 1,
+    name: "op",
+    startTimeUnixNano: start,
+    endTimeUnixNano: start + 2_000_000n,
+    attributes: [],
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    statusCode: 0,
+    statusMessage: "",
+    resource: {
+      attributes: [{ key: "service.name", value: service, type: "string" }],
+      droppedAttributesCount: 0,
+      serviceName: service,
+    },
+    scope: { name: "test", version: "" },
+    ...over,
+  };
+}
+
+/**
+ * The pairing query reads only candidate traces (those with an arrival in the window, peer spans
+ * and cross-trace links within one lateness bound): a CONSUMER that starts its own trace with a
+ * link to the PRODUCER pairs across the two traces whichever side arrives last.
+ */
+describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name ClickHouse", (target) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let seq = 0;
+
+  beforeAll(async () => {
+    const t = await target.setup();
+    cleanup = t.cleanup;
+    const config = loadConfig({ env: {}, overrides: { storage: t.storage } });
+    store = await openStore(config.storage);
+    await migrate(store, retentionDaysOf(config.storage));
+  });
+  afterAll(async () => {
+    await store?.close();
+    await cleanup?.();
+  });
+
+  const insert = (tenant: string, s: Span) =>
+    store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, [s]), {
+      insert_deduplication_token: `pairing-${tenant}-${seq++}`,
+    });
+  const arrival = async (tenant: string, spanId: string) => {
+    const rs = await store.client.query({
+      query: `SELECT toUnixTimestamp64Milli(inserted_at) AS ins FROM ${store.database}.sm_spans
+              WHERE tenant = {t:String} AND span_id = {s:String}`,
+      query_params: { t: tenant, s: spanId },
+      format: "JSONEachRow",
+    });
+    return BigInt((await rs.json<{ ins: string }>())[0].ins);
+  };
+  const calls = async (tenant: string, fromMs: bigint, untilMs: bigint) => {
+    const rs = await store.client.query({
+      query: `SELECT source, target_kind, target, is_late FROM (${pairingSql(store.database, {
+        doneFromMs: fromMs,
+        untilMs,
+        latenessMs: 300_000,
+      })}) WHERE tenant = {t:String}`,
+      query_params: { t: tenant },
+      format: "JSONEachRow",
+    });
+    return rs.json();
+  };
+
+  for (const order of ["consumer first", "producer first"] as const) {
+    it(`counts orders → mailer once, in the window of the later arrival (${order})`, async () => {
+      const tenant = `link-${order.replace(" ", "-")}`;
+      const producer = span(
+        { traceId: "a".repeat(32), spanId: "1".repeat(16), kind: SpanKind.PRODUCER, name: "publish" },
+        "orders",
+      );
+      const consumer = span(
+        {
+          traceId: "b".repeat(32),
+          spanId: "2".repeat(16),
+          kind: SpanKind.CONSUMER,
+          name: "consume",
+          links: [
+            {
+              traceId: producer.traceId,
+              spanId: producer.spanId,
+              traceState: "",
+              attributes: [],
+              droppedAttributesCount: 0,
+              flags: 1,
+            },
+          ],
+        },
+        "mailer",
+      );
+      const [first, second] = order === "consumer first" ? [consumer, producer] : [producer, consumer];
+      await insert(tenant, first);
+      await new Promise((r) => setTimeout(r, 1100));
+      await insert(tenant, second);
+      const t1 = await arrival(tenant, first.spanId);
+      const t2 = await arrival(tenant, second.spanId);
+      expect(t2).toBeGreaterThan(t1);
+      // the window holding the second arrival counts the call; the first arrival's window does not
+      expect(await calls(tenant, t2, t2 + 1n)).toEqual([
+        { source: "orders", target_kind: "service", target: "mailer", is_late: 0 },
+      ]);
+      expect(await calls(tenant, t1, t2)).toEqual([]);
+    });
+  }
+});
