@@ -1,9 +1,5 @@
 import { lazy, Suspense, useEffect, useState } from "react";
 import { useQuery } from "./api.js";
-import { CanaryPage } from "./pages/canary.js";
-import { ConfigPage } from "./pages/config.js";
-import { FlowsPage } from "./pages/flows.js";
-import { MapPage } from "./pages/map.js";
 import { TracePage } from "./pages/trace.js";
 import { TracesPage } from "./pages/traces.js";
 import { Unavailable } from "./pages/unavailable.js";
@@ -13,9 +9,16 @@ import { SignIn, SignOut, useSignInNeeded } from "./sign-in.js";
 import { TimePicker } from "./time-picker.js";
 import { hrefWithGlobals } from "./url.js";
 
-/** Pages few visits need are split off the first page's bundle. */
+/**
+ * Only the trace search and trace view are in the first page's bundle (the usual way in); every
+ * other page is a chunk of its own, loaded when first visited.
+ */
 const ComparePage = lazy(() => import("./pages/compare.js"));
 const SecurityPage = lazy(() => import("./pages/security.js"));
+const MapPage = lazy(() => import("./pages/map.js").then((m) => ({ default: m.MapPage })));
+const CanaryPage = lazy(() => import("./pages/canary.js").then((m) => ({ default: m.CanaryPage })));
+const ConfigPage = lazy(() => import("./pages/config.js").then((m) => ({ default: m.ConfigPage })));
+const FlowsPage = lazy(() => import("./pages/flows.js").then((m) => ({ default: m.FlowsPage })));
 
 const NAV = [
   { path: "/traces", label: "Traces", pages: ["traces", "trace", "compare"] },
@@ -139,63 +142,65 @@ export function App() {
       </header>
       {signInNeeded && <SignIn />}
       <main id="main" tabIndex={-1}>
-        {page === "traces" && <TracesPage />}
-        {page === "trace" && loc.route.page === "trace" && <TracePage traceId={loc.route.traceId} />}
-        {page === "map" &&
-          (roots.state !== "done" ? (
-            <p className="muted">Loading…</p>
-          ) : has(["serviceMap", "serviceMetrics"]) ? (
-            <MapPage />
-          ) : (
-            <Unavailable title="Service map" api="serviceMap" />
-          ))}
-        {page === "config" &&
-          (roots.state !== "done" ? (
-            <p className="muted">Loading…</p>
-          ) : has(["resources", "resource", "changes", "whoHad"]) ? (
-            <ConfigPage />
-          ) : (
-            <Unavailable title="Config history" api="config history" />
-          ))}
-        {page === "canary" &&
-          (roots.state !== "done" ? (
-            <p className="muted">Loading…</p>
-          ) : has(["canaryAnalysis", "canaryRuns", "canaryRun"]) ? (
-            <CanaryPage />
-          ) : (
-            <Unavailable title="Canary report" api="canary analysis" />
-          ))}
-        {page === "flows" &&
-          (roots.state !== "done" ? (
-            <p className="muted">Loading…</p>
-          ) : has(["flowMatrix", "topTalkers"]) ? (
-            <FlowsPage />
-          ) : (
-            <Unavailable title="Network flows" api="flows" />
-          ))}
-        {page === "compare" && (
-          <Suspense fallback={<p className="muted">Loading…</p>}>
-            <ComparePage />
-          </Suspense>
-        )}
-        {page === "security" &&
-          (roots.state !== "done" ? (
-            <p className="muted">Loading…</p>
-          ) : has(["resources", "whoHad", "changes"]) ? (
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          {page === "traces" && <TracesPage />}
+          {page === "trace" && loc.route.page === "trace" && <TracePage traceId={loc.route.traceId} />}
+          {page === "map" &&
+            (roots.state !== "done" ? (
+              <p className="muted">Loading…</p>
+            ) : has(["serviceMap", "serviceMetrics"]) ? (
+              <MapPage />
+            ) : (
+              <Unavailable title="Service map" api="serviceMap" />
+            ))}
+          {page === "config" &&
+            (roots.state !== "done" ? (
+              <p className="muted">Loading…</p>
+            ) : has(["resources", "resource", "changes", "whoHad"]) ? (
+              <ConfigPage />
+            ) : (
+              <Unavailable title="Config history" api="config history" />
+            ))}
+          {page === "canary" &&
+            (roots.state !== "done" ? (
+              <p className="muted">Loading…</p>
+            ) : has(["canaryAnalysis", "canaryRuns", "canaryRun"]) ? (
+              <CanaryPage />
+            ) : (
+              <Unavailable title="Canary report" api="canary analysis" />
+            ))}
+          {page === "flows" &&
+            (roots.state !== "done" ? (
+              <p className="muted">Loading…</p>
+            ) : has(["flowMatrix", "topTalkers"]) ? (
+              <FlowsPage />
+            ) : (
+              <Unavailable title="Network flows" api="flows" />
+            ))}
+          {page === "compare" && (
             <Suspense fallback={<p className="muted">Loading…</p>}>
-              <SecurityPage />
+              <ComparePage />
             </Suspense>
-          ) : (
-            <Unavailable title="Security queries" api="config history" />
-          ))}
-        {page === "notFound" && (
-          <section>
-            <h1>Not found</h1>
-            <p>
-              No page at <code>{loc.pathname}</code>. <Link href="/traces">Search traces</Link>.
-            </p>
-          </section>
-        )}
+          )}
+          {page === "security" &&
+            (roots.state !== "done" ? (
+              <p className="muted">Loading…</p>
+            ) : has(["resources", "whoHad", "changes"]) ? (
+              <Suspense fallback={<p className="muted">Loading…</p>}>
+                <SecurityPage />
+              </Suspense>
+            ) : (
+              <Unavailable title="Security queries" api="config history" />
+            ))}
+          {page === "notFound" && (
+            <section>
+              <h1>Not found</h1>
+              <p>
+                No page at <code>{loc.pathname}</code>. <Link href="/traces">Search traces</Link>.
+              </p>
+            </section>
+          )}
+        </Suspense>
       </main>
     </div>
   );
