@@ -1,8 +1,9 @@
 /**
  * npm run bench:ingest — OTLP gRPC ingest into `skald start` on the embedded store.
  * 8 closed-loop clients send pre-encoded requests of 512 spans with 10 attributes each for
- * BENCH_SECONDS (default 60). Prints accepted spans/s, request latency, Skald's peak RSS, then
- * checks stored = accepted and bytes on disk per span after merges.
+ * BENCH_SECONDS (default 60). Prints accepted spans/s, request latency, Skald's CPU-seconds per
+ * 100k spans (comparable across runs on a busy machine), peak RSS, then checks stored = accepted
+ * and bytes on disk per span after merges.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,15 @@ import { loadConfig } from "../core/config/load.js";
 import { openStore } from "../core/store/store.js";
 import { freePort } from "../test/support/clickhouse-server.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
-import { fmt, peakRss, percentile, rawTraceClient, spawnSkald, stopSkald } from "./support.js";
+import {
+  fmt,
+  peakRss,
+  percentile,
+  processCpuSeconds,
+  rawTraceClient,
+  spawnSkald,
+  stopSkald,
+} from "./support.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 60);
 const clients = Number(process.env.BENCH_CLIENTS ?? 8);
@@ -41,6 +50,7 @@ async function main() {
     rssPeak = Math.max(rssPeak, peakRss(child.pid ?? 0));
   }, 500);
   const started = performance.now();
+  const cpu0 = processCpuSeconds(child.pid);
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
       const client = rawTraceClient(`127.0.0.1:${grpcPort}`);
@@ -59,6 +69,7 @@ async function main() {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = processCpuSeconds(child.pid) - cpu0;
   clearInterval(rssTimer);
   rssPeak = Math.max(rssPeak, peakRss(child.pid ?? 0));
   latencies.sort((a, b) => a - b);
@@ -67,6 +78,10 @@ async function main() {
     `accepted: ${fmt(accepted)} spans in ${elapsed.toFixed(1)} s = ${fmt(accepted / elapsed)} spans/s`,
   );
   console.log(`refused requests (throttled, retried): ${refused}`);
+  // CPU per span does not depend on how busy the machine is, spans/s does
+  console.log(
+    `skald CPU during the load: ${cpu.toFixed(1)} s = ${((cpu / accepted) * 100_000).toFixed(2)} CPU-seconds per 100k spans (decode, encode, ClickHouse insert and merges)`,
+  );
   console.log(
     `request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
   );

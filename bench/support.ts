@@ -28,6 +28,17 @@ export async function stopSkald(child: ChildProcess): Promise<number | null> {
   return exited;
 }
 
+/** CPU seconds (user + system) a process used so far, from /proc; 0 if unknown. */
+export function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
 /** Peak resident set size of a process in bytes (VmHWM), 0 if unknown. */
 export function peakRss(pid: number): number {
   try {
