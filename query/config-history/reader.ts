@@ -95,23 +95,23 @@ export class ConfigHistoryReader {
     // Without documents only id, time and deletion columns are read (much less than the docs).
     const needsDoc = opts.withDoc !== false || (opts.needles ?? []).length > 0;
     if (!needsDoc) return this.liveAt(tenant, types, at, opts.ids, opts.limit);
+    // the live versions' documents, looked up by their full key in config_versions
+    const live = this.liveSql(at, opts.ids);
     const rows = await this.rows<{ c: string; id: string; a: string; r: string; s: string; doc: string }>(
-      `SELECT collection AS c, id, account AS a, region AS r, ${ns("max(seen_at)")} AS s,
-          ${needsDoc ? "argMax(doc, seen_at)" : "''"} AS doc
+      `SELECT collection AS c, id, account AS a, region AS r, ${ns("seen_at")} AS s, doc
         FROM ${this.t("config_versions")}
         WHERE tenant = {tenant:String} AND collection IN {types:Array(String)}
-          AND seen_at <= fromUnixTimestamp64Nano({at:Int64}, 'UTC')
           ${opts.ids ? "AND id IN {ids:Array(String)}" : ""}
-        GROUP BY collection, id, account, region
-        HAVING argMax(deleted, seen_at) = 0
+          AND (tenant, collection, id, account, region, seen_at) IN (
+            SELECT {tenant:String}, collection, id, account, region, since FROM (${live.sql}))
           ${(opts.needles ?? []).map((_, i) => `AND position(doc, {n${i}:String}) > 0`).join(" ")}
-        ORDER BY collection, id, account, region
+        ORDER BY c, id, a, r
+        LIMIT 1 BY c, id, a, r
         ${opts.limit ? `LIMIT ${Math.floor(opts.limit)}` : ""}`,
       {
         tenant,
         types,
-        at: (at ?? FAR_FUTURE).toString(),
-        ids: opts.ids ?? [],
+        ...live.params,
         ...Object.fromEntries((opts.needles ?? []).map((n, i) => [`n${i}`, n])),
       },
     );
@@ -126,25 +126,18 @@ export class ConfigHistoryReader {
   }
 
   /**
-   * Ids live at `at`, from the validity intervals (migrations/0009_config_validity_levels.sql): the
-   * bucket containing `at` of each level of config_periods (closed intervals) and config_current
-   * (open ones). Per resource the interval with the latest start wins, so a stale open row not yet
-   * merged away is outvoted by the version that followed it.
+   * Resources live at `at` (collection, id, account, region, since), from the validity intervals
+   * (migrations/0009_config_validity_levels.sql): the bucket containing `at` of each level of
+   * config_periods (closed intervals) and config_current (open ones). Per resource the interval
+   * with the latest start wins, so a stale open row not yet merged away is outvoted by the version
+   * that followed it. Needs {tenant} and {types} bound by the caller.
    */
-  private async liveAt(
-    tenant: string,
-    types: string[],
-    at: bigint | null,
-    ids: string[] | undefined,
-    limit: number | undefined,
-  ): Promise<ResourceState[]> {
+  private liveSql(at: bigint | null, ids: string[] | undefined) {
     const t = at ?? BigInt(Date.now()) * 1_000_000n;
     // integers computed here, not user text
     const buckets = LEVEL_NS.map((size, level) => `(${level}, ${t < 0n ? 0n : t / size})`).join(", ");
     const idFilter = ids ? "AND id IN {ids:Array(String)}" : "";
-    // JSONCompact: one JSON document of arrays parses much faster than 10,000 objects
-    const rs = await this.store.client.query({
-      query: `SELECT collection AS c, id, account AS a, region AS r, ${ns("max(valid_from)")} AS s
+    const sql = `SELECT collection, id, account, region, max(valid_from) AS since
         FROM (
           SELECT collection, id, account, region, valid_from, deleted FROM ${this.t("config_periods")}
             WHERE tenant = {tenant:String} AND collection IN {types:Array(String)}
@@ -156,10 +149,25 @@ export class ConfigHistoryReader {
             WHERE tenant = {tenant:String} AND collection IN {types:Array(String)} ${idFilter}
               AND valid_from <= fromUnixTimestamp64Nano({at:Int64}, 'UTC'))
         GROUP BY collection, id, account, region
-        HAVING argMax(deleted, valid_from) = 0
+        HAVING argMax(deleted, valid_from) = 0`;
+    return { sql, params: { at: t.toString(), ids: ids ?? [] } };
+  }
+
+  /** Ids live at `at` (see liveSql): reads no documents. */
+  private async liveAt(
+    tenant: string,
+    types: string[],
+    at: bigint | null,
+    ids: string[] | undefined,
+    limit: number | undefined,
+  ): Promise<ResourceState[]> {
+    const live = this.liveSql(at, ids);
+    // JSONCompact: one JSON document of arrays parses much faster than 10,000 objects
+    const rs = await this.store.client.query({
+      query: `SELECT collection AS c, id, account AS a, region AS r, ${ns("since")} AS s FROM (${live.sql})
         ORDER BY c, id, a, r
         ${limit ? `LIMIT ${Math.floor(limit)}` : ""}`,
-      query_params: { tenant, types, at: t.toString(), ids: ids ?? [] },
+      query_params: { tenant, types, ...live.params },
       format: "JSONCompact",
     });
     const { data } = await rs.json<[string, string, string, string, string]>();
