@@ -4,7 +4,7 @@
  * per variant: `spans` as a Null table (parsing only), `spans` alone, `spans` with each
  * materialized view alone, and with all of them. Variants alternate within each round; the
  * process's CPU time (chDB runs in-process, so its threads count) is reported per 100k spans,
- * the minimum over rounds. Background merges are stopped; after each variant's round its tables are
+ * the minimum over rounds (BENCH_VARIANTS: ";"-separated name parts). Background merges are stopped; after each variant's round its tables are
  * merged once (OPTIMIZE FINAL: one pass of what background merges repeat) and that CPU is shown too.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -23,7 +23,7 @@ import { fmt } from "./support.js";
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const ONLY = process.env.BENCH_VARIANTS?.split(",");
+const ONLY = process.env.BENCH_VARIANTS?.split(";");
 
 /** Materialized views on `spans` (and what they cascade into). */
 const SPAN_VIEWS = ["trace_index_mv", "operations_mv", "sm_spans_mv", "sm_red_1m_mv"];
