@@ -46,7 +46,27 @@ export interface QueryLimits {
   queryMaxResultRows: number;
 }
 
-const DEFAULT_LIMITS: QueryLimits = { queryTimeoutSeconds: 30, queryMaxResultRows: 10_000_000 };
+export const DEFAULT_LIMITS: QueryLimits = { queryTimeoutSeconds: 30, queryMaxResultRows: 10_000_000 };
+
+/**
+ * Options every read query to ClickHouse carries: a server applies the limits per request and
+ * cancels the query itself when time is up. chDB would apply them as session-wide SETs (reaching
+ * the ingest and pairing jobs' statements too), so there the query is abandoned by the abort
+ * signal alone. A fresh object per query (the abort signal starts counting when created).
+ */
+export function queryLimitOptions(store: Store, limits: QueryLimits = DEFAULT_LIMITS) {
+  return {
+    clickhouse_settings:
+      store.kind === "server"
+        ? {
+            max_execution_time: limits.queryTimeoutSeconds,
+            max_result_rows: String(limits.queryMaxResultRows),
+            result_overflow_mode: "throw" as const,
+          }
+        : undefined,
+    abort_signal: AbortSignal.timeout(limits.queryTimeoutSeconds * 1000 + 1000),
+  };
+}
 
 export function createSqlRunner(
   store: Store,
@@ -54,17 +74,6 @@ export function createSqlRunner(
   observe?: QueryObserver,
   limits: QueryLimits = DEFAULT_LIMITS,
 ): SqlRunner {
-  // A server applies these per request and cancels the query itself when time is up. chDB would
-  // apply them as session-wide SETs (reaching the ingest and pairing jobs' statements too), so
-  // there the query is abandoned by the abort signal alone.
-  const settings =
-    store.kind === "server"
-      ? {
-          max_execution_time: limits.queryTimeoutSeconds,
-          max_result_rows: String(limits.queryMaxResultRows),
-          result_overflow_mode: "throw" as const,
-        }
-      : undefined;
   async function run<T>(
     name: string,
     sql: string,
@@ -78,8 +87,7 @@ export function createSqlRunner(
         query: sql,
         query_params: params.values,
         format,
-        clickhouse_settings: settings,
-        abort_signal: AbortSignal.timeout(limits.queryTimeoutSeconds * 1000 + 1000),
+        ...queryLimitOptions(store, limits),
       });
       const rows = await rs.json<T>();
       ok = true;

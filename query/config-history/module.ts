@@ -96,7 +96,7 @@ export function coverageOf(crawls: CrawlRecord[]) {
  * Read-only: nothing here writes.
  */
 export function createConfigHistoryModule(deps: QueryModuleDeps): QueryModule {
-  const reader = new ConfigHistoryReader(deps.store);
+  const reader = new ConfigHistoryReader(deps.store, deps.config.limits);
   let closed = false;
   const resources = async (
     tenant: string,

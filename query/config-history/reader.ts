@@ -1,4 +1,5 @@
 import type { Store } from "../../core/store/store.js";
+import { DEFAULT_LIMITS, type QueryLimits, queryLimitOptions } from "../sql.js";
 
 /**
  * Reads config history (migrations/0003_config_history.sql). Every query is scoped to one tenant
@@ -70,14 +71,23 @@ const LEVEL_NS = [
 ];
 
 export class ConfigHistoryReader {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** Timeout and row cap of every query (config `limits`). */
+    private readonly limits: QueryLimits = DEFAULT_LIMITS,
+  ) {}
 
   private t(name: string): string {
     return `${this.store.database}.${name}`;
   }
 
   private async rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
-    const rs = await this.store.client.query({ query, query_params: params, format: "JSONEachRow" });
+    const rs = await this.store.client.query({
+      ...queryLimitOptions(this.store, this.limits),
+      query,
+      query_params: params,
+      format: "JSONEachRow",
+    });
     return rs.json<T>();
   }
 
@@ -164,6 +174,7 @@ export class ConfigHistoryReader {
     const live = this.liveSql(at, ids);
     // JSONCompact: one JSON document of arrays parses much faster than 10,000 objects
     const rs = await this.store.client.query({
+      ...queryLimitOptions(this.store, this.limits),
       query: `SELECT collection AS c, id, account AS a, region AS r, ${ns("since")} AS s FROM (${live.sql})
         ORDER BY c, id, a, r
         ${limit ? `LIMIT ${Math.floor(limit)}` : ""}`,
