@@ -185,6 +185,17 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
       query: `ALTER TABLE ${db}.sm_windows DELETE WHERE window_end >= toDateTime64({w:String}, 3) SETTINGS mutations_sync = 2`,
       query_params: { w },
     });
+    // a server may finish the mutation after the ALTER returns: wait until it is done
+    const pending = async () => {
+      const rs = await app.store.client.query({
+        query: `SELECT count() AS n FROM system.mutations
+                WHERE database = {db:String} AND table = 'sm_windows' AND is_done = 0`,
+        query_params: { db },
+        format: "JSONEachRow",
+      });
+      return Number((await rs.json<{ n: string }>())[0].n);
+    };
+    await expect.poll(pending, { timeout: 30_000, interval: 100 }).toBe(0);
     const job = createServiceMapJob(
       { store: app.store, logger: createLogger("silent"), registry: new Registry() },
       {
