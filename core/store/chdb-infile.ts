@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -44,6 +44,8 @@ const settingValue = (v: string | number): string =>
 
 export function createInfileInserter(run: RunSql, spoolDir: string): InfileInserter {
   mkdirSync(spoolDir, { recursive: true });
+  // files a crashed process left behind (one process per data directory, so none is in use)
+  for (const f of readdirSync(spoolDir)) if (f.endsWith(".bin")) rmSync(join(spoolDir, f), { force: true });
   return {
     async insert(table, columns, body, format, settings) {
       const file = join(spoolDir, `${randomUUID()}.bin`);
