@@ -157,13 +157,19 @@ describe("ids, cursors and row decoding", () => {
     const permanent = storeError("q", chError);
     expect([permanent.kind, permanent.code]).toEqual(["permanent", "STORE_QUERY_FAILED"]);
     expect(permanent.message).not.toContain("SELECT");
-    const busy = storeError("q", Object.assign(new Error("x"), { code: "241", type: "MEMORY_LIMIT_EXCEEDED" }));
+    const busy = storeError(
+      "q",
+      Object.assign(new Error("x"), { code: "241", type: "MEMORY_LIMIT_EXCEEDED" }),
+    );
     expect([busy.kind, busy.code]).toEqual(["retryable", "STORE_BUSY"]);
     // the limits Skald sets on every query are named when hit
     const slow = storeError("q", Object.assign(new Error("x"), { code: "159", type: "TIMEOUT_EXCEEDED" }));
     expect([slow.kind, slow.code]).toEqual(["limit", "QUERY_TIMEOUT"]);
     expect(slow.message).toContain("limits.queryTimeoutSeconds");
-    const big = storeError("q", Object.assign(new Error("x"), { code: "396", type: "TOO_MANY_ROWS_OR_BYTES" }));
+    const big = storeError(
+      "q",
+      Object.assign(new Error("x"), { code: "396", type: "TOO_MANY_ROWS_OR_BYTES" }),
+    );
     expect([big.kind, big.code]).toEqual(["limit", "RESULT_TOO_LARGE"]);
     const down = storeError("q", Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }));
     expect([down.kind, down.code]).toEqual(["retryable", "STORE_UNAVAILABLE"]);
