@@ -95,6 +95,10 @@ describe("dashboard in a real browser", () => {
       "recorder.aws.endpoint": moto.url,
       "recorder.intervalSeconds": 3600,
     });
+    // `skald start` crawls every collection once as it starts; let those crawls finish before
+    // the resources are made, or one of them may record the security group half-built (a third
+    // version) on a slow machine.
+    await app.recorder!.crawlAll();
     aws = await recordOnMoto(moto.url, () => app.recorder!.crawlAll());
     base = app.graphqlUrl.replace(/\/graphql$/, "");
     traceId = await sendCheckoutTrace(app.listeners.otlpHttp, "ui");
