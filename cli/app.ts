@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server }
 import { createServer as createHttpsServer } from "node:https";
 import { type FlowPipeline, startFlowPipeline } from "../collector/flows/index.js";
 import { createOtlpGrpcReceiver, createOtlpHttpReceiver, type Receiver } from "../collector/index.js";
-import { createAuthenticator } from "../core/auth/authenticator.js";
+import { createAuthenticator, headerLookup } from "../core/auth/authenticator.js";
 import { checkExposure } from "../core/auth/exposure.js";
 import { flowSourceTenants } from "../core/auth/flow-sources.js";
 import { TenantSpanLimits } from "../core/auth/rate-limit.js";
@@ -187,11 +187,7 @@ export async function runRole(
       // Metrics need an admin's token when authentication is on (unless auth.publicMetrics).
       const mayReadMetrics = async (req: IncomingMessage) => {
         if (!config.auth.enabled || config.auth.publicMetrics) return;
-        const header = (name: string) => {
-          const v = req.headers[name];
-          return Array.isArray(v) ? v[0] : v;
-        };
-        auth.require(await auth.reader(header), "admin");
+        auth.require(await auth.reader(headerLookup(req)), "admin");
       };
       ops = await listenOps(
         config.query.host,

@@ -1,6 +1,6 @@
 import { gunzip } from "node:zlib";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
-import { type Authenticator, openAuthenticator } from "../core/auth/authenticator.js";
+import { type Authenticator, headerLookup, openAuthenticator } from "../core/auth/authenticator.js";
 import type { TenantSpanLimits } from "../core/auth/rate-limit.js";
 import type { OtlpConfig } from "../core/config/schema.js";
 import { httpStatusOf, retryAfterSeconds } from "../core/error-mapping.js";
@@ -98,10 +98,7 @@ export function createOtlpHttpReceiver(deps: OtlpHttpDeps): Receiver {
   // Credentials are checked before the body is read, so strangers cannot make Skald buffer bodies.
   app.addHook("onRequest", async (req) => {
     if (req.method !== "POST" || req.routeOptions.url !== "/v1/traces") return;
-    const p = auth.sender((name) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    });
+    const p = auth.sender(headerLookup(req));
     (req as FastifyRequest & { tenant?: string }).tenant = p.tenant;
   });
 

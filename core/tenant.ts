@@ -1,7 +1,8 @@
 import type { OtlpConfig } from "./config/schema.js";
 import { invalidInput } from "./errors.js";
 
-const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** What a tenant name may be, at every edge and in configuration. */
+export const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * The tenant of a request from its tenant header value (HTTP header or gRPC metadata), or the

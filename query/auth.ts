@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AuditLog } from "../core/auth/audit.js";
-import type { Authenticator, HeaderLookup, Principal } from "../core/auth/authenticator.js";
+import { type Authenticator, headerLookup, type Principal } from "../core/auth/authenticator.js";
 import { type Capability, type RouteAccess, routeAccess } from "../core/auth/policy.js";
 import type { SkaldConfig } from "../core/config/schema.js";
 import { graphqlCodeOf, httpStatusOf, retryAfterSeconds } from "../core/error-mapping.js";
@@ -11,13 +11,6 @@ declare module "fastify" {
     /** Set by the auth hook on every route that is not public. */
     principal?: Principal;
   }
-}
-
-export function headerLookup(req: { headers: Record<string, string | string[] | undefined> }): HeaderLookup {
-  return (name) => {
-    const v = req.headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
 }
 
 /** The authenticated caller of a request (its tenant scopes every read and write). */

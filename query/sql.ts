@@ -1,3 +1,4 @@
+import { limitsSchema } from "../core/config/schema.js";
 import { SkaldError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { Store } from "../core/store/store.js";
@@ -46,7 +47,8 @@ export interface QueryLimits {
   queryMaxResultRows: number;
 }
 
-export const DEFAULT_LIMITS: QueryLimits = { queryTimeoutSeconds: 30, queryMaxResultRows: 10_000_000 };
+/** The configuration's defaults, for readers built without a configuration (tools, tests). */
+export const DEFAULT_LIMITS: QueryLimits = limitsSchema.parse({});
 
 /**
  * Options every read query to ClickHouse carries: a server applies the limits per request and

@@ -1,6 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import Fastify from "fastify";
-import { type Authenticator, openAuthenticator } from "../../core/auth/authenticator.js";
+import { type Authenticator, headerLookup, openAuthenticator } from "../../core/auth/authenticator.js";
 import type { FlowsConfig } from "../../core/config/schema.js";
 import { httpStatusOf, retryAfterSeconds } from "../../core/error-mapping.js";
 import { asSkaldError, invalidInput } from "../../core/errors.js";
@@ -32,10 +32,10 @@ export function createVpcHttpReceiver(deps: {
   auth?: Authenticator;
 }): Receiver {
   const { config, sink, metrics } = deps;
-  const otlpLike = { tenantHeader: deps.tenantHeader, defaultTenant: config.tenant };
-  // Authentication off: the tenant header (or flows.tenant) decides, as before.
-  const open = openAuthenticator(otlpLike);
-  const auth = deps.auth?.enabled ? deps.auth : open;
+  // Authentication off: the tenant header (or flows.tenant) decides.
+  const auth = deps.auth?.enabled
+    ? deps.auth
+    : openAuthenticator({ tenantHeader: deps.tenantHeader, defaultTenant: config.tenant });
   const defaultFormat = parseVpcFormat(config.vpcFormat ?? VPC_DEFAULT_FORMAT);
   const app = Fastify({
     bodyLimit: MAX_BODY,
@@ -54,10 +54,7 @@ export function createVpcHttpReceiver(deps: {
   });
   // Credentials are checked before the body is read.
   app.addHook("onRequest", async (req) => {
-    const p = auth.sender((name) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    });
+    const p = auth.sender(headerLookup(req));
     (req as typeof req & { tenant?: string }).tenant = p.tenant;
   });
   app.post("/v1/flows/vpc", async (req, reply) => {

@@ -3,7 +3,7 @@ import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } 
 import type { AuthConfig, LimitsConfig, OtlpConfig, Role } from "../config/schema.js";
 import { authSchema, ROLES } from "../config/schema.js";
 import { forbidden, unauthenticated } from "../errors.js";
-import { resolveTenant } from "../tenant.js";
+import { resolveTenant, TENANT_RE } from "../tenant.js";
 import { type Capability, grants, ROLE_FOR } from "./policy.js";
 import { RateLimiter } from "./rate-limit.js";
 
@@ -19,6 +19,14 @@ export interface Principal {
 
 /** Reads one header (HTTP) or metadata value (gRPC), by lower-case name. */
 export type HeaderLookup = (name: string) => string | undefined;
+
+/** The HeaderLookup of a Node HTTP request (a repeated header reads as its first value). */
+export function headerLookup(req: { headers: Record<string, string | string[] | undefined> }): HeaderLookup {
+  return (name) => {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+}
 
 export interface Authenticator {
   readonly enabled: boolean;
@@ -153,7 +161,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       throw unauthenticated("TOKEN_INVALID", "the token's signature or format is not valid");
     }
     const tenant = payload[oidc.tenantClaim];
-    if (typeof tenant !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(tenant)) {
+    if (typeof tenant !== "string" || !TENANT_RE.test(tenant)) {
       throw forbidden("TOKEN_NO_TENANT", `the token has no valid ${oidc.tenantClaim} claim`);
     }
     const raw = payload[oidc.rolesClaim];

@@ -1,7 +1,9 @@
 import { z } from "zod";
+import { TENANT_RE } from "../tenant.js";
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
+const tenantName = z.string().regex(TENANT_RE, "must be 1-64 letters, digits, '_', '.', '-'");
 
 /** ClickHouse connection: embedded chDB under `dataDir` unless `url` is set. */
 export const storageSchema = z
@@ -30,7 +32,7 @@ export const storageSchema = z
         /** Per-tenant exceptions to the days above, e.g. { "acme": { "spansDays": 30 } }. */
         tenants: z
           .record(
-            z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be a tenant name"),
+            tenantName,
             z
               .object({
                 spansDays: positiveInt.optional(),
@@ -315,10 +317,6 @@ export const flowsSchema = z
 
 export const ROLES = ["viewer", "security", "deployer", "admin"] as const;
 export type Role = (typeof ROLES)[number];
-
-const tenantName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be 1-64 letters, digits, '_', '.', '-'");
 
 /**
  * A secret given either as itself or as `sha256:<64 hex>` of itself, so configuration files need

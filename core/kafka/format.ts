@@ -29,11 +29,13 @@
  * wrote; a format or version they do not know is dead-lettered with the reason, never guessed at.
  * Rolling upgrades therefore go ingesters first, then collectors.
  */
+
 import { isUtf8 } from "node:buffer";
 import type { Span } from "../model/span.js";
 import { decodeTracesProto, OtlpDecodeError } from "../otlp/index.js";
 import { SPAN_COLUMNS } from "../store/span-encoder.js";
 import { encodeSpansRowBinary } from "../store/span-row-binary.js";
+import { TENANT_RE } from "../tenant.js";
 import { checkSpanRows } from "./span-rows-check.js";
 
 export const HEADER_FORMAT = "skald-format";
@@ -94,8 +96,6 @@ export const READABLE_FORMATS = [
   FORMAT_SPANS_TSV_V1,
   FORMAT_OTLP_PROTO_V1,
 ] as const;
-
-const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** One message as the Kafka sink produces it. */
 export interface SpanMessage {

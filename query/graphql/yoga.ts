@@ -2,11 +2,15 @@ import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { createSchema, createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { AuditLog } from "../../core/auth/audit.js";
-import { type Authenticator, openAuthenticator, type Principal } from "../../core/auth/authenticator.js";
+import {
+  type Authenticator,
+  headerLookup,
+  openAuthenticator,
+  type Principal,
+} from "../../core/auth/authenticator.js";
 import type { Capability } from "../../core/auth/policy.js";
 import type { SkaldConfig } from "../../core/config/schema.js";
 import type { Logger } from "../../core/log.js";
-import { headerLookup } from "../auth.js";
 import type { QueryModule } from "../module.js";
 import type { SpanReader } from "../span-reader.js";
 import { auditedOperation, checkOperation, rootFieldAccess } from "./access.js";
