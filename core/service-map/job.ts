@@ -100,9 +100,9 @@ export function createServiceMapJob(
     const state = await one<{ now: string; wm: string; first: string }>(
       `SELECT toUnixTimestamp64Milli(now64(3)) AS now,
         (SELECT toUnixTimestamp64Milli(max(window_end)) FROM ${db}.sm_windows) AS wm,
-        (SELECT toUnixTimestamp64Milli(min(inserted_at)) FROM ${db}.sm_spans) AS first,
+        (SELECT toUnixTimestamp64Milli(min(inserted_at)) FROM ${db}.sm_half_edges) AS first,
         (SELECT count() FROM ${db}.sm_windows) AS windows,
-        (SELECT count() FROM ${db}.sm_spans) AS spans`,
+        (SELECT count() FROM ${db}.sm_half_edges) AS spans`,
     );
     if (!state) return 0;
     const s = state as unknown as { now: string; wm: string; first: string; windows: string; spans: string };

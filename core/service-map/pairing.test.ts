@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STORE_TARGETS } from "../../test/support/targets.js";
 import { loadConfig } from "../config/load.js";
 import { type Span, SpanKind } from "../model/span.js";
-import { migrate, retentionDaysOf } from "../store/migrations.js";
+import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../store/migrations.js";
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { openStore, type Store } from "../store/store.js";
 import { pairingSql } from "./pairing.js";
@@ -62,8 +65,8 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     });
   const arrival = async (tenant: string, spanId: string) => {
     const rs = await store.client.query({
-      query: `SELECT toUnixTimestamp64Milli(inserted_at) AS ins FROM ${store.database}.sm_spans
-              WHERE tenant = {t:String} AND span_id = {s:String}`,
+      query: `SELECT toUnixTimestamp64Milli(inserted_at) AS ins FROM ${store.database}.sm_half_edges
+              WHERE tenant = {t:String} AND span_id = unhex({s:String})`,
       query_params: { t: tenant, s: spanId },
       format: "JSONEachRow",
     });
@@ -122,4 +125,109 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
       expect(await calls(tenant, t1, t2)).toEqual([]);
     });
   }
+});
+
+/**
+ * Migration 0011 replaces sm_spans (hex ids) with sm_half_edges (ids as bytes): half edges that
+ * arrived before the upgrade are carried over and pair with those that arrive after it.
+ */
+describe("service-map half edges across the upgrade to binary ids (migration 0011)", () => {
+  let store: Store;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "skald-sm-upgrade-"));
+    const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
+    store = await openStore(config.storage);
+    const retentionDays = retentionDaysOf(config.storage);
+    await store.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${store.database}` });
+    for (const m of loadMigrations().filter((m) => m.version < 11)) {
+      for (const sql of renderMigration(m.sql, { database: store.database, cluster: "", retentionDays })) {
+        await store.client.command({ query: sql });
+      }
+    }
+  });
+  afterAll(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("copies the old rows (same-trace parents as zeros, cross-trace links as bytes) and pairs across the upgrade", async () => {
+    const insert = (s: Span, token: string) =>
+      store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("up", [s]), { insert_deduplication_token: token });
+    const gateway = span(
+      { traceId: "c".repeat(32), spanId: "3".repeat(16), kind: SpanKind.CLIENT },
+      "gateway",
+    );
+    const producer = span(
+      { traceId: "d".repeat(32), spanId: "4".repeat(16), kind: SpanKind.PRODUCER },
+      "orders",
+    );
+    await insert(gateway, "up-1");
+    await insert(producer, "up-2");
+    await migrate(
+      store,
+      retentionDaysOf(loadConfig({ env: {}, overrides: { "storage.dataDir": dir } }).storage),
+    );
+    const tables = await store.client.query({
+      query: `SELECT name FROM system.tables WHERE database = {db:String} AND name IN ('sm_spans', 'sm_spans_mv')`,
+      query_params: { db: store.database },
+      format: "JSONEachRow",
+    });
+    expect(await tables.json()).toEqual([]); // sm_spans and its view are gone
+    // after the upgrade: auth's SERVER span under the gateway's CLIENT span, and a consumer
+    // linked to the producer from a trace of its own
+    const auth = span(
+      {
+        traceId: gateway.traceId,
+        spanId: "5".repeat(16),
+        parentSpanId: gateway.spanId,
+        kind: SpanKind.SERVER,
+      },
+      "auth",
+    );
+    const consumer = span(
+      {
+        traceId: "e".repeat(32),
+        spanId: "6".repeat(16),
+        kind: SpanKind.CONSUMER,
+        links: [
+          {
+            traceId: producer.traceId,
+            spanId: producer.spanId,
+            traceState: "",
+            attributes: [],
+            droppedAttributesCount: 0,
+            flags: 1,
+          },
+        ],
+      },
+      "mailer",
+    );
+    await insert(auth, "up-3");
+    await insert(consumer, "up-4");
+    const rows = await store.client.query({
+      query: `SELECT lower(hex(span_id)) AS span, lower(hex(ref_trace_id)) AS ref_trace, lower(hex(ref_span_id)) AS ref_span
+        FROM ${store.database}.sm_half_edges WHERE tenant = 'up' ORDER BY span`,
+      format: "JSONEachRow",
+    });
+    expect(await rows.json()).toEqual([
+      { span: "3".repeat(16), ref_trace: "0".repeat(32), ref_span: "0".repeat(16) },
+      { span: "4".repeat(16), ref_trace: "0".repeat(32), ref_span: "0".repeat(16) },
+      { span: "5".repeat(16), ref_trace: "0".repeat(32), ref_span: gateway.spanId },
+      { span: "6".repeat(16), ref_trace: producer.traceId, ref_span: producer.spanId },
+    ]);
+    const calls = await store.client.query({
+      query: `SELECT source, target, trace_id, is_late FROM (${pairingSql(store.database, {
+        doneFromMs: 0n,
+        untilMs: BigInt(Date.now() + 60_000),
+        latenessMs: 300_000,
+      })}) WHERE tenant = 'up' ORDER BY source`,
+      format: "JSONEachRow",
+    });
+    expect(await calls.json()).toEqual([
+      { source: "gateway", target: "auth", trace_id: gateway.traceId, is_late: 0 },
+      { source: "orders", target: "mailer", trace_id: consumer.traceId, is_late: 0 },
+    ]);
+  });
 });

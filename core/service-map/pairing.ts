@@ -2,7 +2,7 @@
  * The one pairing query, shared by the background job (finished arrival windows) and the query
  * reader (the still-open window), so both count the same calls the same way.
  *
- * Input: `sm_spans` half edges (migrations/0002_service_map.sql). Arrival time `ins` is the
+ * Input: `sm_half_edges` (migrations/0002_service_map.sql, 0011). Arrival time `ins` is the
  * ClickHouse server clock when the span was inserted. A call is *done* (ready to count) at:
  *  - service edge (parent P in service A, child C in service B != A): max(P.ins, C.ins). It counts
  *    if |P.ins - C.ins| <= lateness, else it is *late*: counted in the `late` column and the
@@ -16,8 +16,14 @@
  * send). Virtual edges use the CLIENT/PRODUCER span itself. Each call belongs to the minute its
  * child (or, for a virtual edge, the CLIENT/PRODUCER span) started.
  * Only rows that arrived before `until` are read, so a finished window's result never changes.
- * Duplicated spans (an ingester replaying a batch) are read once: rows are grouped by span id.
+ * Partners are looked for among the spans that arrived at most LATE_HORIZON lateness bounds
+ * before the window: a child arriving later than that after its parent is neither paired nor
+ * counted as late (it still counts in its service's RED). Duplicated spans (an ingester replaying
+ * a batch) are read once: rows are grouped by span id.
+ * Ids are bytes in sm_half_edges (migrations/0011); trace ids leave as hex text.
  */
+/** How many lateness bounds back partners are looked for (see above). */
+export const LATE_HORIZON = 4;
 export interface PairingRange {
   /** Calls done at or after this arrival time (ms since epoch, server clock)... */
   doneFromMs: bigint;
@@ -50,20 +56,24 @@ export function pairingSql(db: string, r: PairingRange): string {
   // Candidate traces, the only ones that can hold a call done in [from, until):
   //  - a service edge is done when its later span arrives, so one of its spans arrived in the window;
   //  - a virtual edge is done one lateness bound after its CLIENT/PRODUCER span (which has a peer)
-  //    arrived, so that span arrived at most one bound before the window;
+  //    arrived, so that span arrived in the window shifted back by one bound;
   //  - a CONSUMER linked to a PRODUCER in another trace pairs across the two traces: both sides of
   //    every cross-trace link that arrived within one bound before the window.
-  // (The window's own arrivals are few; the lateness bound spans minutes of arrivals, of which only
-  // peer and link spans are read.)
+  // Their spans are then read back to LATE_HORIZON bounds before the window, which also keeps the
+  // lookup to the newest fifteen-minute partitions instead of the whole day.
   const inWindow = `inserted_at >= fromUnixTimestamp64Milli(${from})
       AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
+  const virtualDue = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late})
+      AND inserted_at < fromUnixTimestamp64Milli(${until} - ${late}) ${tenant}`;
   const withinBound = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late})
+      AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
+  const horizon = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late} * ${LATE_HORIZON})
       AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
   // One read of the candidate rows, no self-join: every span is emitted under its own key (as a
   // potential parent) and, if it has one, under its parent's key (as a child); one GROUP BY then
   // holds each span together with all its children, from which calls are read off.
   return `
-SELECT tenant, o.1 AS minute, o.2 AS source, o.3 AS target_kind, o.4 AS target, o.5 AS trace_id,
+SELECT tenant, o.1 AS minute, o.2 AS source, o.3 AS target_kind, o.4 AS target, lower(hex(o.5)) AS trace_id,
   o.6 AS duration_ns, o.7 AS is_error, o.8 AS is_late, o.9 AS done
 FROM
 (
@@ -80,26 +90,29 @@ FROM
       service, kind, start, dur, err, peer_kind, peer_name, ins
     FROM
     (
-      -- deduplicated half edges of the candidate traces (a replayed span is read once)
-      SELECT tenant, trace_id, span_id, any(ref_trace_id) AS ref_trace, any(ref_span_id) AS ref_span,
+      -- deduplicated half edges of the candidate traces (a replayed span is read once); an
+      -- all-zero ref_trace_id means the span's own trace, an all-zero ref_span_id no parent
+      SELECT tenant, trace_id, span_id, if(empty(any(ref_trace_id)), trace_id, any(ref_trace_id)) AS ref_trace,
+        any(ref_span_id) AS ref_span,
         -- plain String: LowCardinality values compared across rows of different blocks gave
         -- wrong answers on ClickHouse 26.7 in a self-join; kept plain here to be safe
         toString(any(service_name)) AS service, any(kind) AS kind, any(start_time) AS start,
         any(duration_ns) AS dur, any(is_error) AS err,
         toString(any(peer_kind)) AS peer_kind, toString(any(peer_name)) AS peer_name,
         min(toUnixTimestamp64Milli(inserted_at)) AS ins
-      FROM ${db}.sm_spans
+      FROM ${db}.sm_half_edges
       WHERE (tenant, trace_id) IN (
-          SELECT tenant, trace_id FROM ${db}.sm_spans WHERE ${inWindow}
+          SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${inWindow}
           UNION DISTINCT
-          SELECT tenant, trace_id FROM ${db}.sm_spans
-          WHERE ${withinBound} AND (peer_kind != '' OR ref_trace_id != trace_id)
+          SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${virtualDue} AND peer_kind != ''
           UNION DISTINCT
-          SELECT tenant, ref_trace_id FROM ${db}.sm_spans WHERE ${withinBound} AND ref_trace_id != trace_id)
-        AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}
+          SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${withinBound} AND notEmpty(ref_trace_id)
+          UNION DISTINCT
+          SELECT tenant, ref_trace_id FROM ${db}.sm_half_edges WHERE ${withinBound} AND notEmpty(ref_trace_id))
+        AND ${horizon}
       GROUP BY tenant, trace_id, span_id
     )
-    ARRAY JOIN if(ref_span != '', [(trace_id, span_id, 1), (ref_trace, ref_span, 0)], [(trace_id, span_id, 1)]) AS k
+    ARRAY JOIN if(notEmpty(ref_span), [(trace_id, span_id, 1), (ref_trace, ref_span, 0)], [(trace_id, span_id, 1)]) AS k
   )
   GROUP BY tenant, k_trace, k_span
 )

@@ -11,6 +11,8 @@
  *   CREATE TABLE ... AS SELECT ... FROM {database}.y
  *                                            → t_local filled FROM y_local: each node copies its
  *                                              own rows (only right when t and y share a sharding key)
+ *   DROP TABLE IF EXISTS {database}.t        → t and t_local, every node
+ *   DROP VIEW IF EXISTS {database}.v         → v, every node (views keep their names)
  *
  * Readers and writers keep using the plain names (`spans`, `trace_index`, ...): on a cluster those
  * are the Distributed tables, so no query changes between single node and cluster.
@@ -31,12 +33,18 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   spans: "cityHash64(trace_id)",
   trace_index: "cityHash64(trace_id)",
   operations: "cityHash64(tenant, service_name)",
-  sm_spans: "cityHash64(trace_id)",
+  sm_spans: "cityHash64(trace_id)", // 0002; replaced by sm_half_edges in 0011
+  // ids kept as bytes: hashed as the hex text spans are sharded by, so a trace's half edges sit
+  // on its spans' shard whether a view or a direct insert wrote them
+  sm_half_edges: "cityHash64(lower(hex(trace_id)))",
   sm_edges_1m: "cityHash64(tenant, source, target_kind, target)",
+  sm_edges_10m: "cityHash64(tenant, source, target_kind, target)",
   sm_edges_1h: "cityHash64(tenant, source, target_kind, target)",
   sm_windows: "cityHash64(window_end)",
   sm_red_1m: "cityHash64(tenant, service)",
   sm_red_1h: "cityHash64(tenant, service)",
+  sm_service_red_1m: "cityHash64(tenant, service)",
+  sm_service_red_1h: "cityHash64(tenant, service)",
   config_versions: "cityHash64(tenant, collection, id)",
   config_ip_holders: "cityHash64(tenant, ip)",
   config_crawls: "cityHash64(tenant, collection, account, region)",
@@ -56,6 +64,7 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS \{database\}\.(\w+)/;
 const CREATE_MV = /^CREATE MATERIALIZED VIEW IF NOT EXISTS \{database\}\.(\w+)/;
 const ALTER_TABLE = /^ALTER TABLE \{database\}\.(\w+)/;
+const DROP = /^DROP (TABLE|VIEW) IF EXISTS \{database\}\.(\w+)/;
 const COLUMN_CHANGE = /\b(ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b/;
 
 /** Single-quoted SQL string literal. */
@@ -94,6 +103,14 @@ export function clusterStatements(statement: string, cluster: string, sharding =
   if (altered) {
     const local = statement.replace(ALTER_TABLE, `ALTER TABLE {database}.${altered}${LOCAL_SUFFIX}`);
     return COLUMN_CHANGE.test(statement) ? [local, statement] : [local];
+  }
+  const dropped = DROP.exec(statement);
+  if (dropped) {
+    if (dropped[1] === "VIEW") return [statement];
+    return [
+      statement,
+      statement.replace(DROP, `DROP TABLE IF EXISTS {database}.${dropped[2]}${LOCAL_SUFFIX}`),
+    ];
   }
   throw new Error(`cluster mode: cannot lay out this statement: ${statement.slice(0, 80)}`);
 }
