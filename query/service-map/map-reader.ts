@@ -30,9 +30,34 @@ export interface MapNode {
 export const nodeId = (kind: string, name: string): string => `${kind}:${name}`;
 
 const HOUR_MS = 3_600_000n;
+const TEN_MINUTES_MS = 600_000n;
 const MINUTE_MS = 60_000n;
-/** Windows at least this long read whole hours from the hourly rollup. */
-const HOURLY_FROM_MS = 3n * HOUR_MS;
+
+/** A run of whole buckets of one size, [fromMs, toMs). */
+export interface Span {
+  sizeMs: bigint;
+  fromMs: bigint;
+  toMs: bigint;
+}
+
+/**
+ * Covers [fromMs, toMs) (whole minutes) with the fewest buckets: the largest of `sizes` first
+ * (aligned buckets ending at or before `capMs`), the ragged ends with the next size, the rest
+ * with minutes. Coarse rollups are only read up to `capMs` (what they are complete for).
+ */
+export function coverRange(fromMs: bigint, toMs: bigint, capMs: bigint, sizes: bigint[]): Span[] {
+  if (fromMs >= toMs) return [];
+  const [size, ...smaller] = sizes;
+  if (size === undefined) return [{ sizeMs: MINUTE_MS, fromMs, toMs }];
+  const a = ((fromMs + size - 1n) / size) * size;
+  const b = ((toMs < capMs ? toMs : capMs) / size) * size;
+  if (a >= b) return coverRange(fromMs, toMs, capMs, smaller);
+  return [
+    ...coverRange(fromMs, a, capMs, smaller),
+    { sizeMs: size, fromMs: a, toMs: b },
+    ...coverRange(b, toMs, capMs, smaller),
+  ];
+}
 
 interface EdgeRow {
   source: string;
@@ -50,8 +75,9 @@ interface EdgeRow {
  * Edges of one tenant over [from, to), widened to whole minutes (the buckets calls are counted
  * in). Exact: pre-aggregated rows of every arrival window the job finished (window_end <=
  * watermark) plus a live pairing of everything done since (pairing.ts); the two never overlap.
- * Over >= 3 h, whole hours that the watermark has passed come from sm_edges_1h. Raw spans are
- * never read: the live part reads sm_spans, one day of slim rows, for recent arrivals only.
+ * Whole hours and ten-minute runs the watermark has passed come from sm_edges_1h and
+ * sm_edges_10m, the ragged minutes from sm_edges_1m. Raw spans are
+ * never read: the live part reads sm_half_edges, one day of slim rows, for recent arrivals only.
  */
 export async function readEdges(
   sql: SqlRunner,
@@ -61,44 +87,53 @@ export async function readEdges(
   toMs: bigint,
   latenessMs: number,
 ): Promise<{ edges: MapEdge[]; watermarkMs: bigint }> {
-  const wmRows = await sql.rows<{ wm: string; n: string }>(
+  // The watermark, and whether anything of the tenant arrived late enough to still be paired live:
+  // a call done after the watermark has a span that arrived after it, or (a virtual edge) one that
+  // arrived at most one lateness bound before it. If nothing did, the live pairing is skipped.
+  const wp = new Params();
+  const wmRows = await sql.rows<{ wm: string; n: string; fresh: string }>(
     "serviceMap.watermark",
-    `SELECT toUnixTimestamp64Milli(max(window_end)) AS wm, count() AS n FROM ${db}.sm_windows`,
-    new Params(),
+    `SELECT toUnixTimestamp64Milli(max(window_end)) AS wm, count() AS n,
+       (SELECT count() FROM (SELECT 1 FROM ${db}.sm_half_edges
+          WHERE tenant = ${wp.bind("String", tenant)}
+            AND inserted_at >= (SELECT max(window_end) FROM ${db}.sm_windows) - toIntervalMillisecond(${wp.bind("UInt32", Math.trunc(latenessMs))})
+          LIMIT 1)) AS fresh
+     FROM ${db}.sm_windows`,
+    wp,
   );
   const watermarkMs = Number(wmRows[0]?.n ?? 0) > 0 ? BigInt(wmRows[0].wm) : 0n;
+  const fresh = Number(wmRows[0]?.fresh ?? 1) > 0;
   const p = new Params();
   const t = p.bind("String", tenant);
   const fromMin = (fromMs / MINUTE_MS) * MINUTE_MS;
   const minute = (ms: bigint) => `toDateTime(intDiv(${p.bind("Int64", ms)}, 1000))`;
   const wm = `fromUnixTimestamp64Milli(${p.bind("Int64", watermarkMs)})`;
-  const parts: string[] = [];
   const cols = "source, target_kind, target, calls, errors, late, duration, slow_trace, error_trace";
-  let hourFrom = ((fromMin + HOUR_MS - 1n) / HOUR_MS) * HOUR_MS;
-  let hourTo = (toMs / HOUR_MS) * HOUR_MS;
-  if (watermarkMs < hourTo) hourTo = (watermarkMs / HOUR_MS) * HOUR_MS;
-  if (toMs - fromMs < HOURLY_FROM_MS || hourTo <= hourFrom) hourFrom = hourTo = toMs;
-  const minuteRange = (a: bigint, b: bigint) =>
-    a < b
-      ? parts.push(`SELECT ${cols} FROM ${db}.sm_edges_1m
-          WHERE tenant = ${t} AND minute >= ${minute(a)} AND minute < ${minute(b)} AND window_end <= ${wm}`)
-      : 0;
-  minuteRange(fromMin, hourFrom);
-  if (hourFrom < hourTo) {
-    parts.push(`SELECT ${cols} FROM ${db}.sm_edges_1h
-      WHERE tenant = ${t} AND hour >= ${minute(hourFrom)} AND hour < ${minute(hourTo)}`);
+  // Minutes keep a row per arrival window: only the windows the watermark has passed are read.
+  // The ten-minute and hourly rollups hold finished windows only; read up to the watermark.
+  const parts = coverRange(fromMin, toMs, watermarkMs, [HOUR_MS, TEN_MINUTES_MS]).map((r) =>
+    r.sizeMs === HOUR_MS
+      ? `SELECT ${cols} FROM ${db}.sm_edges_1h
+          WHERE tenant = ${t} AND hour >= ${minute(r.fromMs)} AND hour < ${minute(r.toMs)}`
+      : r.sizeMs === TEN_MINUTES_MS
+        ? `SELECT ${cols} FROM ${db}.sm_edges_10m
+          WHERE tenant = ${t} AND ten_minutes >= ${minute(r.fromMs)} AND ten_minutes < ${minute(r.toMs)}`
+        : `SELECT ${cols} FROM ${db}.sm_edges_1m
+          WHERE tenant = ${t} AND minute >= ${minute(r.fromMs)} AND minute < ${minute(r.toMs)} AND window_end <= ${wm}`,
+  );
+  if (fresh) {
+    const live = pairingSql(db, {
+      doneFromMs: watermarkMs,
+      untilMs: BigInt(Date.now() + 86_400_000), // everything stored so far
+      latenessMs,
+      tenantParam: t,
+      minuteFrom: minute(fromMin),
+      minuteTo: minute(toMs),
+    });
+    parts.push(`SELECT source, target_kind, target, ${EDGE_AGGREGATES}
+      FROM (${live}) GROUP BY source, target_kind, target`);
   }
-  minuteRange(hourTo, toMs);
-  const live = pairingSql(db, {
-    doneFromMs: watermarkMs,
-    untilMs: BigInt(Date.now() + 86_400_000), // everything stored so far
-    latenessMs,
-    tenantParam: t,
-    minuteFrom: minute(fromMin),
-    minuteTo: minute(toMs),
-  });
-  parts.push(`SELECT source, target_kind, target, ${EDGE_AGGREGATES}
-    FROM (${live}) GROUP BY source, target_kind, target`);
+  if (parts.length === 0) return { edges: [], watermarkMs };
   const rows = await sql.rows<EdgeRow>(
     "serviceMap.edges",
     `SELECT source, target_kind, target, sum(calls) AS calls, sum(errors) AS errors, sum(late) AS late,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Params, SqlRunner } from "../sql.js";
-import { readEdges } from "./map-reader.js";
+import { coverRange, readEdges } from "./map-reader.js";
 import { readSeries, readServiceRed } from "./red-reader.js";
 
 /** A SqlRunner that records the SQL it is given and answers with no rows (watermark: `wm`). */
@@ -35,9 +35,15 @@ describe("service-map readers never scan raw spans over long windows", () => {
       await readServiceRed(runner, "skald", "t1", now - span, now);
       const tables = seen.flatMap((s) => tablesIn(s.sql));
       expect(tables).not.toContain("spans");
+      // nodes read the per-service rollups (one row per service and minute or hour), never the
+      // per operation x version x instance ones
+      expect(tables).not.toContain("sm_red_1m");
+      expect(tables).not.toContain("sm_red_1h");
+      expect(tables).toContain("sm_service_red_1m");
       if (span >= 24n * HOUR) {
         expect(tables).toContain("sm_edges_1h");
-        expect(tables).toContain("sm_red_1h");
+        expect(tables).toContain("sm_edges_10m");
+        expect(tables).toContain("sm_service_red_1h");
       }
       // every statement is scoped to the tenant
       for (const s of seen.filter((x) => x.name !== "serviceMap.watermark")) {
@@ -58,5 +64,53 @@ describe("service-map readers never scan raw spans over long windows", () => {
     });
     expect(tablesIn(seen[0].sql)).toEqual(["sm_red_1h", "sm_red_1m"]);
     expect(seen[0].sql).toContain("version AS k");
+  });
+});
+
+describe("coverRange: the fewest rollup rows for a window", () => {
+  const M = 60_000n;
+  const T = 10n * M;
+  const at = (h: number, m: number) => BigInt(Date.UTC(2026, 10, 28, h, m));
+  const show = (spans: ReturnType<typeof coverRange>) =>
+    spans.map(
+      (s) =>
+        `${s.sizeMs / M}m ${new Date(Number(s.fromMs)).toISOString().slice(11, 16)}-${new Date(Number(s.toMs)).toISOString().slice(11, 16)}`,
+    );
+
+  it("whole hours, then ten-minute runs, then minutes at the ragged ends", () => {
+    expect(show(coverRange(at(9, 7), at(13, 23), at(14, 0), [HOUR, T]))).toEqual([
+      "1m 09:07-09:10",
+      "10m 09:10-10:00",
+      "60m 10:00-13:00",
+      "10m 13:00-13:20",
+      "1m 13:20-13:23",
+    ]);
+  });
+
+  it("coarse buckets stop at the cap (the watermark); minutes cover the rest", () => {
+    expect(show(coverRange(at(9, 0), at(12, 0), at(10, 35), [HOUR, T]))).toEqual([
+      "60m 09:00-10:00",
+      "10m 10:00-10:30",
+      "1m 10:30-12:00",
+    ]);
+    expect(show(coverRange(at(9, 0), at(9, 30), at(8, 0), [HOUR, T]))).toEqual(["1m 09:00-09:30"]);
+  });
+
+  it("covers the window exactly, without gaps or overlaps", () => {
+    for (let i = 0; i < 200; i++) {
+      const from = at(0, 0) + BigInt(Math.floor(Math.random() * 3000)) * M;
+      const to = from + BigInt(1 + Math.floor(Math.random() * 3000)) * M;
+      const cap = from + BigInt(Math.floor(Math.random() * 4000)) * M;
+      const spans = coverRange(from, to, cap, [HOUR, T]);
+      let cursor = from;
+      for (const s of spans) {
+        expect(s.fromMs).toBe(cursor);
+        expect(s.fromMs % s.sizeMs).toBe(0n);
+        expect((s.toMs - s.fromMs) % s.sizeMs).toBe(0n);
+        if (s.sizeMs > M) expect(s.toMs <= cap).toBe(true);
+        cursor = s.toMs;
+      }
+      expect(cursor).toBe(to);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { QUANTILES_MERGE } from "../../core/service-map/index.js";
 import { Params, type SqlRunner } from "../sql.js";
-import { type Red, red } from "./map-reader.js";
+import { coverRange, type Red, red } from "./map-reader.js";
 
 const HOUR_MS = 3_600_000n;
 const MINUTE_MS = 60_000n;
@@ -64,7 +64,11 @@ function sources(
 const AGG = `sum(calls) AS calls, sum(errors) AS errors, ${QUANTILES_MERGE}(duration) AS q,
   argMaxMerge(slow_trace) AS slow, max(error_trace) AS err_trace`;
 
-/** RED of every service of a tenant (entry spans: SERVER, CONSUMER, or roots), by service name. */
+/**
+ * RED of every service of a tenant (entry spans: SERVER, CONSUMER, or roots), by service name:
+ * one row per service and hour or minute (sm_service_red_1h / _1m, migrations/0011), whole hours
+ * from the hourly table and the ragged minutes from the per-minute one.
+ */
 export async function readServiceRed(
   sql: SqlRunner,
   db: string,
@@ -73,12 +77,23 @@ export async function readServiceRed(
   toMs: bigint,
 ): Promise<Map<string, Red>> {
   const p = new Params();
+  const t = p.bind("String", tenant);
+  const sec = (ms: bigint) => `toDateTime(intDiv(${p.bind("Int64", ms)}, 1000))`;
+  const fromMin = (fromMs / MINUTE_MS) * MINUTE_MS;
+  const cols = "service, calls, errors, duration, slow_trace, error_trace";
+  const parts = coverRange(fromMin, toMs, toMs, [HOUR_MS]).map((r) =>
+    r.sizeMs === HOUR_MS
+      ? `SELECT ${cols} FROM ${db}.sm_service_red_1h
+          WHERE tenant = ${t} AND hour >= ${sec(r.fromMs)} AND hour < ${sec(r.toMs)}`
+      : `SELECT ${cols} FROM ${db}.sm_service_red_1m
+          WHERE tenant = ${t} AND minute >= ${sec(r.fromMs)} AND minute < ${sec(r.toMs)}`,
+  );
   const rows = await sql.rows<RedRow>(
     "serviceMap.nodes",
-    `SELECT service AS k, ${AGG} FROM (${sources(db, p, tenant, { fromMs, toMs, hourly: true }, "1")}) GROUP BY k`,
+    `SELECT service AS k, ${AGG} FROM (${parts.join("\nUNION ALL\n")}) GROUP BY k`,
     p,
   );
-  const seconds = Number(toMs - (fromMs / MINUTE_MS) * MINUTE_MS) / 1000;
+  const seconds = Number(toMs - fromMin) / 1000;
   return new Map(rows.map((r) => [r.k, red(r.calls, r.errors, "0", seconds, r.q, r.slow, r.err_trace)]));
 }
 
