@@ -2,13 +2,19 @@
  * The synthetic data set of the query benchmarks (bench:query, bench:jaeger), generated
  * server-side into the embedded store, or reused from BENCH_DATA_DIR when it already holds
  * enough spans. Returns where it is, the time of its newest span and `runs` random trace ids.
+ * Before returning, the data is brought to the state a running system keeps it in: the
+ * service-map job has paired what arrived and background merges have run, so the timed queries
+ * do not share the two cores with a one-off catch-up of millions of spans that all arrived at once.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Registry } from "prom-client";
 import { loadConfig } from "../core/config/load.js";
+import { createLogger } from "../core/log.js";
+import { createServiceMapJob } from "../core/service-map/index.js";
 import { migrate, retentionDaysOf } from "../core/store/migrations.js";
-import { openStore } from "../core/store/store.js";
+import { openStore, type Store } from "../core/store/store.js";
 import { fmt } from "./support.js";
 
 export interface QueryData {
@@ -77,6 +83,7 @@ export async function prepareQueryData(label: string, SPANS: number, RUNS: numbe
       `bench:${label}: generated ${fmt(SPANS)} spans in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   }
+  await settle(store);
   const ids = await store.client.query({
     query: `SELECT trace_id FROM ${store.database}.trace_index ORDER BY cityHash64(trace_id) LIMIT ${RUNS}`,
     format: "JSONCompactEachRow",
@@ -85,4 +92,34 @@ export async function prepareQueryData(label: string, SPANS: number, RUNS: numbe
   await store.close();
 
   return { dataDir, keep: keep !== undefined, endNs, traceIds };
+}
+
+/** Finishes the service-map job's windows, then waits (up to 10 min) for merges to stop. */
+async function settle(store: Store): Promise<void> {
+  const t0 = performance.now();
+  const job = createServiceMapJob(
+    { store, logger: createLogger("warn"), registry: new Registry() },
+    {
+      jobEnabled: true,
+      windowMs: 10_000,
+      latenessMs: 10_000,
+      visibilityMarginMs: 0,
+      maxWindowsPerRun: 1_000_000,
+    },
+  );
+  const windows = await job.runOnce();
+  await job.stop();
+  const paired = (performance.now() - t0) / 1000;
+  let quiet = 0;
+  while (quiet < 5 && performance.now() - t0 < 600_000) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const rs = await store.client.query({
+      query: `SELECT count() AS n FROM system.merges WHERE database = '${store.database}'`,
+      format: "JSONEachRow",
+    });
+    quiet = Number((await rs.json<{ n: string }>())[0].n) === 0 ? quiet + 1 : 0;
+  }
+  console.log(
+    `  settled: service-map job finished ${windows} windows in ${paired.toFixed(0)} s; merges quiet after ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  );
 }
