@@ -81,6 +81,21 @@ DROP VIEW IF EXISTS {database}.sm_spans_mv {on_cluster};
 
 DROP TABLE IF EXISTS {database}.sm_spans {on_cluster};
 
+-- For Skald versions before this migration (a rolling upgrade, or a rollback): sm_spans as a view
+-- over the new table with the ids as hex text again. Their pairing reads it correctly, though
+-- without the primary key, so they are slow; windows they finish are the same as this version's.
+CREATE VIEW IF NOT EXISTS {database}.sm_spans {on_cluster} AS
+SELECT tenant,
+    lower(hex(bin_trace)) AS trace_id,
+    lower(hex(bin_span)) AS span_id,
+    if(empty(bin_ref_trace), lower(hex(bin_trace)), lower(hex(bin_ref_trace))) AS ref_trace_id,
+    if(empty(bin_ref_span), '', lower(hex(bin_ref_span))) AS ref_span_id,
+    service_name, kind, start_time, duration_ns, is_error, peer_kind, peer_name, inserted_at
+FROM (
+    SELECT *, trace_id AS bin_trace, span_id AS bin_span, ref_trace_id AS bin_ref_trace, ref_span_id AS bin_ref_span
+    FROM {database}.sm_half_edges
+);
+
 -- RED per service and minute (and hour), whatever the operation, version or instance: the nodes of
 -- the map. Summing sm_red_1m over a day read every operation x version x instance row (thousands a
 -- minute); these hold one row per service and minute. Filled from sm_red_1m's inserts (the rows its

@@ -170,11 +170,12 @@ describe("service-map half edges across the upgrade to binary ids (migration 001
       retentionDaysOf(loadConfig({ env: {}, overrides: { "storage.dataDir": dir } }).storage),
     );
     const tables = await store.client.query({
-      query: `SELECT name FROM system.tables WHERE database = {db:String} AND name IN ('sm_spans', 'sm_spans_mv')`,
+      query: `SELECT name, engine FROM system.tables WHERE database = {db:String} AND name IN ('sm_spans', 'sm_spans_mv')`,
       query_params: { db: store.database },
       format: "JSONEachRow",
     });
-    expect(await tables.json()).toEqual([]); // sm_spans and its view are gone
+    // the old table and its view are gone; sm_spans is now a view for older Skald versions
+    expect(await tables.json()).toEqual([{ name: "sm_spans", engine: "View" }]);
     // after the upgrade: auth's SERVER span under the gateway's CLIENT span, and a consumer
     // linked to the producer from a trace of its own
     const auth = span(
@@ -216,6 +217,33 @@ describe("service-map half edges across the upgrade to binary ids (migration 001
       { span: "4".repeat(16), ref_trace: "0".repeat(32), ref_span: "0".repeat(16) },
       { span: "5".repeat(16), ref_trace: "0".repeat(32), ref_span: gateway.spanId },
       { span: "6".repeat(16), ref_trace: producer.traceId, ref_span: producer.spanId },
+    ]);
+    // what a version before 0011 reads: hex ids, its own trace as ref_trace_id, '' for no parent
+    const legacy = await store.client.query({
+      query: `SELECT span_id, trace_id, ref_trace_id, ref_span_id FROM ${store.database}.sm_spans
+        WHERE tenant = 'up' ORDER BY span_id`,
+      format: "JSONEachRow",
+    });
+    expect(await legacy.json()).toEqual([
+      { span_id: gateway.spanId, trace_id: gateway.traceId, ref_trace_id: gateway.traceId, ref_span_id: "" },
+      {
+        span_id: producer.spanId,
+        trace_id: producer.traceId,
+        ref_trace_id: producer.traceId,
+        ref_span_id: "",
+      },
+      {
+        span_id: auth.spanId,
+        trace_id: gateway.traceId,
+        ref_trace_id: gateway.traceId,
+        ref_span_id: gateway.spanId,
+      },
+      {
+        span_id: consumer.spanId,
+        trace_id: consumer.traceId,
+        ref_trace_id: producer.traceId,
+        ref_span_id: producer.spanId,
+      },
     ]);
     const calls = await store.client.query({
       query: `SELECT source, target, trace_id, is_late FROM (${pairingSql(store.database, {

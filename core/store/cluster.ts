@@ -13,6 +13,8 @@
  *                                              own rows (only right when t and y share a sharding key)
  *   DROP TABLE IF EXISTS {database}.t        → t and t_local, every node
  *   DROP VIEW IF EXISTS {database}.v         → v, every node (views keep their names)
+ *   CREATE VIEW ... AS SELECT ... FROM {database}.t
+ *                                            → v on every node, reading the Distributed table t
  *
  * Readers and writers keep using the plain names (`spans`, `trace_index`, ...): on a cluster those
  * are the Distributed tables, so no query changes between single node and cluster.
@@ -64,6 +66,7 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS \{database\}\.(\w+)/;
 const CREATE_MV = /^CREATE MATERIALIZED VIEW IF NOT EXISTS \{database\}\.(\w+)/;
 const ALTER_TABLE = /^ALTER TABLE \{database\}\.(\w+)/;
+const CREATE_VIEW = /^CREATE VIEW IF NOT EXISTS \{database\}\.(\w+)/;
 const DROP = /^DROP (TABLE|VIEW) IF EXISTS \{database\}\.(\w+)/;
 const COLUMN_CHANGE = /\b(ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b/;
 
@@ -104,6 +107,7 @@ export function clusterStatements(statement: string, cluster: string, sharding =
     const local = statement.replace(ALTER_TABLE, `ALTER TABLE {database}.${altered}${LOCAL_SUFFIX}`);
     return COLUMN_CHANGE.test(statement) ? [local, statement] : [local];
   }
+  if (CREATE_VIEW.test(statement)) return [statement];
   const dropped = DROP.exec(statement);
   if (dropped) {
     if (dropped[1] === "VIEW") return [statement];
