@@ -3,8 +3,9 @@
  * server-side into the embedded store (8-span traces crossing services: every child span lives in
  * another service than the root; a quarter of the CLIENT spans call a database or cache), paired
  * by the service-map job, then `serviceMap` over 1 h and 24 h timed through GraphQL (p50/p99).
- * Ingest cost of the pre-aggregation: the same generated batches inserted into a database with the
- * service-map migration and one without it, alternating, as a throughput ratio in one run.
+ * Ingest cost of the pre-aggregation, as ratios in one run: the same generated inserts into a
+ * database with the service-map migrations and one without them (insert CPU, plus the pairing
+ * job's), and OTLP gRPC ingest into `skald start` with and without the service-map views.
  * BENCH_DATA_DIR keeps the data between runs (generation and pairing are skipped when present).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,11 +17,14 @@ import { createServiceMapJob } from "../core/service-map/index.js";
 import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../core/store/migrations.js";
 import { openStore, type Store } from "../core/store/store.js";
 import { freePort } from "../test/support/clickhouse-server.js";
+import { otlpLoad } from "./otlp-load.js";
 import { fmt, percentile, spawnSkald, stopSkald } from "./support.js";
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
 const INGEST_SPANS = Number(process.env.BENCH_INGEST_SPANS ?? 1_000_000);
+const OTLP_SECONDS = Number(process.env.BENCH_OTLP_SECONDS ?? 30);
+const OTLP_CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
 
 /**
  * Spans n in [from, from + count), start times `stepNs` apart and ending at `endNs` for n = total.
@@ -145,6 +149,45 @@ async function ingestRatio(store: Store, retentionDays: Record<string, number>):
   for (const db of Object.values(dbs)) await store.client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
 }
 
+/**
+ * The same ratio on the whole ingest path: OTLP gRPC load (as bench:ingest) into `skald start`, once
+ * with the service map and once on a store whose service-map views were dropped before start (its
+ * pairing job then finds nothing to pair), alternating, two rounds each. Includes the pairing job
+ * running in the process while spans arrive.
+ */
+async function otlpRatio(): Promise<void> {
+  const totals = { with: { spans: 0, sec: 0, cpu: 0 }, without: { spans: 0, sec: 0, cpu: 0 } };
+  for (const round of [0, 1]) {
+    for (const name of round === 0 ? (["without", "with"] as const) : (["with", "without"] as const)) {
+      const dir = mkdtempSync(join(tmpdir(), `skald-bench-sm-otlp-${name}-`));
+      if (name === "without") {
+        const store = await openStore(loadConfig({ env: {}, overrides: { "storage.dataDir": dir } }).storage);
+        const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
+        await migrate(store, retentionDaysOf(config.storage));
+        const views = await store.client.query({
+          query: `SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'MaterializedView'
+            AND name LIKE 'sm%'`,
+          query_params: { db: store.database },
+          format: "JSONEachRow",
+        });
+        for (const { name: view } of await views.json<{ name: string }>())
+          await store.client.command({ query: `DROP VIEW ${store.database}.${view}` });
+        await store.close();
+      }
+      const r = await otlpLoad(dir, OTLP_CLIENTS, OTLP_SECONDS);
+      totals[name].spans += r.accepted;
+      totals[name].sec += r.seconds;
+      totals[name].cpu += r.cpu;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const rate = (t: { spans: number; sec: number }) => t.spans / t.sec;
+  const cpuPer = (t: { spans: number; cpu: number }) => (t.cpu / t.spans) * 100_000;
+  console.log(
+    `OTLP gRPC ingest (${OTLP_CLIENTS} clients, 2 × ${OTLP_SECONDS} s each): without service map ${fmt(rate(totals.without))} spans/s, ${cpuPer(totals.without).toFixed(2)} CPU-s per 100k spans; with ${fmt(rate(totals.with))} spans/s, ${cpuPer(totals.with).toFixed(2)} CPU-s per 100k; throughput ratio ${(rate(totals.with) / rate(totals.without)).toFixed(3)} (overhead ${((rate(totals.without) / rate(totals.with) - 1) * 100).toFixed(1)}%), CPU per span +${((cpuPer(totals.with) / cpuPer(totals.without) - 1) * 100).toFixed(1)}%`,
+  );
+}
+
 async function main() {
   const keep = process.env.BENCH_DATA_DIR;
   const dataDir = keep ?? mkdtempSync(join(tmpdir(), "skald-bench-service-map-"));
@@ -182,6 +225,7 @@ async function main() {
   await job.stop();
   if (process.env.BENCH_SKIP_INGEST !== "1") await ingestRatio(store, retentionDays);
   await store.close();
+  if (process.env.BENCH_SKIP_INGEST !== "1") await otlpRatio();
 
   const port = await freePort();
   const child = await spawnSkald({

@@ -39,6 +39,7 @@ export const ENV_KEYS: Record<string, { path: string; type: EnvType }> = {
   SKALD_BATCH_MAX_ROWS: { path: "pipeline.batchMaxRows", type: "int" },
   SKALD_BATCH_MAX_DELAY_MS: { path: "pipeline.batchMaxDelayMs", type: "int" },
   SKALD_QUEUE_MAX_ROWS: { path: "pipeline.queueMaxRows", type: "int" },
+  SKALD_INSERT_CONCURRENCY: { path: "pipeline.insertConcurrency", type: "int" },
   SKALD_LOG_LEVEL: { path: "log.level", type: "string" },
   SKALD_JAEGER_PREFIX: { path: "query.jaegerPrefix", type: "string" },
   SKALD_SERVICE_MAP_JOB: { path: "serviceMap.jobEnabled", type: "bool" },
