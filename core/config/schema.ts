@@ -269,8 +269,12 @@ export const serviceMapSchema = z
   .object({
     /** Run the edge-pairing job in this process (query role and `skald start`). */
     jobEnabled: z.boolean().default(true),
-    /** Arrival window of the pairing job; it wakes up this often. */
-    windowMs: positiveInt.default(10_000),
+    /**
+     * Arrival window of the pairing job; it wakes up this often. Each window reads back its
+     * partners' arrivals (four lateness bounds), so longer windows cost less per span; what is not
+     * yet in a finished window is paired live by the queries.
+     */
+    windowMs: positiveInt.default(30_000),
     /** How much later than its partner a parent or child span may arrive and still be paired. */
     latenessMs: positiveInt.default(300_000),
     /** Time allowed for an insert to become visible after the server stamped its rows. */

@@ -16,9 +16,11 @@
  * send). Virtual edges use the CLIENT/PRODUCER span itself. Each call belongs to the minute its
  * child (or, for a virtual edge, the CLIENT/PRODUCER span) started.
  * Only rows that arrived before `until` are read, so a finished window's result never changes.
- * Partners are looked for among the spans that arrived at most LATE_HORIZON lateness bounds
- * before the window: a child arriving later than that after its parent is neither paired nor
- * counted as late (it still counts in its service's RED). Duplicated spans (an ingester replaying
+ * Partners are looked for among the spans that arrived at most `lookbackBounds` lateness bounds
+ * before the window (the job: LATE_HORIZON; the reader's live part: 1, enough for every call that
+ * is not late, and a late one is counted once the job finishes its window): a child arriving later
+ * than that after its parent is neither paired nor counted as late (it still counts in its
+ * service's RED). What one pairing reads grows with that lookback times the arrival rate. Duplicated spans (an ingester replaying
  * a batch) are read once: rows are grouped by span id.
  * Ids are bytes in sm_half_edges (migrations/0011); trace ids leave as hex text.
  */
@@ -32,6 +34,8 @@ export interface PairingRange {
   latenessMs: number;
   /** Restricts to one tenant (the reader); the job pairs every tenant at once. */
   tenantParam?: string;
+  /** How many lateness bounds before `doneFromMs` partners are looked for (default LATE_HORIZON). */
+  lookbackBounds?: number;
   /** Event-time filter on the call's minute, as SQL expressions (the reader). */
   minuteFrom?: string;
   minuteTo?: string;
@@ -59,7 +63,7 @@ export function pairingSql(db: string, r: PairingRange): string {
   //    arrived, so that span arrived in the window shifted back by one bound;
   //  - a CONSUMER linked to a PRODUCER in another trace pairs across the two traces: both sides of
   //    every cross-trace link that arrived within one bound before the window.
-  // Their spans are then read back to LATE_HORIZON bounds before the window, which also keeps the
+  // Their spans are then read back `lookback` bounds before the window, which also keeps the
   // lookup to the newest fifteen-minute partitions instead of the whole day.
   const inWindow = `inserted_at >= fromUnixTimestamp64Milli(${from})
       AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
@@ -67,7 +71,8 @@ export function pairingSql(db: string, r: PairingRange): string {
       AND inserted_at < fromUnixTimestamp64Milli(${until} - ${late}) ${tenant}`;
   const withinBound = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late})
       AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
-  const horizon = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late} * ${LATE_HORIZON})
+  const lookback = Math.max(1, Math.trunc(r.lookbackBounds ?? LATE_HORIZON));
+  const horizon = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late} * ${lookback})
       AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
   // One read of the candidate rows, no self-join: every span is emitted under its own key (as a
   // potential parent) and, if it has one, under its parent's key (as a child); one GROUP BY then

@@ -126,6 +126,9 @@ export async function readEdges(
       doneFromMs: watermarkMs,
       untilMs: BigInt(Date.now() + 86_400_000), // everything stored so far
       latenessMs,
+      // one bound back finds every partner of a call that is not late; late ones are counted
+      // by the job's window
+      lookbackBounds: 1,
       tenantParam: t,
       minuteFrom: minute(fromMin),
       minuteTo: minute(toMs),
