@@ -138,6 +138,26 @@ describe.each(STORE_TARGETS)("reading spans over GraphQL on $name ClickHouse", (
     );
   });
 
+  it("reads only the span columns a selection can show, and every field asked for through fragments", async () => {
+    // names only first (attributes, resource, events and links are not read), then everything
+    // through a named and an inline fragment: nothing of the narrow read leaks into the wide one
+    const narrow = await q<{ trace: { spans: Array<{ spanId: string; name: string }> } }>(
+      `query ($id: ID!) { trace(id: $id) { spans { spanId name } } }`,
+      { id: T1 },
+    );
+    expect(narrow.errors).toBeUndefined();
+    expect(narrow.data!.trace.spans).toEqual(
+      data.t1.map(({ span }) => ({ spanId: span.spanId, name: span.name })),
+    );
+    const wide = await q<{ trace: { spans: unknown[] } }>(
+      `query ($id: ID!) { trace(id: $id) { spans { ...Full } } }
+       fragment Full on Span { ... on Span { ${SPAN_FIELDS} } }`,
+      { id: T1 },
+    );
+    expect(wide.errors).toBeUndefined();
+    expect(wide.data!.trace.spans).toEqual(data.t1.map(({ span, depth }) => expected(span, depth)));
+  });
+
   it("pages a trace's spans through spanPage cursors and through span ids", async () => {
     const page = `query ($id: ID!, $after: String) { trace(id: $id) { spanPage(first: 4, after: $after) {
       totalCount edges { cursor node { spanId depth } } pageInfo { hasNextPage endCursor } } } }`;

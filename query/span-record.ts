@@ -11,26 +11,62 @@ export type StoredSpan = Span & { depth?: number };
 export const KIND_NAMES = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"] as const;
 export const STATUS_NAMES = ["UNSET", "OK", "ERROR"] as const;
 
-/**
- * SELECT list for a full span. Maps are read as key/value arrays: JSON objects would reorder
- * integer-like keys and expose inherited properties ("constructor") to lookups. No alias equals
- * a column name (ClickHouse resolves an alias before the column it shadows).
- */
-export const SPAN_SELECT = `trace_id, span_id, parent_span_id, trace_state, flags, name, kind, service_name,
-  toString(toUnixTimestamp64Nano(start_time)) AS start_ns, toString(duration_ns) AS dur_ns,
-  status_code, status_message,
-  mapKeys(attributes) AS attr_keys, mapValues(attributes) AS attr_values,
+/** Column groups of a span row beyond its core (ids, name, kind, times, status, scope). */
+export type SpanColumnGroup = "attributes" | "resource" | "events" | "links";
+export const SPAN_COLUMN_GROUPS: readonly SpanColumnGroup[] = ["attributes", "resource", "events", "links"];
+
+const GROUP_SELECT: Record<SpanColumnGroup, [read: string, empty: string]> = {
+  attributes: [
+    `mapKeys(attributes) AS attr_keys, mapValues(attributes) AS attr_values,
   mapKeys(attribute_types) AS attr_type_keys, mapValues(attribute_types) AS attr_type_values,
-  dropped_attributes_count,
-  mapKeys(resource_attributes) AS res_keys, mapValues(resource_attributes) AS res_values,
+  dropped_attributes_count`,
+    `CAST([], 'Array(String)') AS attr_keys, CAST([], 'Array(String)') AS attr_values,
+  CAST([], 'Array(String)') AS attr_type_keys, CAST([], 'Array(String)') AS attr_type_values,
+  dropped_attributes_count`,
+  ],
+  resource: [
+    `mapKeys(resource_attributes) AS res_keys, mapValues(resource_attributes) AS res_values,
   mapKeys(resource_attribute_types) AS res_type_keys, mapValues(resource_attribute_types) AS res_type_values,
-  resource_dropped_attributes_count, scope_name, scope_version,
-  arrayMap(x -> toString(toUnixTimestamp64Nano(x)), events.time) AS event_times,
+  resource_dropped_attributes_count`,
+    `CAST([], 'Array(String)') AS res_keys, CAST([], 'Array(String)') AS res_values,
+  CAST([], 'Array(String)') AS res_type_keys, CAST([], 'Array(String)') AS res_type_values,
+  resource_dropped_attributes_count`,
+  ],
+  events: [
+    `arrayMap(x -> toString(toUnixTimestamp64Nano(x)), events.time) AS event_times,
   events.name AS event_names, events.attributes AS event_attrs,
-  events.dropped_attributes_count AS event_dropped, dropped_events_count,
-  links.trace_id AS link_trace_ids, links.span_id AS link_span_ids, links.trace_state AS link_states,
+  events.dropped_attributes_count AS event_dropped, dropped_events_count`,
+    `CAST([], 'Array(String)') AS event_times, CAST([], 'Array(String)') AS event_names, CAST([], 'Array(String)') AS event_attrs,
+  CAST([], 'Array(UInt32)') AS event_dropped, dropped_events_count`,
+  ],
+  links: [
+    `links.trace_id AS link_trace_ids, links.span_id AS link_span_ids, links.trace_state AS link_states,
   links.attributes AS link_attrs, links.dropped_attributes_count AS link_dropped, links.flags AS link_flags,
-  dropped_links_count`;
+  dropped_links_count`,
+    `CAST([], 'Array(String)') AS link_trace_ids, CAST([], 'Array(String)') AS link_span_ids, CAST([], 'Array(String)') AS link_states,
+  CAST([], 'Array(String)') AS link_attrs, CAST([], 'Array(UInt32)') AS link_dropped, CAST([], 'Array(UInt32)') AS link_flags,
+  dropped_links_count`,
+  ],
+};
+
+/**
+ * SELECT list for a span row. Maps are read as key/value arrays: JSON objects would reorder
+ * integer-like keys and expose inherited properties ("constructor") to lookups. No alias equals
+ * a column name (ClickHouse resolves an alias before the column it shadows). A group left out of
+ * `groups` is not read: its fields come back empty (the counts of dropped items are still read,
+ * they are cheap), for callers that know nobody asked for them. Every group by default.
+ */
+export function spanSelect(groups: ReadonlySet<SpanColumnGroup> | undefined = undefined): string {
+  return [
+    `trace_id, span_id, parent_span_id, trace_state, flags, name, kind, service_name,
+  toString(toUnixTimestamp64Nano(start_time)) AS start_ns, toString(duration_ns) AS dur_ns,
+  status_code, status_message, scope_name, scope_version`,
+    ...SPAN_COLUMN_GROUPS.map((g) => GROUP_SELECT[g][!groups || groups.has(g) ? 0 : 1]),
+  ].join(",\n  ");
+}
+
+/** Every column of a span. */
+export const SPAN_SELECT = spanSelect();
 
 export interface SpanRow {
   trace_id: string;

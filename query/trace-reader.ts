@@ -1,6 +1,12 @@
 import { invalidInput } from "../core/errors.js";
 import { isSpanId } from "./ids.js";
-import { decodeSpan, SPAN_SELECT, type SpanRow, type StoredSpan } from "./span-record.js";
+import {
+  decodeSpan,
+  type SpanColumnGroup,
+  type SpanRow,
+  type StoredSpan,
+  spanSelect,
+} from "./span-record.js";
 import { Params, type SqlRunner } from "./sql.js";
 import { buildWaterfall, type Waterfall } from "./waterfall.js";
 
@@ -19,6 +25,11 @@ export interface TraceRef {
   endNs: bigint;
   /** Spans trace_index has counted (re-sent spans count twice); a change invalidates the cache. */
   indexedSpans: string;
+  /**
+   * Column groups the request reads (from its GraphQL selection); the others come back empty.
+   * Undefined reads every column.
+   */
+  columns?: ReadonlySet<SpanColumnGroup>;
 }
 
 /** A span read as part of a trace: its depth and position in the trace's waterfall. */
@@ -174,7 +185,7 @@ export class TraceReader {
     const p = new Params();
     const list = await this.sql.rows<SpanRow>(
       "trace_spans",
-      `SELECT ${SPAN_SELECT} FROM ${this.sql.table("spans")}
+      `SELECT ${spanSelect(ref.columns)} FROM ${this.sql.table("spans")}
        WHERE tenant = ${p.bind("String", ref.tenant)} AND trace_id = ${p.bind("String", ref.traceId)}
          AND start_time >= ${p.time(ref.startNs)} AND start_time <= ${p.time(ref.endNs)}
        LIMIT 1 BY span_id`,
@@ -215,7 +226,7 @@ export class TraceReader {
     const p = new Params();
     return this.sql.rows<SpanRow>(
       "trace_spans",
-      `SELECT ${SPAN_SELECT} FROM ${this.sql.table("spans")}
+      `SELECT ${spanSelect(ref.columns)} FROM ${this.sql.table("spans")}
        WHERE tenant = ${p.bind("String", ref.tenant)} AND trace_id = ${p.bind("String", ref.traceId)}
          AND start_time >= ${p.time(w.startNs[positions[0]])}
          AND start_time <= ${p.time(w.startNs[positions[positions.length - 1]])}

@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from "graphql";
 import type { Principal } from "../../core/auth/authenticator.js";
 import { invalidInput } from "../../core/errors.js";
 import type { SpanEvent } from "../../core/model/span.js";
@@ -7,6 +8,7 @@ import { type PagedSpan, spanCursor, type TraceRef } from "../trace-reader.js";
 import type { AttributeMatch, TraceFilter, TraceSummary } from "../trace-search.js";
 import type { Waterfall } from "../waterfall.js";
 import { DateTimeScalar, DurationScalar, SpanIdScalar, TraceIdScalar } from "./scalars.js";
+import { spanColumnsOf } from "./span-columns.js";
 
 /**
  * Resolvers. Parents are the reader's own values (core Span model, TraceRef, summaries); times
@@ -140,8 +142,15 @@ export const resolvers = {
     operations(_: unknown, args: Range & { service: string; kind?: number | null }, ctx: QueryContext) {
       return ctx.reader.listOperations(ctx.tenant, args.service, args.kind, args.from, args.to);
     },
-    trace(_: unknown, args: { id: string }, ctx: QueryContext): Promise<TraceRef | null> {
-      return ctx.reader.lookupTrace(ctx.tenant, args.id);
+    async trace(
+      _: unknown,
+      args: { id: string },
+      ctx: QueryContext,
+      info: GraphQLResolveInfo,
+    ): Promise<TraceRef | null> {
+      const ref = await ctx.reader.lookupTrace(ctx.tenant, args.id);
+      // read only the span columns the selection can show
+      return ref && { ...ref, columns: spanColumnsOf(info) };
     },
     async traces(_: unknown, args: Page & { filter?: TraceFilterInput | null }, ctx: QueryContext) {
       const page = await ctx.reader.searchTraces(ctx.tenant, toFilter(args.filter), args);

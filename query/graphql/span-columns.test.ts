@@ -1,0 +1,33 @@
+import { type FieldNode, type FragmentDefinitionNode, type GraphQLResolveInfo, Kind, parse } from "graphql";
+import { describe, expect, it } from "vitest";
+import { spanColumnsOf } from "./span-columns.js";
+
+/** The resolve info of the root `trace` field of `query`, as far as spanColumnsOf reads it. */
+function infoOf(query: string): GraphQLResolveInfo {
+  const doc = parse(query);
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  let field: FieldNode | undefined;
+  for (const d of doc.definitions) {
+    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
+    if (d.kind === Kind.OPERATION_DEFINITION)
+      field = d.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
+  }
+  return { fieldNodes: [field as FieldNode], fragments } as unknown as GraphQLResolveInfo;
+}
+
+describe("span columns a trace selection can show", () => {
+  it("none beyond the core for ids, names and times", () => {
+    expect(spanColumnsOf(infoOf(`{ trace(id: "a") { spans { spanId name startTime duration } } }`))).toEqual(
+      new Set(),
+    );
+  });
+
+  it("each group whose field appears, at any depth, through inline and named fragments", () => {
+    const groups = spanColumnsOf(
+      infoOf(`{ trace(id: "a") { rootSpan { attributes { key } } spanPage { edges { node { ...F } } } } }
+        fragment F on Span { ... on Span { events { name } } ...G }
+        fragment G on Span { resource { serviceName } ...F }`),
+    );
+    expect(groups).toEqual(new Set(["attributes", "events", "resource"]));
+  });
+});
