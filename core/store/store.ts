@@ -4,6 +4,7 @@ import type { StorageConfig } from "../config/schema.js";
 import { configError } from "../errors.js";
 import { readCertificateFile, readKeyPair } from "../tls.js";
 import { createInfileInserter } from "./chdb-infile.js";
+import { inlineParams } from "./inline-params.js";
 
 /**
  * The one handle to ClickHouse. Reads go through `client` (@clickhouse/client); inserts of
@@ -83,6 +84,7 @@ export async function openStore(config: StorageConfig): Promise<Store> {
     connection,
     clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
   } as Parameters<typeof createClient>[0]);
+  inlineQueryParams(client);
   const raw = (connection as unknown as { chdb: ChdbRawInsert }).chdb;
   const infile = createInfileInserter((sql) => raw.queryAsync(sql), join(config.dataDir, "insert-spool"));
   let closed = false;
@@ -167,4 +169,22 @@ function serverStore(client: ClickHouseClient, config: StorageConfig): Store {
       await client.close();
     },
   };
+}
+
+/**
+ * Makes the embedded client write query parameters into the SQL text (inline-params.ts) so that
+ * chDB runs those queries concurrently instead of through its global parameter queue.
+ */
+function inlineQueryParams(client: ClickHouseClient): void {
+  type Params = { query: string; query_params?: Record<string, unknown> };
+  const rewrite = <T extends Params>(p: T): T => {
+    if (!p.query_params || Object.keys(p.query_params).length === 0) return p;
+    const sql = inlineParams(p.query, p.query_params);
+    return sql === null ? p : { ...p, query: sql, query_params: undefined };
+  };
+  const target = client as unknown as Record<"query" | "command" | "exec", (p: Params) => unknown>;
+  for (const method of ["query", "command", "exec"] as const) {
+    const original = target[method].bind(client);
+    target[method] = (p: Params) => original(rewrite(p));
+  }
 }
