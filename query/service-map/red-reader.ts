@@ -4,7 +4,6 @@ import { coverRange, type Red, red } from "./map-reader.js";
 
 const HOUR_MS = 3_600_000n;
 const MINUTE_MS = 60_000n;
-const HOURLY_FROM_MS = 3n * HOUR_MS;
 
 export type GroupBy = "VERSION" | "INSTANCE" | "OPERATION";
 const GROUP_COLUMN: Record<GroupBy, string> = {
@@ -24,8 +23,8 @@ interface RedRow {
 
 /**
  * The pre-aggregated RED rows of one tenant covering [from, to) widened to whole minutes: whole
- * hours from sm_red_1h when the window spans >= 3 h, the ragged ends from sm_red_1m. Never spans.
- * `where` is an extra condition on the rows (bound by the caller through `p`).
+ * hours from sm_red_1h when `hourly`, the rest from sm_red_1m (coverRange). Never spans. `where`
+ * is an extra condition on the rows (bound by the caller through `p`).
  */
 function sources(
   db: string,
@@ -34,31 +33,19 @@ function sources(
   range: { fromMs: bigint; toMs: bigint; hourly: boolean },
   where: string,
 ): string {
-  const { fromMs, toMs } = range;
   const t = p.bind("String", tenant);
   const sec = (ms: bigint) => `toDateTime(intDiv(${p.bind("Int64", ms)}, 1000))`;
-  const cols =
-    "service, operation, version, instance, minute AS t, calls, errors, duration, slow_trace, error_trace";
-  const hcols =
-    "service, operation, version, instance, hour AS t, calls, errors, duration, slow_trace, error_trace";
-  const fromMin = (fromMs / MINUTE_MS) * MINUTE_MS;
-  let hourFrom = ((fromMin + HOUR_MS - 1n) / HOUR_MS) * HOUR_MS;
-  let hourTo = (toMs / HOUR_MS) * HOUR_MS;
-  if (!range.hourly || toMs - fromMs < HOURLY_FROM_MS || hourTo <= hourFrom) hourFrom = hourTo = toMs;
-  const parts: string[] = [];
-  const mins = (a: bigint, b: bigint) => {
-    if (a < b) {
-      parts.push(`SELECT ${cols} FROM ${db}.sm_red_1m
-        WHERE tenant = ${t} AND minute >= ${sec(a)} AND minute < ${sec(b)} AND ${where}`);
-    }
-  };
-  mins(fromMin, hourFrom);
-  if (hourFrom < hourTo) {
-    parts.push(`SELECT ${hcols} FROM ${db}.sm_red_1h
-      WHERE tenant = ${t} AND hour >= ${sec(hourFrom)} AND hour < ${sec(hourTo)} AND ${where}`);
-  }
-  mins(hourTo, toMs);
-  return parts.join("\nUNION ALL\n");
+  const cols = "service, operation, version, instance, calls, errors, duration, slow_trace, error_trace";
+  const fromMin = (range.fromMs / MINUTE_MS) * MINUTE_MS;
+  return coverRange(fromMin, range.toMs, range.toMs, range.hourly ? [HOUR_MS] : [])
+    .map((r) =>
+      r.sizeMs === HOUR_MS
+        ? `SELECT ${cols}, hour AS t FROM ${db}.sm_red_1h
+        WHERE tenant = ${t} AND hour >= ${sec(r.fromMs)} AND hour < ${sec(r.toMs)} AND ${where}`
+        : `SELECT ${cols}, minute AS t FROM ${db}.sm_red_1m
+        WHERE tenant = ${t} AND minute >= ${sec(r.fromMs)} AND minute < ${sec(r.toMs)} AND ${where}`,
+    )
+    .join("\nUNION ALL\n");
 }
 
 const AGG = `sum(calls) AS calls, sum(errors) AS errors, ${QUANTILES_MERGE}(duration) AS q,
