@@ -16,7 +16,7 @@ import { chClient, spawnRole } from "../ingester/testing/harness.js";
 import { freePort, startClickHouseServer } from "../test/support/clickhouse-server.js";
 import { type KafkaMinor, startKafka } from "../test/support/kafka.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
-import { fmt, percentile, rawTraceClient } from "./support.js";
+import { fmt, percentile, processCpuSeconds, rawTraceClient } from "./support.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
 const clients = Number(process.env.BENCH_CLIENTS ?? 8);
@@ -25,17 +25,6 @@ const partitions = Number(process.env.BENCH_PARTITIONS ?? 4);
 const version = (process.env.BENCH_KAFKA ?? "3.9") as KafkaMinor;
 const compression = process.env.BENCH_COMPRESSION ?? "gzip";
 const SPANS = 512;
-
-/** CPU seconds (user + system) a process used so far, from /proc; 0 if unknown. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return 0;
-  }
-}
 
 /** The pid of the process whose command line contains `needle` (the broker, ClickHouse). */
 function pidOf(needle: string): number | undefined {
@@ -108,10 +97,10 @@ async function main() {
       clickhouse: pidOf(ch.dataDir),
     };
     const cpuNow = (): Record<string, number> => ({
-      collector: cpuSeconds(cpuPids.collector),
-      ingesters: cpuPids.ingesters.reduce<number>((n, pid) => n + cpuSeconds(pid), 0),
-      broker: cpuSeconds(cpuPids.broker),
-      clickhouse: cpuSeconds(cpuPids.clickhouse),
+      collector: processCpuSeconds(cpuPids.collector),
+      ingesters: cpuPids.ingesters.reduce<number>((n, pid) => n + processCpuSeconds(pid), 0),
+      broker: processCpuSeconds(cpuPids.broker),
+      clickhouse: processCpuSeconds(cpuPids.clickhouse),
       "load generator": (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     });
     const cpuBefore = cpuNow();
