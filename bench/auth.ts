@@ -12,11 +12,12 @@ import { createAuthenticator } from "../core/auth/authenticator.js";
 import { authSchema } from "../core/config/schema.js";
 import { freePort } from "../test/support/clickhouse-server.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
-import { fmt, rawTraceClient, spawnSkald, stopSkald } from "./support.js";
+import { closedLoop, deadlineIn, SPANS_PER_REQUEST } from "./otlp-load.js";
+import { fmt, spawnSkald, stopSkald } from "./support.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const clients = Number(process.env.BENCH_CLIENTS ?? 8);
-const SPANS = 512;
+const SPANS = SPANS_PER_REQUEST;
 const KEY = "bench-sender-key-0123456789abcdef";
 const keys = [{ name: "bench", key: KEY, tenant: "bench" }];
 // A realistic key table: the key is found among many.
@@ -43,24 +44,17 @@ async function round(auth: boolean, requests: Buffer[]): Promise<number> {
         }
       : {}),
   });
-  let accepted = 0;
-  let refused = 0;
-  const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      const client = rawTraceClient(`127.0.0.1:${grpcPort}`, { authorization: `Bearer ${KEY}` });
-      for (let i = c; performance.now() < deadline; i++) {
-        const err = await client.export(requests[i % requests.length]);
-        if (err) {
-          refused++;
-          if (err.code === 16 || err.code === 7) throw new Error(`refused: ${err.message}`);
-          await new Promise((r) => setTimeout(r, 50));
-        } else accepted += SPANS;
-      }
-      client.close();
-    }),
-  );
+  const { accepted, refused } = await closedLoop({
+    targets: [`127.0.0.1:${grpcPort}`],
+    clients,
+    requests,
+    running: deadlineIn(seconds),
+    metadata: { authorization: `Bearer ${KEY}` },
+    onRefused: (err) => {
+      if (err.code === 16 || err.code === 7) throw new Error(`refused: ${err.message}`);
+    },
+  });
   const elapsed = (performance.now() - started) / 1000;
   await stopSkald(child);
   rmSync(dataDir, { recursive: true, force: true });

@@ -16,7 +16,8 @@ import { chClient, spawnRole } from "../ingester/testing/harness.js";
 import { freePort, startClickHouseServer } from "../test/support/clickhouse-server.js";
 import { type KafkaMinor, startKafka } from "../test/support/kafka.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
-import { fmt, percentile, processCpuSeconds, rawTraceClient } from "./support.js";
+import { closedLoop, deadlineIn, SPANS_PER_REQUEST } from "./otlp-load.js";
+import { fmt, percentile, processCpuSeconds } from "./support.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
 const clients = Number(process.env.BENCH_CLIENTS ?? 8);
@@ -24,7 +25,7 @@ const ingesterCount = Number(process.env.BENCH_INGESTERS ?? 1);
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 4);
 const version = (process.env.BENCH_KAFKA ?? "3.9") as KafkaMinor;
 const compression = process.env.BENCH_COMPRESSION ?? "gzip";
-const SPANS = 512;
+const SPANS = SPANS_PER_REQUEST;
 
 /** The pid of the process whose command line contains `needle` (the broker, ClickHouse). */
 function pidOf(needle: string): number | undefined {
@@ -87,9 +88,6 @@ async function main() {
       `bench:kafka: Kafka ${broker.version}, ${partitions} partitions, ${compression}; 1 collector + ${ingesterCount} ingester process(es); ` +
         `${clients} gRPC clients × ${SPANS} spans × 10 attributes (${fmt(requests[0].length)} bytes), ${seconds} s`,
     );
-    let accepted = 0;
-    let refused = 0;
-    const latencies: number[] = [];
     const cpuPids = {
       collector: collector.child.pid,
       ingesters: procs.slice(1).map((p) => p.child.pid),
@@ -105,27 +103,14 @@ async function main() {
     });
     const cpuBefore = cpuNow();
     const started = performance.now();
-    const deadline = started + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: clients }, async (_, c) => {
-        const client = rawTraceClient(`127.0.0.1:${grpcPort}`);
-        for (let i = c; performance.now() < deadline; i++) {
-          const t0 = performance.now();
-          const err = await client.export(requests[i % requests.length]);
-          if (err) {
-            refused++;
-            await new Promise((r) => setTimeout(r, 50));
-          } else {
-            accepted += SPANS;
-            latencies.push(performance.now() - t0);
-          }
-        }
-        client.close();
-      }),
-    );
+    const { accepted, refused, latencies } = await closedLoop({
+      targets: [`127.0.0.1:${grpcPort}`],
+      clients,
+      requests,
+      running: deadlineIn(seconds),
+    });
     const loadEnd = performance.now();
     const loadSeconds = (loadEnd - started) / 1000;
-    latencies.sort((a, b) => a - b);
 
     const lag = async () => {
       const [t] = await admin.fetchOffsets({ groupId: "skald-ingesters", topics: ["skald.spans"] });

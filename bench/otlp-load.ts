@@ -3,11 +3,69 @@
  * bench:service-map): `clients` clients each send pre-encoded requests of 512 spans with 10
  * attributes, one at a time, for `seconds`. A refused request is retried after 50 ms.
  */
+import type * as grpc from "@grpc/grpc-js";
 import { freePort } from "../test/support/clickhouse-server.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
 import { peakRss, processCpuSeconds, rawTraceClient, spawnSkald, stopSkald } from "./support.js";
 
 export const SPANS_PER_REQUEST = 512;
+
+export interface LoopResult {
+  /** Spans in the requests the server accepted. */
+  accepted: number;
+  /** Requests refused (each retried after 50 ms). */
+  refused: number;
+  /** Latencies of the accepted requests in ms, sorted. */
+  latencies: number[];
+}
+
+/** A `running` predicate that turns false `seconds` from now. */
+export const deadlineIn = (seconds: number): (() => boolean) => {
+  const deadline = performance.now() + seconds * 1000;
+  return () => performance.now() < deadline;
+};
+
+/**
+ * `clients` closed-loop OTLP gRPC clients, spread over `targets`, each sending `requests` (of
+ * SPANS_PER_REQUEST spans) one at a time while `running()` holds. A refused request is counted,
+ * handed to `onRefused` (which may throw to stop the load) and retried after 50 ms.
+ */
+export async function closedLoop(opts: {
+  targets: string[];
+  clients: number;
+  requests: Buffer[];
+  running: () => boolean;
+  metadata?: Record<string, string>;
+  onRefused?: (err: grpc.ServiceError) => void;
+}): Promise<LoopResult> {
+  const { targets, clients, requests, running } = opts;
+  let accepted = 0;
+  let refused = 0;
+  const latencies: number[] = [];
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      const client = rawTraceClient(targets[c % targets.length], opts.metadata);
+      try {
+        for (let i = c; running(); i++) {
+          const t0 = performance.now();
+          const err = await client.export(requests[i % requests.length]);
+          if (err) {
+            refused++;
+            opts.onRefused?.(err);
+            await new Promise((r) => setTimeout(r, 50));
+          } else {
+            accepted += SPANS_PER_REQUEST;
+            latencies.push(performance.now() - t0);
+          }
+        }
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { accepted, refused, latencies };
+}
 
 export interface LoadResult {
   accepted: number;
@@ -34,38 +92,22 @@ export async function otlpLoad(dataDir: string, clients: number, seconds: number
   const requests = Array.from({ length: 64 }, (_, i) =>
     generateRequest({ service: `svc-${i % 8}`, count: SPANS_PER_REQUEST, attrs: 10 }),
   ).map((r) => r.body);
-  let accepted = 0;
-  let refused = 0;
-  const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
   let rssPeak = 0;
   const rssTimer = setInterval(() => {
     rssPeak = Math.max(rssPeak, peakRss(child.pid ?? 0));
   }, 500);
   const started = performance.now();
   const cpu0 = processCpuSeconds(child.pid);
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      const client = rawTraceClient(`127.0.0.1:${grpcPort}`);
-      for (let i = c; performance.now() < deadline; i++) {
-        const t0 = performance.now();
-        const err = await client.export(requests[i % requests.length]);
-        if (err) {
-          refused++;
-          await new Promise((r) => setTimeout(r, 50));
-        } else {
-          accepted += SPANS_PER_REQUEST;
-          latencies.push(performance.now() - t0);
-        }
-      }
-      client.close();
-    }),
-  );
+  const { accepted, refused, latencies } = await closedLoop({
+    targets: [`127.0.0.1:${grpcPort}`],
+    clients,
+    requests,
+    running: deadlineIn(seconds),
+  });
   const elapsed = (performance.now() - started) / 1000;
   const cpu = processCpuSeconds(child.pid) - cpu0;
   clearInterval(rssTimer);
   rssPeak = Math.max(rssPeak, peakRss(child.pid ?? 0));
-  latencies.sort((a, b) => a - b);
   const exitCode = await stopSkald(child);
   return {
     accepted,

@@ -18,8 +18,8 @@ import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../co
 import { openStore, type Store } from "../core/store/store.js";
 import { freePort } from "../test/support/clickhouse-server.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
-import { otlpLoad } from "./otlp-load.js";
-import { fmt, percentile, rawTraceClient, spawnSkald, stopSkald } from "./support.js";
+import { closedLoop, otlpLoad } from "./otlp-load.js";
+import { fmt, percentile, spawnSkald, stopSkald } from "./support.js";
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
@@ -162,8 +162,8 @@ async function otlpRatio(): Promise<void> {
     for (const name of round === 0 ? (["without", "with"] as const) : (["with", "without"] as const)) {
       const dir = mkdtempSync(join(tmpdir(), `skald-bench-sm-otlp-${name}-`));
       if (name === "without") {
-        const store = await openStore(loadConfig({ env: {}, overrides: { "storage.dataDir": dir } }).storage);
         const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
+        const store = await openStore(config.storage);
         await migrate(store, retentionDaysOf(config.storage));
         const views = await store.client.query({
           query: `SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'MaterializedView'
@@ -274,19 +274,17 @@ async function main() {
       generateRequest({ service: `svc-${i % 8}`, count: 512, attrs: 10 }),
     ).map((r) => r.body);
     let arriving = true;
-    let sent = 0;
     const loadStart = performance.now();
-    const load = Promise.all(
-      Array.from({ length: 8 }, async (_, c) => {
-        const client = rawTraceClient(`127.0.0.1:${grpcPort}`);
-        for (let i = c; arriving; i++) if (!(await client.export(requests[i % requests.length]))) sent += 512;
-        client.close();
-      }),
-    );
+    const load = closedLoop({
+      targets: [`127.0.0.1:${grpcPort}`],
+      clients: 8,
+      requests,
+      running: () => arriving,
+    });
     await new Promise((r) => setTimeout(r, 60_000));
     const r = await timeMap(1, 50);
     arriving = false;
-    await load;
+    const sent = (await load).accepted;
     console.log(
       `serviceMap over 1 h while spans arrive (8 OTLP clients, ${fmt(sent / ((performance.now() - loadStart) / 1000))} spans/s, lateness bound 5 min): p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms over ${r.n} queries`,
     );

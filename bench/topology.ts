@@ -19,11 +19,12 @@ import { chClient, spawnRole } from "../ingester/testing/harness.js";
 import { freePort } from "../test/support/clickhouse-server.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
 import { startTopology } from "../test/support/topology.js";
-import { fmt, rawTraceClient } from "./support.js";
+import { closedLoop, deadlineIn, SPANS_PER_REQUEST } from "./otlp-load.js";
+import { fmt } from "./support.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const clients = Number(process.env.BENCH_CLIENTS ?? 8);
-const SPANS = 512;
+const SPANS = SPANS_PER_REQUEST;
 const requests = Array.from({ length: 64 }, (_, i) =>
   generateRequest({ service: `svc-${i % 8}`, count: SPANS, attrs: 10 }),
 ).map((r) => r.body);
@@ -37,24 +38,13 @@ interface Load {
 
 /** `clients` gRPC senders spread over `targets` for `seconds`. */
 async function drive(targets: string[]): Promise<Load> {
-  let accepted = 0;
-  let refused = 0;
   const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      const client = rawTraceClient(targets[c % targets.length]);
-      for (let i = c; performance.now() < deadline; i++) {
-        if (await client.export(requests[i % requests.length])) {
-          refused++;
-          await new Promise((r) => setTimeout(r, 50));
-        } else {
-          accepted += SPANS;
-        }
-      }
-      client.close();
-    }),
-  );
+  const { accepted, refused } = await closedLoop({
+    targets,
+    clients,
+    requests,
+    running: deadlineIn(seconds),
+  });
   return { accepted, refused, loadSeconds: (performance.now() - started) / 1000, started };
 }
 
