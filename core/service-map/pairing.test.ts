@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STORE_TARGETS } from "../../test/support/targets.js";
 import { loadConfig } from "../config/load.js";
-import { type Span, SpanKind } from "../model/span.js";
+import { type Span, SpanKind, type SpanLink } from "../model/span.js";
 import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../store/migrations.js";
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { openStore, type Store } from "../store/store.js";
@@ -36,6 +36,16 @@ function span(over: Partial<Span> & Pick<Span, "traceId" | "spanId" | "kind">, s
     ...over,
   };
 }
+
+/** A span link to `s` (a CONSUMER's link to the PRODUCER that sent its message). */
+const linkTo = (s: Span): SpanLink => ({
+  traceId: s.traceId,
+  spanId: s.spanId,
+  traceState: "",
+  attributes: [],
+  droppedAttributesCount: 0,
+  flags: 1,
+});
 
 /**
  * The pairing query reads only candidate traces (those with an arrival in the window, peer spans
@@ -98,16 +108,7 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
           spanId: "2".repeat(16),
           kind: SpanKind.CONSUMER,
           name: "consume",
-          links: [
-            {
-              traceId: producer.traceId,
-              spanId: producer.spanId,
-              traceState: "",
-              attributes: [],
-              droppedAttributesCount: 0,
-              flags: 1,
-            },
-          ],
+          links: [linkTo(producer)],
         },
         "mailer",
       );
@@ -192,16 +193,7 @@ describe("service-map half edges across the upgrade to binary ids (migration 001
         traceId: "e".repeat(32),
         spanId: "6".repeat(16),
         kind: SpanKind.CONSUMER,
-        links: [
-          {
-            traceId: producer.traceId,
-            spanId: producer.spanId,
-            traceState: "",
-            attributes: [],
-            droppedAttributesCount: 0,
-            flags: 1,
-          },
-        ],
+        links: [linkTo(producer)],
       },
       "mailer",
     );
