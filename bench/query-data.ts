@@ -15,7 +15,7 @@ import { createLogger } from "../core/log.js";
 import { createServiceMapJob } from "../core/service-map/index.js";
 import { migrate, retentionDaysOf } from "../core/store/migrations.js";
 import { openStore, type Store } from "../core/store/store.js";
-import { fmt } from "./support.js";
+import { fmt, waitForMerges } from "./support.js";
 
 export interface QueryData {
   dataDir: string;
@@ -110,15 +110,7 @@ async function settle(store: Store): Promise<void> {
   const windows = await job.runOnce();
   await job.stop();
   const paired = (performance.now() - t0) / 1000;
-  let quiet = 0;
-  while (quiet < 5 && performance.now() - t0 < 600_000) {
-    await new Promise((r) => setTimeout(r, 2000));
-    const rs = await store.client.query({
-      query: `SELECT count() AS n FROM system.merges WHERE database = '${store.database}'`,
-      format: "JSONEachRow",
-    });
-    quiet = Number((await rs.json<{ n: string }>())[0].n) === 0 ? quiet + 1 : 0;
-  }
+  await waitForMerges(store, store.database);
   console.log(
     `  settled: service-map job finished ${windows} windows in ${paired.toFixed(0)} s; merges quiet after ${((performance.now() - t0) / 1000).toFixed(0)} s`,
   );

@@ -26,7 +26,7 @@ import { loadConfig } from "../core/config/load.js";
 import { createLogger } from "../core/log.js";
 import type { Store } from "../core/store/store.js";
 import { freePort } from "../test/support/clickhouse-server.js";
-import { percentile } from "./support.js";
+import { percentile, waitForMerges } from "./support.js";
 
 const RESOURCES = Number(process.env.BENCH_RESOURCES ?? 10_000);
 const HOURS = Number(process.env.BENCH_HOURS ?? 8_760);
@@ -255,25 +255,25 @@ async function generateHistory(store: Store, startSec: number) {
  * 10 s: a year of history would have been merged long since, and merges compete for the 2 cores.
  */
 async function settleMerges(store: Store, db: string) {
-  const t0 = performance.now();
-  const limit = Number(process.env.BENCH_SETTLE_SECONDS ?? 900) * 1000;
-  const tables =
-    "('config_versions', 'config_ip_holders', 'config_intervals', 'config_periods', 'config_current')";
-  for (let quiet = 0; quiet < 5 && performance.now() - t0 < limit; ) {
-    await new Promise((r) => setTimeout(r, 2000));
-    const rs = await store.client.query({
-      query: `SELECT count() AS n FROM system.merges WHERE database = '${db}' AND table IN ${tables}`,
-      format: "JSONEachRow",
-    });
-    quiet = Number((await rs.json<{ n: string }>())[0].n) === 0 ? quiet + 1 : 0;
-  }
+  const tables = [
+    "config_versions",
+    "config_ip_holders",
+    "config_intervals",
+    "config_periods",
+    "config_current",
+  ];
+  const seconds = await waitForMerges(store, db, {
+    tables,
+    limitSeconds: Number(process.env.BENCH_SETTLE_SECONDS ?? 900),
+  });
   const rs = await store.client.query({
-    query: `SELECT table, count() AS n FROM system.parts WHERE active AND database = '${db}' AND table IN ${tables}
+    query: `SELECT table, count() AS n FROM system.parts WHERE active AND database = '${db}'
+      AND table IN (${tables.map((t) => `'${t}'`).join(", ")})
       GROUP BY table ORDER BY table`,
     format: "JSONEachRow",
   });
   const parts = (await rs.json<{ table: string; n: string }>()).map((r) => `${r.table} ${r.n}`).join(", ");
-  return { seconds: (performance.now() - t0) / 1000, parts: `active parts ${parts}` };
+  return { seconds, parts: `active parts ${parts}` };
 }
 
 main().catch((err) => {

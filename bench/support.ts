@@ -4,6 +4,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { traceServiceDefinition } from "../collector/otlp-grpc.js";
 import { packageRoot } from "../core/paths.js";
+import type { Store } from "../core/store/store.js";
 
 /** Starts `skald start` as a child process and resolves once it prints its listeners. */
 export async function spawnSkald(env: Record<string, string>): Promise<ChildProcess> {
@@ -78,3 +79,26 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/**
+ * Waits until no merge of `database` (only of `tables`, when given) has run for 10 s, or
+ * `limitSeconds` passed: the steady state a long-running store is queried in. Seconds waited.
+ */
+export async function waitForMerges(
+  store: Store,
+  database: string,
+  opts: { tables?: string[]; limitSeconds?: number } = {},
+): Promise<number> {
+  const t0 = performance.now();
+  const limit = (opts.limitSeconds ?? 600) * 1000;
+  const only = opts.tables ? ` AND table IN (${opts.tables.map((t) => `'${t}'`).join(", ")})` : "";
+  for (let quiet = 0; quiet < 5 && performance.now() - t0 < limit; ) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const rs = await store.client.query({
+      query: `SELECT count() AS n FROM system.merges WHERE database = '${database}'${only}`,
+      format: "JSONEachRow",
+    });
+    quiet = Number((await rs.json<{ n: string }>())[0].n) === 0 ? quiet + 1 : 0;
+  }
+  return (performance.now() - t0) / 1000;
+}
