@@ -1,12 +1,13 @@
 /**
  * bench:flows — (1) IPFIX records decoded and stored per second: pre-built IPFIX messages (30
  * records each, one template per domain, as exporters send them) go through the collector's
- * decoder and the flow sink into embedded ClickHouse (raw table + both rollups); the clock stops
- * when the last batch is written. (2) flowMatrix over 24 h from the rollups: flows generated
- * server-side (INSERT … SELECT through the same materialized views), then flowMatrix ADDRESS and
- * ZONE latency percentiles. FLOWS_BENCH_DECODE (default 2,000,000) and FLOWS_BENCH_ROWS
- * (default 5,000,000; the target scale is 100M, which takes too long to generate on
- * this shared 2-core machine) set the sizes.
+ * decoder and the flow sink into embedded ClickHouse (raw table + three rollups), once per address
+ * shape (see Shape; FLOWS_BENCH_SHAPES picks them), each into a fresh store; the clock stops when
+ * the last batch is written. (2) flowMatrix over 24 h from the rollups: flows generated
+ * server-side (INSERT … SELECT through the same materialized views), then flowMatrix ADDRESS, ZONE
+ * and SERVICE latency percentiles. FLOWS_BENCH_DECODE (default 4,000,000 per shape) and
+ * FLOWS_BENCH_ROWS (default 5,000,000; the target scale, 100,000,000, generates in about ten
+ * minutes) set the sizes; 0 skips a part. FLOWS_BENCH_BATCH overrides flows.batchMaxRows.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,31 +24,54 @@ import { holderLabels } from "../query/flows/holder-labels.js";
 import { FlowReader } from "../query/flows/reader.js";
 import { createSqlRunner } from "../query/sql.js";
 
-const DECODE = Number(process.env.FLOWS_BENCH_DECODE ?? 2_000_000);
+const DECODE = Number(process.env.FLOWS_BENCH_DECODE ?? 4_000_000);
 const ROWS = Number(process.env.FLOWS_BENCH_ROWS ?? 5_000_000);
 /** Distinct (source, destination) pairs in the generated day: 200 hosts with 10 peers each. */
 const PAIRS = 2000;
 const PER_MSG = 30;
 
-function messages(now: number): Buffer[] {
+/**
+ * Who talks to whom in the decode + store run. `estate`: 20,000 client addresses calling 250
+ * servers on five well-known ports from ephemeral ports, so every flow is a new row of the
+ * port rollup but address pairs repeat within a minute, as in a data centre. `unique`: every flow
+ * a new source address, the worst case for every rollup (each holds as many rows as the raw table).
+ */
+type Shape = "estate" | "unique";
+
+function messages(now: number, shape: Shape): Buffer[] {
   const out: Buffer[] = [];
   const secs = Math.floor(now / 1000);
+  const ports = [443, 80, 5432, 6379, 9092];
   for (let m = 0; m < Math.ceil(DECODE / PER_MSG); m++) {
     const recs: Buffer[] = [];
     for (let i = 0; i < PER_MSG; i++) {
       const k = m * PER_MSG + i;
+      const c = k % 20_000;
+      const server = (c * 7919) % 250;
       recs.push(
-        basicRecord(
-          `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`,
-          "10.200.0.1",
-          1024 + (k % 50000),
-          443,
-          6,
-          1500 + (k % 900),
-          3,
-          now - 5000,
-          now,
-        ),
+        shape === "unique"
+          ? basicRecord(
+              `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`,
+              "10.200.0.1",
+              1024 + (k % 50000),
+              443,
+              6,
+              1500 + (k % 900),
+              3,
+              now - 5000,
+              now,
+            )
+          : basicRecord(
+              `10.${c >> 8}.${c & 255}.${1 + (c % 7)}`,
+              `10.200.${server}.1`,
+              32768 + (k % 28000),
+              ports[server % ports.length],
+              server % 5 === 3 ? 17 : 6,
+              200 + (k % 60000),
+              1 + (k % 40),
+              now - 5000,
+              now,
+            ),
       );
     }
     const sets = [set(256, Buffer.concat(recs))];
@@ -57,30 +81,30 @@ function messages(now: number): Buffer[] {
   return out;
 }
 
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-
-async function main() {
+/**
+ * Decodes and stores DECODE flows of one shape into a fresh embedded store, as the UDP receiver
+ * does: requests are not awaited one by one (UDP has no one to answer); the loop only waits when
+ * the sink's bounded queue would otherwise refuse flows. The clock stops when the last batch is
+ * written; CPU is the whole process's (decode, encode, ClickHouse inserts, views and merges).
+ */
+async function decodeAndStore(shape: Shape, overrides: Record<string, unknown>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "skald-bench-flows-"));
-  const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
+  const config = loadConfig({ env: {}, overrides: { ...overrides, "storage.dataDir": dir } });
   const store = await openStore(config.storage);
   try {
     await migrate(store, retentionDaysOf(config.storage));
     const metrics = createMetrics({ defaultMetrics: false });
-    const fm = createFlowMetrics(metrics.registry);
-    const sink = createStoreFlowSink(store, config.flows, metrics, fm);
+    const sink = createStoreFlowSink(store, config.flows, metrics, createFlowMetrics(metrics.registry));
     const decoder = new FlowDecoder();
     const now = Date.now();
-    const msgs = messages(now);
-    // decode only
+    const msgs = messages(now, shape);
     let t = performance.now();
     let n = 0;
     const probe = new FlowDecoder();
     for (const m of msgs) n += probe.decode(m, "192.0.2.1", now).flows.length;
     const decodeOnly = (n / (performance.now() - t)) * 1000;
-    // decode + store: requests are not awaited one by one (UDP has no one to answer); the loop
-    // only waits when the sink's bounded queue would otherwise refuse flows.
     t = performance.now();
+    const cpu0 = process.cpuUsage();
     const pending: Promise<void>[] = [];
     let dropped = 0;
     const window = Math.floor((config.flows.queueMaxRows * 0.8) / PER_MSG);
@@ -92,28 +116,49 @@ async function main() {
     await Promise.all(pending);
     await sink.flush();
     const secs = (performance.now() - t) / 1000;
-    const stored = Number(
-      (
-        await (
-          await store.client.query({
-            query: "SELECT count() AS c FROM skald.flows WHERE tenant = 'bench'",
-            format: "JSONEachRow",
-          })
-        ).json<{ c: string }>()
-      )[0].c,
-    );
-    console.log(
-      `bench:flows IPFIX decode only: ${Math.round(decodeOnly).toLocaleString("en")} flows/s (${n.toLocaleString("en")} flows, one core)`,
-    );
-    console.log(
-      `bench:flows IPFIX decode + store (raw + 3 rollups, embedded chDB): ${Math.round(stored / secs).toLocaleString("en")} flows/s (${stored.toLocaleString("en")} stored in ${secs.toFixed(1)} s, ${dropped} batches refused; target 200,000)`,
-    );
+    const cpu = process.cpuUsage(cpu0);
     await sink.shutdown();
+    const counts = await (
+      await store.client.query({
+        query: `SELECT (SELECT count() FROM skald.flows WHERE tenant = 'bench') AS raw,
+          (SELECT count() FROM skald.flows_minute FINAL WHERE tenant = 'bench') AS ports,
+          (SELECT count() FROM skald.flows_minute_pairs FINAL WHERE tenant = 'bench') AS pairs`,
+        format: "JSONEachRow",
+      })
+    ).json<{ raw: string; ports: string; pairs: string }>();
+    const stored = Number(counts[0].raw);
+    const fmt = (x: number) => Math.round(x).toLocaleString("en");
+    console.log(
+      `bench:flows IPFIX decode only (${shape}): ${fmt(decodeOnly)} flows/s (${fmt(n)} flows, one core)`,
+    );
+    console.log(
+      `bench:flows IPFIX decode + store (${shape}; raw + 3 rollups, embedded chDB): ${fmt(stored / secs)} flows/s (${fmt(stored)} stored in ${secs.toFixed(1)} s, ${dropped} batches refused; ${(((cpu.user + cpu.system) / 1e6 / n) * 1e6).toFixed(2)} CPU-s per million flows; rollup rows: ${fmt(Number(counts[0].ports))} by ports, ${fmt(Number(counts[0].pairs))} by address pair; target 200,000)`,
+    );
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+
+async function main() {
+  const overrides: Record<string, unknown> = {};
+  if (process.env.FLOWS_BENCH_BATCH) overrides["flows.batchMaxRows"] = Number(process.env.FLOWS_BENCH_BATCH);
+  for (const shape of (process.env.FLOWS_BENCH_SHAPES ?? "estate,unique").split(",") as Shape[])
+    if (DECODE > 0) await decodeAndStore(shape, overrides);
+  if (ROWS === 0) return;
+  const dir = mkdtempSync(join(tmpdir(), "skald-bench-flows-"));
+  const config = loadConfig({ env: {}, overrides: { ...overrides, "storage.dataDir": dir } });
+  const store = await openStore(config.storage);
+  try {
+    await migrate(store, retentionDaysOf(config.storage));
+    const now = Date.now();
     // (2) flowMatrix over 24 h of generated flows
     const day = 86_400;
     const end = Math.floor(now / 1000);
-    t = performance.now();
+    const t = performance.now();
     await store.client.command({
       query: `INSERT INTO skald.flows (tenant, source_type, exporter, time_received, flow_start, flow_end, src_addr, dst_addr, src_port, dst_port, protocol, bytes, packets)
         SELECT 'matrix', 'ipfix', 'gen', toDateTime64(${end}, 6), toDateTime64(${end - day} + intDiv(number * ${day}, ${ROWS}), 6),

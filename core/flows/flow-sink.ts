@@ -7,6 +7,18 @@ import type { FlowMetrics } from "./metrics.js";
 import type { FlowRecord } from "./model.js";
 import { encodeFlowsRowBinary } from "./row-binary-encoder.js";
 
+/**
+ * Settings of every insert into `flows` (store sink and Kafka ingester). The rollup views already
+ * GROUP BY, so summing their blocks again on insert is wasted work (readers sum anyway, merges
+ * collapse later); the three views fill side by side; a retried block is dropped from the views too.
+ * Measured with bench:flows: about 1.4× the flows/s of the defaults.
+ */
+export const FLOW_INSERT_SETTINGS = {
+  deduplicate_blocks_in_dependent_materialized_views: 1,
+  optimize_on_insert: 0,
+  parallel_view_processing: 1,
+} as const;
+
 /** Where flow receivers hand decoded flows. */
 export interface FlowSink {
   /**
@@ -35,13 +47,14 @@ export function createStoreFlowSink(
       maxRows: config.batchMaxRows,
       maxDelayMs: config.batchMaxDelayMs,
       maxQueuedRows: config.queueMaxRows,
+      concurrency: config.insertConcurrency,
       attempts: 3,
       retryAfterMs: 1000,
     },
     (body, _rows, token) =>
       store.insertRowBinary("flows", FLOW_COLUMNS, body, {
         insert_deduplication_token: token,
-        deduplicate_blocks_in_dependent_materialized_views: 1,
+        ...FLOW_INSERT_SETTINGS,
       }),
     {
       onBatchWritten(rows, seconds) {
