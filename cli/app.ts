@@ -10,6 +10,7 @@ import type { SkaldConfig } from "../core/config/schema.js";
 import { httpStatusOf } from "../core/error-mapping.js";
 import { asSkaldError, configError } from "../core/errors.js";
 import { createKafkaClient } from "../core/kafka/client.js";
+import { flowKafkaConfig } from "../core/kafka/topics.js";
 import type { Logger } from "../core/log.js";
 import { createMetrics, type SkaldMetrics } from "../core/metrics.js";
 import { createKafkaSpanSink } from "../core/pipeline/kafka-span-sink.js";
@@ -17,7 +18,7 @@ import { createStoreSpanSink, type SpanSink } from "../core/pipeline/span-sink.j
 import { migrate, retentionDaysOf, tenantRetentionOf } from "../core/store/migrations.js";
 import { openStore, type Store } from "../core/store/store.js";
 import { httpsOptionsOf, loadServerTls, type ServerTls, schemeOf } from "../core/tls.js";
-import { createIngester, type Ingester } from "../ingester/index.js";
+import { createIngester, flowStream, type Ingester } from "../ingester/index.js";
 import { createQueryServer } from "../query/index.js";
 import { createRecorder, type Recorder } from "../recorder/index.js";
 
@@ -79,6 +80,7 @@ export async function runRole(
   let sink: SpanSink | undefined;
   let flows: FlowPipeline | undefined;
   let ingester: Ingester | undefined;
+  let flowIngester: Ingester | undefined;
   let query: Awaited<ReturnType<typeof createQueryServer>> | undefined;
   let recorder: Recorder | undefined;
   let ops: Server | undefined;
@@ -92,7 +94,7 @@ export async function runRole(
       await new Promise((r) => (ops ? ops.close(r) : r(undefined)));
       await sink?.shutdown();
       await flows?.shutdown();
-      await ingester?.shutdown();
+      await Promise.all([ingester?.shutdown(), flowIngester?.shutdown()]);
       await recorder?.shutdown();
       await query?.close();
       await store?.close();
@@ -125,6 +127,23 @@ export async function runRole(
       });
       await ingester.start();
       listeners.ingester = `group ${config.kafka.group} on topic ${config.kafka.topic} (${config.kafka.brokers.join(",")})`;
+      // Flows have their own topic and consumer group (core/kafka/README.md, "Flows"); an ingester
+      // consumes them whenever flows are on, so `skald start` and `skald collector` flows land.
+      if (config.flows.enabled) {
+        const flowConfig = flowKafkaConfig(config.kafka);
+        flowIngester = createIngester({
+          kafka,
+          store,
+          config: flowConfig,
+          defaultTenant: config.otlp.defaultTenant,
+          stream: flowStream(),
+          metrics,
+          logger,
+          crashAfterInserts: opts.crashAfterInserts,
+        });
+        await flowIngester.start();
+        listeners.flowIngester = `group ${flowConfig.group} on topic ${flowConfig.topic}`;
+      }
     }
     if (store && (role === "start" || role === "query")) {
       query = await createQueryServer({ store, config, metrics, logger, isReady: () => ready, tls });
@@ -142,10 +161,11 @@ export async function runRole(
       recorder.start();
       listeners.recorder = `${recorder.collections.length} collections every ${config.recorder.intervalSeconds}s`;
     }
+    let producerClient: ReturnType<typeof createKafkaClient> | undefined;
     if (role === "start" || role === "collector") {
       if (kafka) {
         // its own client: fail-fast retries, so a send fails before its sender is answered
-        const producerClient = createKafkaClient(
+        producerClient = createKafkaClient(
           config.kafka,
           logger,
           "collector",
@@ -165,11 +185,13 @@ export async function runRole(
       const grpcAddress = await grpc.start();
       listeners.otlpGrpc = tls ? `https://${grpcAddress}` : grpcAddress;
       listeners.otlpHttp = `${scheme}://${await http.start()}/v1/traces`;
-      // Flow receivers (NetFlow/IPFIX UDP, VPC Flow Logs HTTP) write to the store directly.
-      if (config.flows.enabled && store) {
+      // Flow receivers (NetFlow/IPFIX UDP, VPC Flow Logs HTTP): like the spans, to Kafka when it is
+      // configured (topic kafka.flows.topic), else to the store directly.
+      if (config.flows.enabled) {
         const f = {
           config: config.flows,
           store,
+          kafka: producerClient ? { client: producerClient, config: config.kafka } : undefined,
           metrics,
           logger,
           tenantHeader: config.otlp.tenantHeader,
@@ -178,6 +200,7 @@ export async function runRole(
           sourceTenant: config.auth.enabled ? flowSourceTenants(config.auth.flowSources) : undefined,
         };
         flows = await startFlowPipeline(f);
+        if (producerClient) listeners.kafkaFlows = `topic ${config.kafka.flows.topic} (flows)`;
         Object.assign(listeners, flows.listeners);
       }
     }

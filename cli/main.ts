@@ -109,7 +109,9 @@ export async function main(argv: string[]): Promise<void> {
       : `skald ${role}: storing into ${store}`,
   ];
   if (app.listeners.kafka) lines.push(`  Kafka      ${app.listeners.kafka}`);
+  if (app.listeners.kafkaFlows) lines.push(`  Kafka      ${app.listeners.kafkaFlows}`);
   if (app.listeners.ingester) lines.push(`  ingester   ${app.listeners.ingester}`);
+  if (app.listeners.flowIngester) lines.push(`  ingester   ${app.listeners.flowIngester}`);
   if (app.listeners.metrics) lines.push(`  metrics    ${app.listeners.metrics}`);
   if (app.listeners.otlpGrpc) lines.push(`  OTLP gRPC  ${app.listeners.otlpGrpc}`);
   if (app.listeners.otlpHttp) lines.push(`  OTLP HTTP  ${app.listeners.otlpHttp}`);

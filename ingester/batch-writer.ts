@@ -7,6 +7,7 @@ import type { Store } from "../core/store/store.js";
 import type { Batch, Entry } from "./batch.js";
 import { isDataError } from "./ch-errors.js";
 import { dedupToken } from "./plan.js";
+import type { IngestStream } from "./stream.js";
 
 export const HEADER_DLQ_REASON = "skald-dlq-reason";
 export const HEADER_DLQ_TOPIC = "skald-dlq-topic";
@@ -21,6 +22,8 @@ export interface BatchWriterDeps {
   dlqProducer: Producer;
   metrics: KafkaMetrics;
   logger: Logger;
+  /** Where the rows go (spans or flows). */
+  stream: IngestStream;
 }
 
 /** Thrown when the partition was lost (rebalance, shutdown timeout) while a step was retried. */
@@ -53,7 +56,7 @@ export class BatchWriter {
       );
       await this.insert(batch.partition, good, token, live);
     }
-    metrics.ingestBatchSpans.observe(batch.rows);
+    this.deps.stream.observeBatch(metrics, batch.rows);
     metrics.ingestBatchBytes.observe(batch.bytes);
   }
 
@@ -90,7 +93,7 @@ export class BatchWriter {
     token: string,
     live: () => boolean,
   ): Promise<void> {
-    const { store, metrics, logger, config } = this.deps;
+    const { store, metrics, logger, config, stream } = this.deps;
     const bodies: Buffer[] = [];
     let rows = 0;
     for (const e of entries) {
@@ -104,14 +107,11 @@ export class BatchWriter {
       if (!live()) throw new Abandoned("partition no longer owned");
       const started = performance.now();
       try {
-        const settings = {
-          insert_deduplication_token: token,
-          deduplicate_blocks_in_dependent_materialized_views: 1,
-        };
-        if (format === "RowBinary") await store.insertRowBinary("spans", columns, body, settings);
-        else await store.insertTsv("spans", columns, body, settings);
+        const settings = { ...stream.settings, insert_deduplication_token: token };
+        if (format === "RowBinary") await store.insertRowBinary(stream.table, columns, body, settings);
+        else await store.insertTsv(stream.table, columns, body, settings);
         metrics.ingestInsertSeconds.observe((performance.now() - started) / 1000);
-        metrics.ingestSpans.inc(rows);
+        stream.countWritten(metrics, rows);
         return;
       } catch (err) {
         if (isDataError(err)) {
@@ -180,7 +180,7 @@ export class BatchWriter {
           acks: -1,
           messages: [{ key: e.key, value: e.value, headers }],
         });
-        metrics.deadLetters.inc({ reason: kind });
+        metrics.deadLetters.inc({ topic: config.topic, reason: kind });
         logger.warn({ partition, offset: e.offset, reason }, "message dead-lettered");
         return;
       } catch (err) {

@@ -1,7 +1,9 @@
+import type { Kafka } from "kafkajs";
 import type { Authenticator } from "../../core/auth/authenticator.js";
-import type { FlowsConfig } from "../../core/config/schema.js";
+import type { FlowsConfig, KafkaConfig } from "../../core/config/schema.js";
 import type { FlowDecoderLimits } from "../../core/flows/decoder.js";
 import { createStoreFlowSink, type FlowSink } from "../../core/flows/flow-sink.js";
+import { createKafkaFlowSink } from "../../core/flows/kafka-flow-sink.js";
 import { createFlowMetrics, type FlowMetrics } from "../../core/flows/metrics.js";
 import type { Logger } from "../../core/log.js";
 import type { SkaldMetrics } from "../../core/metrics.js";
@@ -61,12 +63,17 @@ export interface FlowPipeline {
 }
 
 /**
- * Starts the flow receivers over a store sink (the collector role of `skald start` and
- * `skald collector`). Flows go to storage directly; the Kafka topic `skald.flows` is not wired yet.
+ * Starts the flow receivers (the collector role of `skald start` and `skald collector`) over the
+ * same two sinks as the spans: with `kafka` (SKALD_KAFKA_BROKERS set), a Kafka sink producing to
+ * `kafka.flows.topic` (`skald.flows`; format in core/kafka/flow-format.ts), from which the flows
+ * ingester writes `flows`; else a store sink writing `flows` directly.
  */
 export async function startFlowPipeline(deps: {
   config: FlowsConfig;
-  store: Store;
+  /** The store sink's store; unused (and may be absent) with `kafka`. */
+  store?: Store;
+  /** Produce to Kafka instead: the client (the collector's fail-fast one) and the `kafka` config. */
+  kafka?: { client: Kafka; config: KafkaConfig };
   metrics: SkaldMetrics;
   logger: Logger;
   tenantHeader: string;
@@ -77,7 +84,20 @@ export async function startFlowPipeline(deps: {
   sourceTenant?: (address: string) => string | undefined;
 }): Promise<FlowPipeline> {
   const flowMetrics = createFlowMetrics(deps.metrics.registry);
-  const sink = createStoreFlowSink(deps.store, deps.config, deps.metrics, flowMetrics);
+  let sink: FlowSink;
+  if (deps.kafka) {
+    sink = await createKafkaFlowSink({
+      kafka: deps.kafka.client,
+      config: deps.kafka.config,
+      metrics: deps.metrics,
+      flowMetrics,
+      logger: deps.logger,
+    });
+  } else if (deps.store) {
+    sink = createStoreFlowSink(deps.store, deps.config, deps.metrics, flowMetrics);
+  } else {
+    throw new Error("startFlowPipeline: neither a store nor Kafka to write flows to");
+  }
   const receivers = createFlowReceivers({
     config: deps.config,
     sink,

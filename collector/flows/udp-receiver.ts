@@ -61,7 +61,13 @@ export function createFlowUdpReceiver(deps: FlowUdpDeps): Receiver & { decoder: 
     const n = r.flows.length;
     sink.consume(tenant, r.flows, now).catch((err) => {
       const e = asSkaldError(err);
-      const reason = e.code === "QUEUE_FULL" ? "queue_full" : "store_unavailable";
+      // KAFKA_TIMEOUT / KAFKA_UNAVAILABLE: the Kafka flow sink (SKALD_KAFKA_BROKERS) was not acknowledged
+      const reason =
+        e.code === "QUEUE_FULL"
+          ? "queue_full"
+          : e.code.startsWith("KAFKA_")
+            ? "kafka_unavailable"
+            : "store_unavailable";
       metrics.dropped.inc({ receiver: name, reason }, n);
       if (!warned) {
         warned = true;

@@ -142,6 +142,20 @@ export const kafkaSchema = z
     /** The ingesters' consumer group. */
     group: z.string().min(1).default("skald-ingesters"),
     /**
+     * Packet flows on Kafka (core/kafka/README.md, "Flows"): their own topic, keyed by exporter,
+     * dead-letter topic and consumer group (a group of its own, so flow and span partitions are
+     * assigned, paced and lagged independently). Partitions, replication and the producer and
+     * ingester settings are the spans' ones.
+     */
+    flows: z
+      .object({
+        topic: topicName.default("skald.flows"),
+        deadLetterTopic: topicName.default("skald.flows.dlq"),
+        group: z.string().min(1).default("skald-flow-ingesters"),
+      })
+      .strict()
+      .default({}),
+    /**
      * Where a `skald collector` or `skald ingester` process serves /metrics, /healthz and /readyz
      * (these roles have no query server). Unset: not served; 0: any free port.
      */
@@ -313,9 +327,11 @@ export const flowsSchema = z
     /** Flow records one UDP packet may yield (amplification bound). */
     maxRecordsPerPacket: positiveInt.default(4096),
     /** Batching into `flows`: rows per insert, delay, and rows queued before new flows are dropped. */
-    batchMaxRows: positiveInt.default(50_000),
+    batchMaxRows: positiveInt.default(200_000),
     batchMaxDelayMs: positiveInt.default(500),
-    queueMaxRows: positiveInt.default(500_000),
+    queueMaxRows: positiveInt.default(1_000_000),
+    /** Batches of flows written to ClickHouse at the same time. */
+    insertConcurrency: positiveInt.default(1),
   })
   .strict();
 

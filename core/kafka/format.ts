@@ -169,7 +169,8 @@ export type DecodedMessage =
   | { ok: true; format: RowFormat; columns: readonly string[]; body: Buffer; rows: number; rejected: number }
   | { ok: false; reason: string };
 
-function header(msg: RawMessage, name: string): string | undefined {
+/** The last value of a header, as text. */
+export function header(msg: RawMessage, name: string): string | undefined {
   const raw = msg.headers?.[name];
   const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   if (value === undefined) return undefined;

@@ -2,20 +2,22 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /** Kafka metrics of the collector's sink and the ingester, on the process's registry. */
 export interface KafkaMetrics {
-  produceSeconds: Histogram;
-  producedMessages: Counter;
-  producedBytes: Counter;
-  produceFailures: Counter<"reason">;
-  produceInFlightBytes: Gauge;
-  producedAfterTimeout: Counter;
+  produceSeconds: Histogram<"topic">;
+  producedMessages: Counter<"topic">;
+  producedBytes: Counter<"topic">;
+  produceFailures: Counter<"topic" | "reason">;
+  produceInFlightBytes: Gauge<"topic">;
+  producedAfterTimeout: Counter<"topic">;
   consumerLag: Gauge<"topic" | "partition">;
   ingestBatchSpans: Histogram;
   ingestBatchBytes: Histogram;
   ingestInsertSeconds: Histogram;
   ingestRetries: Counter<"stage">;
   ingestSpans: Counter;
+  ingestBatchFlows: Histogram;
+  ingestFlows: Counter;
   ingestReplayedBatches: Counter;
-  deadLetters: Counter<"reason">;
+  deadLetters: Counter<"topic" | "reason">;
   rejectedSpans: Counter;
   pausedPartitions: Gauge;
 }
@@ -30,34 +32,39 @@ export function kafkaMetrics(registry: Registry): KafkaMetrics {
   const m: KafkaMetrics = {
     produceSeconds: new Histogram({
       name: "skald_kafka_produce_duration_seconds",
-      help: "Time from handing a produce request to Kafka until all replicas acknowledged it.",
+      help: "Time from handing a produce request to Kafka until all replicas acknowledged it, by topic.",
+      labelNames: ["topic"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
     producedMessages: new Counter({
       name: "skald_kafka_produced_messages_total",
-      help: "Span messages acknowledged by Kafka.",
+      help: "Messages (spans or flows) acknowledged by Kafka, by topic.",
+      labelNames: ["topic"],
       registers,
     }),
     producedBytes: new Counter({
       name: "skald_kafka_produced_bytes_total",
-      help: "Uncompressed message bytes acknowledged by Kafka.",
+      help: "Uncompressed message bytes acknowledged by Kafka, by topic.",
+      labelNames: ["topic"],
       registers,
     }),
     produceFailures: new Counter({
       name: "skald_kafka_produce_failures_total",
-      help: "Produce requests that failed or timed out (senders were answered 503), by reason.",
-      labelNames: ["reason"],
+      help: "Produce requests that failed or timed out (senders were answered 503), by topic and reason.",
+      labelNames: ["topic", "reason"],
       registers,
     }),
     produceInFlightBytes: new Gauge({
       name: "skald_kafka_produce_in_flight_bytes",
-      help: "Bytes accepted from receivers and not yet acknowledged by Kafka.",
+      help: "Bytes accepted from receivers and not yet acknowledged by Kafka, by topic.",
+      labelNames: ["topic"],
       registers,
     }),
     producedAfterTimeout: new Counter({
       name: "skald_kafka_produced_after_timeout_total",
-      help: "Messages Kafka acknowledged after their sender had been answered 503 (a sender's retry stores them twice).",
+      help: "Messages Kafka acknowledged after their sender had been answered 503 (a sender's retry stores them twice), by topic.",
+      labelNames: ["topic"],
       registers,
     }),
     consumerLag: new Gauge({
@@ -95,6 +102,17 @@ export function kafkaMetrics(registry: Registry): KafkaMetrics {
       help: "Spans written to ClickHouse by the ingester (a deduplicated replay counts again).",
       registers,
     }),
+    ingestBatchFlows: new Histogram({
+      name: "skald_ingest_batch_flows",
+      help: "Flow records per ingester batch of the flows topic (one partition, contiguous offsets).",
+      buckets: [1, 10, 100, 1000, 10000, 50000, 100000, 250000],
+      registers,
+    }),
+    ingestFlows: new Counter({
+      name: "skald_ingest_flows_total",
+      help: "Flow records written to ClickHouse by the ingester (a deduplicated replay counts again).",
+      registers,
+    }),
     ingestReplayedBatches: new Counter({
       name: "skald_ingest_replayed_batches_total",
       help: "Batches cut at a boundary recorded by an earlier owner of the partition (replays after a crash or rebalance).",
@@ -102,8 +120,8 @@ export function kafkaMetrics(registry: Registry): KafkaMetrics {
     }),
     deadLetters: new Counter({
       name: "skald_ingest_dead_letters_total",
-      help: "Messages sent to the dead-letter topic, by reason class.",
-      labelNames: ["reason"],
+      help: "Messages sent to a dead-letter topic, by the topic they came from and reason class.",
+      labelNames: ["topic", "reason"],
       registers,
     }),
     rejectedSpans: new Counter({

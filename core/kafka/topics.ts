@@ -62,3 +62,17 @@ export async function ensureTopics(admin: Admin, config: KafkaConfig, logger: Lo
   }
   return layout;
 }
+
+/**
+ * The Kafka settings of the flows stream: `kafka` with its topic, dead-letter topic and group
+ * replaced by `kafka.flows.*`. The producer, topic creation, ingester and dead-lettering code reads
+ * `topic`, `deadLetterTopic` and `group`, so handing it this view runs the same machinery on flows.
+ */
+export function flowKafkaConfig(config: KafkaConfig): KafkaConfig {
+  return {
+    ...config,
+    topic: config.flows.topic,
+    deadLetterTopic: config.flows.deadLetterTopic,
+    group: config.flows.group,
+  };
+}

@@ -1,9 +1,8 @@
-import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { KafkaConfig } from "../config/schema.js";
-import { retryable, type SkaldError } from "../errors.js";
+import { retryable } from "../errors.js";
 import { encodeSpanMessages } from "../kafka/format.js";
-import { type KafkaMetrics, kafkaMetrics } from "../kafka/metrics.js";
-import { ensureTopics } from "../kafka/topics.js";
+import { createAckedProducer } from "../kafka/producer.js";
 import type { Logger } from "../log.js";
 import type { SkaldMetrics } from "../metrics.js";
 import type { SpanSink } from "./span-sink.js";
@@ -15,217 +14,30 @@ export interface KafkaSpanSinkDeps {
   logger: Logger;
 }
 
-interface Pending {
-  messages: Array<Message & { partition: number }>;
-  bytes: number;
-  state: "queued" | "sending" | "settled";
-  timer: NodeJS.Timeout | undefined;
-  resolve(): void;
-  reject(err: SkaldError): void;
-}
-
 /**
  * The collector's Kafka sink: each accepted request becomes one message per trace (format in
- * core/kafka/format.ts), produced with acks=all by an idempotent producer; `consume` resolves only
+ * core/kafka/format.ts), produced to `kafka.topic` with acks=all by an idempotent producer
+ * (core/kafka/producer.ts: group commit, bounded bytes, send timeout); `consume` resolves only
  * when Kafka acknowledged every message of the request.
  *
- * Sending is "group commit": one produce request is in flight at a time (the idempotent producer
- * allows one per broker in kafkajs), and every request that arrives meanwhile joins the next one.
- * Low load costs one round trip per request; high load grows the produce requests instead of the
- * number of round trips.
- *
- * Bounds: bytes accepted and not yet acknowledged are capped (`producer.maxInFlightBytes`); beyond,
- * `consume` rejects at once with QUEUE_FULL (429 / UNAVAILABLE with a retry delay). A request not
- * acknowledged within `producer.sendTimeoutMs` is answered 503; if its messages were still queued
- * they are withdrawn, so a sender's retry cannot double them (one that was already on the wire may
- * still land: OTLP delivery is at-least-once at that edge).
+ * Beyond `producer.maxInFlightBytes` waiting for Kafka, `consume` rejects at once with QUEUE_FULL
+ * (429 / UNAVAILABLE with a retry delay); a request not acknowledged within
+ * `producer.sendTimeoutMs`, or whose send failed, is answered 503.
  */
 export async function createKafkaSpanSink(deps: KafkaSpanSinkDeps): Promise<SpanSink> {
-  const { kafka, config, logger } = deps;
-  const pc = config.producer;
-  const km: KafkaMetrics = kafkaMetrics(deps.metrics.registry);
-  const admin = kafka.admin();
-  await admin.connect();
-  let partitions: number;
-  try {
-    partitions = (await ensureTopics(admin, config, logger))[config.topic];
-  } finally {
-    await admin.disconnect();
-  }
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
-    partitionId: i,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-    partitionErrorCode: 0,
-  }));
-  const compression = config.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
-
-  const newProducer = () =>
-    kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // kafkajs's own retries end before the sink's send timeout, so a failed send is known
-      // failed (and its requests answered 503) instead of landing after the sender gave up.
-      retry: {
-        initialRetryTime: 100,
-        maxRetryTime: 1000,
-        retries: 3,
-      },
-    });
-  let producer: Producer = newProducer();
-  await producer.connect();
-  let connected = true;
-
-  const queue: Pending[] = [];
-  let inFlightBytes = 0;
-  let sending = false;
+  const pc = deps.config.producer;
+  const producer = await createAckedProducer(deps);
   let closed = false;
-  let idle: Array<() => void> = [];
-  let stopping: Promise<void> | undefined;
-
-  const release = (p: Pending) => {
-    if (p.timer) clearTimeout(p.timer);
-    inFlightBytes -= p.bytes;
-    km.produceInFlightBytes.set(inFlightBytes);
-    if (inFlightBytes === 0) for (const done of idle.splice(0)) done();
-  };
-
-  const pump = async (): Promise<void> => {
-    if (sending) return;
-    sending = true;
-    try {
-      while (queue.length > 0) {
-        // Take whole requests while every partition's share stays under the broker's batch limit.
-        const batch: Pending[] = [];
-        const perPartition = new Map<number, number>();
-        while (queue.length > 0) {
-          const next = queue[0];
-          let fits = true;
-          for (const m of next.messages) {
-            const size = (perPartition.get(m.partition) ?? 0) + (m.value as Buffer).length;
-            if (size > pc.maxPartitionBatchBytes && batch.length > 0) fits = false;
-          }
-          if (!fits) break;
-          queue.shift();
-          if (next.state !== "queued") continue; // timed out while queued: withdrawn
-          for (const m of next.messages) {
-            perPartition.set(m.partition, (perPartition.get(m.partition) ?? 0) + (m.value as Buffer).length);
-          }
-          next.state = "sending";
-          batch.push(next);
-        }
-        if (batch.length === 0) continue;
-        const messages = batch.flatMap((p) => p.messages);
-        const started = performance.now();
-        try {
-          if (!connected) {
-            await producer.connect();
-            connected = true;
-          }
-          await producer.send({
-            topic: config.topic,
-            acks: -1,
-            compression,
-            timeout: pc.sendTimeoutMs,
-            messages,
-          });
-          km.produceSeconds.observe((performance.now() - started) / 1000);
-          km.producedMessages.inc(messages.length);
-          km.producedBytes.inc(batch.reduce((n, p) => n + p.bytes, 0));
-          for (const p of batch) {
-            if (p.state === "sending") p.resolve();
-            else km.producedAfterTimeout.inc(p.messages.length);
-            p.state = "settled";
-            release(p);
-          }
-        } catch (err) {
-          const reason =
-            (err as Error).name === "KafkaJSNumberOfRetriesExceeded" ? "retries_exceeded" : "error";
-          km.produceFailures.inc({ reason });
-          logger.warn({ err, messages: messages.length }, "kafka produce failed; senders are told to retry");
-          const e = retryable(
-            "KAFKA_UNAVAILABLE",
-            `Kafka did not acknowledge: ${(err as Error).message}`,
-            pc.retryAfterMs,
-          );
-          for (const p of batch) {
-            if (p.state === "sending") p.reject(e);
-            p.state = "settled";
-            release(p);
-          }
-          // A failed idempotent send leaves kafkajs's sequence numbers unknown; a fresh producer
-          // (new producer id) starts clean.
-          await producer.disconnect().catch(() => undefined);
-          producer = newProducer();
-          connected = false; // connected before the next send (the broker may still be down now)
-        }
-      }
-    } finally {
-      sending = false;
-    }
-  };
-
   return {
     consume(tenant, spans) {
       if (spans.length === 0) return Promise.resolve();
       if (closed)
         return Promise.reject(retryable("SHUTTING_DOWN", "Skald is shutting down", pc.retryAfterMs));
-      const encoded = encodeSpanMessages(tenant, spans, pc.maxMessageBytes);
-      let bytes = 0;
-      const messages = encoded.map((m) => {
-        bytes += m.value.length;
-        const partition = partitioner({
-          topic: config.topic,
-          partitionMetadata,
-          message: { key: m.key, value: null },
-        });
-        return { key: m.key, value: m.value, headers: m.headers, partition };
-      });
-      if (inFlightBytes > 0 && inFlightBytes + bytes > pc.maxInFlightBytes) {
-        km.produceFailures.inc({ reason: "queue_full" });
-        return Promise.reject(
-          retryable(
-            "QUEUE_FULL",
-            `Kafka produce queue full (${inFlightBytes} of ${pc.maxInFlightBytes} bytes waiting for Kafka)`,
-            pc.retryAfterMs,
-          ),
-        );
-      }
-      inFlightBytes += bytes;
-      km.produceInFlightBytes.set(inFlightBytes);
-      return new Promise<void>((resolve, reject) => {
-        const p: Pending = { messages, bytes, state: "queued", timer: undefined, resolve, reject };
-        p.timer = setTimeout(() => {
-          if (p.state === "settled") return;
-          km.produceFailures.inc({ reason: "timeout" });
-          const wasQueued = p.state === "queued";
-          p.state = "settled";
-          reject(
-            retryable(
-              "KAFKA_TIMEOUT",
-              `Kafka did not acknowledge within ${pc.sendTimeoutMs} ms`,
-              pc.retryAfterMs,
-            ),
-          );
-          // Withdrawn from the queue: its bytes are free now. One on the wire frees them when the send ends.
-          if (wasQueued) release(p);
-        }, pc.sendTimeoutMs);
-        queue.push(p);
-        void pump();
-      });
+      return producer.send(encodeSpanMessages(tenant, spans, pc.maxMessageBytes));
     },
     shutdown() {
-      stopping ??= (async () => {
-        closed = true;
-        // Everything accepted is either acknowledged or answered within sendTimeoutMs.
-        if (inFlightBytes > 0) await new Promise<void>((r) => idle.push(r));
-        idle = [];
-        await producer.disconnect().catch(() => undefined);
-      })();
-      return stopping;
+      closed = true;
+      return producer.shutdown();
     },
   };
 }
