@@ -1,6 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
 import type { KafkaConfig } from "../core/config/schema.js";
-import { decodeSpanMessage } from "../core/kafka/format.js";
 import { type KafkaMetrics, kafkaMetrics } from "../core/kafka/metrics.js";
 import { ensureTopics } from "../core/kafka/topics.js";
 import type { Logger } from "../core/log.js";
@@ -10,13 +9,17 @@ import type { Entry } from "./batch.js";
 import { BatchWriter } from "./batch-writer.js";
 import { PartitionState } from "./partition.js";
 import { decodePlan } from "./plan.js";
+import { type IngestStream, spanStream } from "./stream.js";
 
 export interface IngesterDeps {
   kafka: Kafka;
   store: Store;
+  /** `topic`, `deadLetterTopic` and `group` say what is consumed (flowKafkaConfig for flows). */
   config: KafkaConfig;
   /** Tenant of OTLP messages without a skald-tenant header. */
   defaultTenant: string;
+  /** What the topic carries; default: spans. */
+  stream?: IngestStream;
   metrics: SkaldMetrics;
   logger: Logger;
   /** Fault injection for tests only: SIGKILL this process after that many inserts, before their commit. */
@@ -37,7 +40,8 @@ export interface Ingester {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The ingester: a member of consumer group `kafka.group` on `kafka.topic`. Per partition it cuts
+ * The ingester: a member of consumer group `kafka.group` on `kafka.topic` (spans), or, given the flow
+ * stream and flowKafkaConfig, `kafka.flows.group` on `kafka.flows.topic`. Per partition it cuts
  * batches of contiguous offsets, records each batch's range as offset-commit metadata before
  * inserting it with a token derived from that range, and commits the next offset only after
  * ClickHouse wrote it (see PartitionState and plan.ts for why a replay is then exactly-once).
@@ -48,6 +52,7 @@ export function createIngester(deps: IngesterDeps): Ingester {
   const ic = config.ingester;
   const km: KafkaMetrics = kafkaMetrics(deps.metrics.registry);
   const topic = config.topic;
+  const stream = deps.stream ?? spanStream(deps.defaultTenant);
   const states = new Map<number, PartitionState>();
   /** The last state of each partition, so a successor waits for its writer to stop. */
   const lastWriter = new Map<number, PartitionState>();
@@ -194,7 +199,7 @@ export function createIngester(deps: IngesterDeps): Ingester {
     const entries: Entry[] = new Array(batch.messages.length);
     for (let i = 0; i < batch.messages.length; i++) {
       const m = batch.messages[i];
-      const decoded = decodeSpanMessage(m, deps.defaultTenant);
+      const decoded = stream.decode(m);
       if (decoded.ok && decoded.rejected > 0) km.rejectedSpans.inc(decoded.rejected);
       entries[i] = {
         offset: Number(m.offset),
@@ -210,6 +215,77 @@ export function createIngester(deps: IngesterDeps): Ingester {
     updateLag(batch.partition);
   };
 
+  /** Creates, connects and runs a consumer of the topic as a member of the group. */
+  const startConsumer = async () => {
+    const c = kafka.consumer({
+      groupId: config.group,
+      sessionTimeout: ic.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.min(3000, Math.floor(ic.sessionTimeoutMs / 5))),
+      maxWaitTimeInMs: 250,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+    });
+    consumer = c;
+    const ev = c.events;
+    c.on(ev.REBALANCING, () => resetPartitions("rebalancing"));
+    c.on(ev.GROUP_JOIN, (e) => {
+      resetPartitions("joined");
+      const mine = new Set<number>(e.payload.memberAssignment[topic] ?? []);
+      for (const p of [...highWatermark.keys()]) {
+        if (!mine.has(p)) {
+          highWatermark.delete(p);
+          committedNext.delete(p);
+          km.consumerLag.remove({ topic, partition: String(p) });
+        }
+      }
+      logger.info(
+        { topic, group: config.group, partitions: [...mine].sort((a, b) => a - b) },
+        "ingester joined the group",
+      );
+    });
+    c.on(ev.CRASH, (e) => {
+      resetPartitions("crash");
+      logger.warn({ err: e.payload.error, restart: e.payload.restart }, "kafka consumer crashed");
+      // kafkajs restarts the consumer itself after a retriable error only; after any other (a
+      // group coordinator not found while the broker restarts, say) it stays disconnected and
+      // the ingester would stop consuming for good. Build a new consumer instead.
+      if (!e.payload.restart) scheduleRebuild(c);
+    });
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch,
+    });
+  };
+
+  let rebuilds = 0;
+  let rebuildTimer: NodeJS.Timeout | undefined;
+  /** Replaces crashed consumer `c` after a backoff (1 s doubling to 30 s), until one runs again. */
+  const scheduleRebuild = (c: Consumer) => {
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(rebuilds, 5));
+    rebuilds++;
+    clearTimeout(rebuildTimer);
+    rebuildTimer = setTimeout(() => {
+      if (stopping || consumer !== c) return;
+      void (async () => {
+        await c.disconnect().catch(() => undefined);
+        try {
+          await startConsumer();
+          rebuilds = 0;
+          logger.info({ topic, group: config.group }, "kafka consumer rebuilt after a crash");
+        } catch (err) {
+          logger.warn({ err }, "rebuilding the kafka consumer failed; trying again");
+          const failed = consumer;
+          if (failed && !stopping) scheduleRebuild(failed);
+        }
+      })();
+    }, delay);
+  };
+
   return {
     async start() {
       admin = kafka.admin();
@@ -222,42 +298,16 @@ export function createIngester(deps: IngesterDeps): Ingester {
         allowAutoTopicCreation: false,
       });
       await dlqProducer.connect();
-      writer = new BatchWriter({ store: deps.store, config, clusterId, dlqProducer, metrics: km, logger });
-      consumer = kafka.consumer({
-        groupId: config.group,
-        sessionTimeout: ic.sessionTimeoutMs,
-        heartbeatInterval: Math.max(500, Math.min(3000, Math.floor(ic.sessionTimeoutMs / 5))),
-        maxWaitTimeInMs: 250,
-        maxBytesPerPartition: 4 * 1024 * 1024,
-        maxBytes: 16 * 1024 * 1024,
-        allowAutoTopicCreation: false,
+      writer = new BatchWriter({
+        store: deps.store,
+        config,
+        clusterId,
+        dlqProducer,
+        metrics: km,
+        logger,
+        stream,
       });
-      const ev = consumer.events;
-      consumer.on(ev.REBALANCING, () => resetPartitions("rebalancing"));
-      consumer.on(ev.GROUP_JOIN, (e) => {
-        resetPartitions("joined");
-        const mine = new Set<number>(e.payload.memberAssignment[topic] ?? []);
-        for (const p of [...highWatermark.keys()]) {
-          if (!mine.has(p)) {
-            highWatermark.delete(p);
-            committedNext.delete(p);
-            km.consumerLag.remove({ topic, partition: String(p) });
-          }
-        }
-        logger.info({ partitions: [...mine].sort((a, b) => a - b) }, "ingester joined the group");
-      });
-      consumer.on(ev.CRASH, (e) => {
-        resetPartitions("crash");
-        logger.warn({ err: e.payload.error, restart: e.payload.restart }, "kafka consumer crashed");
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: true,
-        partitionsConsumedConcurrently: 1,
-        eachBatch,
-      });
+      await startConsumer();
       ticker = setInterval(
         () => {
           const now = performance.now();
@@ -269,6 +319,7 @@ export function createIngester(deps: IngesterDeps): Ingester {
     shutdown() {
       stopping ??= (async () => {
         if (ticker) clearInterval(ticker);
+        clearTimeout(rebuildTimer);
         if (consumer) {
           consumer.pause([{ topic }]);
           const now = performance.now();
