@@ -8,6 +8,8 @@
  * delimiter: a short value would swallow the next message's first bytes).
  */
 
+import { RowCursor } from "./row-cursor.js";
+
 /** `source_type` values (FlowSourceType in core/flows/model.ts). */
 const SOURCE_TYPES: readonly Buffer[] = ["netflow5", "netflow9", "ipfix", "vpc"].map((s) =>
   Buffer.from(s, "utf8"),
@@ -27,62 +29,22 @@ const TIME_HIGH_WORD_LIMIT = 0x20_0000;
 const COUNTERS_BYTES = 2 + 2 + 1 + 8 + 8 + 1 + 1 + 4 + 4 + 2 + 1;
 
 export function checkFlowRows(value: Buffer, tenant: string): { rows: number } | { error: string } {
-  const tenantBytes = Buffer.from(tenant, "utf8");
-  const end = value.length;
-  let p = 0;
+  const tenants = [Buffer.from(tenant, "utf8")];
+  const c = new RowCursor(value);
   let rows = 0;
-  const fail = (what: string) => ({ error: `row ${rows + 1}: ${what} (byte ${p} of ${end})` });
-  const varint = (): number => {
-    let v = 0;
-    let shift = 0;
-    for (;;) {
-      if (p >= end || shift > 28) return -1;
-      const b = value[p++];
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return v;
-      shift += 7;
-    }
-  };
-  /** Skips a String; false when it runs past the end. */
-  const str = (): boolean => {
-    const n = varint();
-    if (n < 0 || p + n > end) return false;
-    p += n;
-    return true;
-  };
-  const fixed = (n: number): boolean => {
-    if (p + n > end) return false;
-    p += n;
-    return true;
-  };
+  const fail = (what: string) => c.fail(rows, what);
   /** Skips a DateTime64(6); false when truncated or out of the encoder's range. */
-  const time = (): boolean => {
-    if (p + 8 > end || value.readUInt32LE(p + 4) >= TIME_HIGH_WORD_LIMIT) return false;
-    p += 8;
-    return true;
-  };
-  const sourceType = (): boolean => {
-    const n = varint();
-    if (n < 0 || p + n > end) return false;
-    const known = SOURCE_TYPES.some((s) => s.length === n && value.compare(s, 0, n, p, p + n) === 0);
-    p += n;
-    return known;
-  };
-  while (p < end) {
-    const t = varint();
-    if (t !== tenantBytes.length || p + t > end || value.compare(tenantBytes, 0, t, p, p + t) !== 0) {
-      return fail("tenant differs from the skald-tenant header");
-    }
-    p += t;
-    if (!sourceType()) return fail("unknown or truncated source_type");
-    if (!str() || !fixed(4)) return fail("truncated exporter or domain");
+  const time = (): boolean =>
+    c.p + 8 <= c.end && value.readUInt32LE(c.p + 4) < TIME_HIGH_WORD_LIMIT && c.fixed(8);
+  while (c.p < c.end) {
+    if (!c.oneOf(tenants)) return fail("tenant differs from the skald-tenant header");
+    if (!c.oneOf(SOURCE_TYPES)) return fail("unknown or truncated source_type");
+    if (!c.str() || !c.fixed(4)) return fail("truncated exporter or domain");
     if (!time() || !time() || !time()) return fail("truncated or out-of-range times");
-    if (!str() || !str()) return fail("truncated addresses");
-    if (!fixed(COUNTERS_BYTES)) return fail("truncated ports or counters");
-    if (!str() || !fixed(8)) return fail("truncated next_hop or AS numbers");
-    const n = varint();
-    if (n < 0) return fail("truncated extra");
-    for (let i = 0; i < n; i++) if (!str() || !str()) return fail("truncated extra");
+    if (!c.str() || !c.str()) return fail("truncated addresses");
+    if (!c.fixed(COUNTERS_BYTES)) return fail("truncated ports or counters");
+    if (!c.str() || !c.fixed(8)) return fail("truncated next_hop or AS numbers");
+    if (!c.strings(true)) return fail("truncated extra");
     rows++;
   }
   return { rows };

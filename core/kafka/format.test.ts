@@ -14,6 +14,7 @@ import {
   SPAN_COLUMNS_ROWBINARY_V1,
   SPAN_COLUMNS_V1,
 } from "./format.js";
+import { checkSpanRows } from "./span-rows-check.js";
 
 describe("Kafka span message format", () => {
   it("spans-tsv/1 columns are today's encoder columns (change the encoder → bump the format)", () => {
@@ -75,6 +76,14 @@ describe("Kafka span message format", () => {
     p += 1 + badKind[p];
     badKind[p] = 9;
     expect(reason(badKind, headers(4))).toMatch(/row 1: unknown span kind/);
+    // every cut inside a row is refused, never read past or miscounted
+    const one = encodeSpansRowBinary("acme", spans.slice(0, 1));
+    expect(checkSpanRows(one, "acme")).toEqual({ rows: 1 });
+    for (let cut = 1; cut < one.length; cut++) {
+      expect(checkSpanRows(one.subarray(0, cut), "acme")).toMatchObject({
+        error: expect.stringMatching(/^row 1: /),
+      });
+    }
   });
 
   it("splits a trace larger than the message limit on row boundaries", () => {
