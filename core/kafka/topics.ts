@@ -31,7 +31,7 @@ export async function ensureTopics(admin: Admin, config: KafkaConfig, logger: Lo
         })),
       });
     } catch (err) {
-      if (!/already exists/i.test(String((err as Error).message))) {
+      if (!alreadyExists(err)) {
         throw configError(
           `kafka: cannot create topic(s) ${missing.join(", ")} with ${config.partitions} partitions and replication ${config.replication}: ${(err as Error).message}`,
         );
@@ -43,7 +43,7 @@ export async function ensureTopics(admin: Admin, config: KafkaConfig, logger: Lo
     );
   }
   const layout: TopicLayout = {};
-  const meta = await admin.fetchTopicMetadata({ topics: wanted });
+  const meta = await topicMetadata(admin, wanted);
   for (const t of meta.topics) {
     layout[t.name] = t.partitions.length;
     const replicas = t.partitions[0]?.replicas.length ?? 0;
@@ -61,6 +61,36 @@ export async function ensureTopics(admin: Admin, config: KafkaConfig, logger: Lo
     }
   }
   return layout;
+}
+
+/** A create refused only because another process created the topics first. */
+function alreadyExists(err: unknown): boolean {
+  const e = err as { message?: string; type?: string; topicErrors?: Array<{ type?: string }> };
+  if (e.type === "TOPIC_ALREADY_EXISTS" || /already exists/i.test(String(e.message))) return true;
+  return (
+    (e.topicErrors?.length ?? 0) > 0 && (e.topicErrors ?? []).every((t) => t.type === "TOPIC_ALREADY_EXISTS")
+  );
+}
+
+/**
+ * Topic metadata, retried for up to ~10 s while the broker does not know the topics yet: another
+ * collector or ingester created them a moment ago and their leaders are still being elected
+ * (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE), which happens when several start at once.
+ */
+async function topicMetadata(admin: Admin, topics: string[]) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicMetadata({ topics });
+    } catch (err) {
+      // the protocol error itself, or the cause kafkajs wrapped it in after its own retries
+      let retriable = false;
+      for (let e = err as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+        if (e.type === "UNKNOWN_TOPIC_OR_PARTITION" || e.type === "LEADER_NOT_AVAILABLE") retriable = true;
+      }
+      if (!retriable || attempt >= 40) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /**
