@@ -31,7 +31,9 @@ export async function ensureTopics(admin: Admin, config: KafkaConfig, logger: Lo
         })),
       });
     } catch (err) {
-      if (!alreadyExists(err)) {
+      // another process created them first (or is creating them: their leaders are still being
+      // elected, which kafkajs reports as an unknown topic); the metadata below verifies them
+      if (!alreadyExists(err) && !hasType(err, ELECTING)) {
         throw configError(
           `kafka: cannot create topic(s) ${missing.join(", ")} with ${config.partitions} partitions and replication ${config.replication}: ${(err as Error).message}`,
         );
@@ -63,6 +65,22 @@ export async function ensureTopics(admin: Admin, config: KafkaConfig, logger: Lo
   return layout;
 }
 
+/** Errors of a topic that exists, or is being created, but has no leader yet. */
+const ELECTING = ["UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE"];
+
+/** Whether `err`, the cause kafkajs wrapped in it after its own retries, or a per-topic error is one of `types`. */
+function hasType(err: unknown, types: string[]): boolean {
+  for (
+    let e = err as { type?: string; cause?: unknown; topicErrors?: Array<{ type?: string }> } | undefined;
+    e;
+  ) {
+    if ((e.type && types.includes(e.type)) || e.topicErrors?.some((t) => t.type && types.includes(t.type)))
+      return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 /** A create refused only because another process created the topics first. */
 function alreadyExists(err: unknown): boolean {
   const e = err as { message?: string; type?: string; topicErrors?: Array<{ type?: string }> };
@@ -82,12 +100,7 @@ async function topicMetadata(admin: Admin, topics: string[]) {
     try {
       return await admin.fetchTopicMetadata({ topics });
     } catch (err) {
-      // the protocol error itself, or the cause kafkajs wrapped it in after its own retries
-      let retriable = false;
-      for (let e = err as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-        if (e.type === "UNKNOWN_TOPIC_OR_PARTITION" || e.type === "LEADER_NOT_AVAILABLE") retriable = true;
-      }
-      if (!retriable || attempt >= 40) throw err;
+      if (!hasType(err, ELECTING) || attempt >= 40) throw err;
       await new Promise((r) => setTimeout(r, 250));
     }
   }

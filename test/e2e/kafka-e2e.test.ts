@@ -16,6 +16,8 @@ import { type Admin, Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningApp, runRole } from "../../cli/app.js";
 import { loadConfig } from "../../core/config/load.js";
+import { createKafkaClient } from "../../core/kafka/client.js";
+import { ensureTopics } from "../../core/kafka/topics.js";
 import { createLogger } from "../../core/log.js";
 import { decodeTracesProto } from "../../core/otlp/index.js";
 import { openStore } from "../../core/store/store.js";
@@ -138,6 +140,23 @@ for (const version of KAFKA_VERSIONS) {
         ["skald.spans", PARTITIONS],
         ["skald.spans.dlq", PARTITIONS],
       ]);
+    });
+
+    it("creates missing topics from many processes at once (collectors and ingesters starting together)", async () => {
+      const config = roleConfig(broker, ch.url).kafka;
+      const racing = { ...config, topic: "race.spans", deadLetterTopic: "race.spans.dlq" };
+      // each with its own fail-fast client, as collectors have (a single retry budget of 5 s)
+      const admins = Array.from({ length: 6 }, () =>
+        createKafkaClient(config, createLogger("silent"), "collector", 5000).admin(),
+      );
+      await Promise.all(admins.map((a) => a.connect()));
+      try {
+        const layouts = await Promise.all(admins.map((a) => ensureTopics(a, racing, createLogger("silent"))));
+        for (const layout of layouts)
+          expect(layout).toEqual({ "race.spans": PARTITIONS, "race.spans.dlq": PARTITIONS });
+      } finally {
+        await Promise.all(admins.map((a) => a.disconnect()));
+      }
     });
 
     it("stores every span the OpenTelemetry SDK sent exactly once, and GraphQL serves them", async () => {
