@@ -31,6 +31,7 @@ import {
   HEADER_TENANT,
   header,
   type RawMessage,
+  rowBinaryMessage,
 } from "./format.js";
 
 export const FORMAT_FLOWS_ROWBINARY_V1 = "flows-rowbinary/1";
@@ -134,23 +135,12 @@ export function decodeFlowMessage(msg: RawMessage): DecodedMessage {
   if (tenant === undefined) return { ok: false, reason: `${format}: ${HEADER_TENANT} header missing` };
   if (!TENANT_RE.test(tenant))
     return { ok: false, reason: `invalid ${HEADER_TENANT} header "${tenant.slice(0, 80)}"` };
-  const rowsText = header(msg, HEADER_ROWS);
-  const rows = Number(rowsText);
-  if (rowsText === undefined || !Number.isSafeInteger(rows) || rows <= 0) {
-    return { ok: false, reason: `${format}: ${HEADER_ROWS} header missing or not a positive integer` };
-  }
-  const value = msg.value ?? Buffer.alloc(0);
-  const checked = checkFlowRows(value, tenant);
-  if ("error" in checked) return { ok: false, reason: `${format}: ${checked.error}` };
-  if (checked.rows !== rows) {
-    return { ok: false, reason: `${format}: ${HEADER_ROWS} says ${rows} rows, value has ${checked.rows}` };
-  }
-  return {
-    ok: true,
-    format: "RowBinary",
-    columns: FLOW_COLUMNS_ROWBINARY_V1,
-    body: value,
-    rows,
-    rejected: 0,
-  };
+  return rowBinaryMessage(
+    msg,
+    format,
+    tenant,
+    msg.value ?? Buffer.alloc(0),
+    FLOW_COLUMNS_ROWBINARY_V1,
+    checkFlowRows,
+  );
 }

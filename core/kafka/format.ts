@@ -182,6 +182,32 @@ export function header(msg: RawMessage, name: string): string | undefined {
  * spans-tsv/1 is checked cheaply (rows header = number of lines, UTF-8, the tenant); ClickHouse
  * parses it, and a batch it refuses is bisected down to the bad message.
  */
+/**
+ * A RowBinary message of `format` (`spans-rowbinary/1`, `flows-rowbinary/1`): its rows header must
+ * match the rows `check` walks in the value, each row of tenant `tenant`; then the value is the
+ * insert body, unchanged.
+ */
+export function rowBinaryMessage(
+  msg: RawMessage,
+  format: string,
+  tenant: string,
+  value: Buffer,
+  columns: readonly string[],
+  check: (value: Buffer, tenant: string) => { rows: number } | { error: string },
+): DecodedMessage {
+  const rowsText = header(msg, HEADER_ROWS);
+  const rows = Number(rowsText);
+  if (rowsText === undefined || !Number.isSafeInteger(rows) || rows <= 0) {
+    return { ok: false, reason: `${format}: ${HEADER_ROWS} header missing or not a positive integer` };
+  }
+  const checked = check(value, tenant);
+  if ("error" in checked) return { ok: false, reason: `${format}: ${checked.error}` };
+  if (checked.rows !== rows) {
+    return { ok: false, reason: `${format}: ${HEADER_ROWS} says ${rows} rows, value has ${checked.rows}` };
+  }
+  return { ok: true, format: "RowBinary", columns, body: value, rows, rejected: 0 };
+}
+
 export function decodeSpanMessage(msg: RawMessage, defaultTenant: string): DecodedMessage {
   const format = header(msg, HEADER_FORMAT) ?? FORMAT_OTLP_PROTO_V1;
   const value = msg.value ?? Buffer.alloc(0);
@@ -189,24 +215,7 @@ export function decodeSpanMessage(msg: RawMessage, defaultTenant: string): Decod
   if (!TENANT_RE.test(tenant))
     return { ok: false, reason: `invalid ${HEADER_TENANT} header "${tenant.slice(0, 80)}"` };
   if (format === FORMAT_SPANS_ROWBINARY_V1) {
-    const rowsText = header(msg, HEADER_ROWS);
-    const rows = Number(rowsText);
-    if (rowsText === undefined || !Number.isSafeInteger(rows) || rows <= 0) {
-      return { ok: false, reason: `${format}: ${HEADER_ROWS} header missing or not a positive integer` };
-    }
-    const checked = checkSpanRows(value, tenant);
-    if ("error" in checked) return { ok: false, reason: `${format}: ${checked.error}` };
-    if (checked.rows !== rows) {
-      return { ok: false, reason: `${format}: ${HEADER_ROWS} says ${rows} rows, value has ${checked.rows}` };
-    }
-    return {
-      ok: true,
-      format: "RowBinary",
-      columns: SPAN_COLUMNS_ROWBINARY_V1,
-      body: value,
-      rows,
-      rejected: 0,
-    };
+    return rowBinaryMessage(msg, format, tenant, value, SPAN_COLUMNS_ROWBINARY_V1, checkSpanRows);
   }
   if (format === FORMAT_SPANS_TSV_V1) {
     const rowsText = header(msg, HEADER_ROWS);
