@@ -2,6 +2,7 @@ import { FLOW_INSERT_SETTINGS } from "../core/flows/flow-sink.js";
 import { decodeFlowMessage } from "../core/kafka/flow-format.js";
 import { type DecodedMessage, decodeSpanMessage, type RawMessage } from "../core/kafka/format.js";
 import type { KafkaMetrics } from "../core/kafka/metrics.js";
+import { SPAN_INSERT_SETTINGS } from "../core/pipeline/span-sink.js";
 import type { InsertSettings } from "../core/store/store.js";
 
 /**
@@ -27,7 +28,7 @@ export function spanStream(defaultTenant: string): IngestStream {
   return {
     name: "spans",
     table: "spans",
-    settings: { deduplicate_blocks_in_dependent_materialized_views: 1 },
+    settings: { ...SPAN_INSERT_SETTINGS },
     decode: (msg) => decodeSpanMessage(msg, defaultTenant),
     observeBatch: (m, rows) => m.ingestBatchSpans.observe(rows),
     countWritten: (m, rows) => m.ingestSpans.inc(rows),

@@ -19,6 +19,12 @@ export interface SpanSink {
 }
 
 /**
+ * Settings of every insert into `spans` (store sink and Kafka ingester) besides its token: a
+ * retried block is dropped from the views' tables too (each keeps a log, migrations/0012).
+ */
+export const SPAN_INSERT_SETTINGS = { deduplicate_blocks_in_dependent_materialized_views: 1 } as const;
+
+/**
  * The embedded/direct sink: encode as RowBinary → bounded batcher → ClickHouse `spans`. RowBinary
  * rather than TabSeparated: about 8x cheaper to encode here and half the parsing in ClickHouse
  * (bench/insert-profile.ts).
@@ -41,7 +47,7 @@ export function createStoreSpanSink(store: Store, config: PipelineConfig, metric
     (body, _rows, token) =>
       store.insertRowBinary("spans", SPAN_COLUMNS, body, {
         insert_deduplication_token: token,
-        deduplicate_blocks_in_dependent_materialized_views: 1,
+        ...SPAN_INSERT_SETTINGS,
       }),
     {
       onBatchWritten(rows, seconds) {

@@ -6,6 +6,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import { loadConfig } from "../../core/config/load.js";
+import type { SkaldConfig } from "../../core/config/schema.js";
 import { packageRoot } from "../../core/paths.js";
 import { generateRequest } from "../../test/support/otlp-encode.js";
 
@@ -133,6 +135,37 @@ export function startLoad(opts: {
       return done;
     },
   };
+}
+
+/**
+ * Configuration of an in-process role for the Kafka end-to-end tests: the given broker and
+ * ClickHouse server, every listener on a free port (flow receivers included: with Kafka every
+ * collector runs them), quick batches and group sessions, silent logs; `extra` on top.
+ */
+export function kafkaRoleConfig(
+  brokers: string[],
+  chUrl: string,
+  partitions: number,
+  extra: Record<string, unknown> = {},
+): SkaldConfig {
+  return loadConfig({
+    env: {},
+    overrides: {
+      "storage.url": chUrl,
+      "otlp.grpcPort": 0,
+      "otlp.httpPort": 0,
+      "query.port": 0,
+      "flows.netflowPort": 0,
+      "flows.ipfixPort": 0,
+      "flows.vpcHttpPort": 0,
+      "kafka.brokers": brokers,
+      "kafka.partitions": partitions,
+      "kafka.ingester.batchMaxDelayMs": 200,
+      "kafka.ingester.sessionTimeoutMs": 6000,
+      "log.level": "silent",
+      ...extra,
+    },
+  });
 }
 
 export function chClient(url: string): ClickHouseClient {

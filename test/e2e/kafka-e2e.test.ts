@@ -24,6 +24,7 @@ import { openStore } from "../../core/store/store.js";
 import {
   chClient,
   checksumOf,
+  kafkaRoleConfig,
   spawnRole,
   storedChecksum,
   storedSpanCounts,
@@ -44,23 +45,8 @@ if (skip) console.warn(`Kafka end-to-end tests skipped: ${java.reason}`);
 
 const PARTITIONS = 4;
 
-function roleConfig(broker: KafkaBroker, chUrl: string, extra: Record<string, unknown> = {}) {
-  return loadConfig({
-    env: {},
-    overrides: {
-      "storage.url": chUrl,
-      "otlp.grpcPort": 0,
-      "otlp.httpPort": 0,
-      "query.port": 0,
-      "kafka.brokers": broker.brokers,
-      "kafka.partitions": PARTITIONS,
-      "kafka.ingester.batchMaxDelayMs": 200,
-      "kafka.ingester.sessionTimeoutMs": 6000,
-      "log.level": "silent",
-      ...extra,
-    },
-  });
-}
+const roleConfig = (broker: KafkaBroker, chUrl: string, extra: Record<string, unknown> = {}) =>
+  kafkaRoleConfig(broker.brokers, chUrl, PARTITIONS, extra);
 
 /** SDK traces: `traces` traces of 5 spans over gRPC or HTTP/protobuf; returns the span ids the SDK made. */
 async function sdkTraces(exporter: SpanExporter, traces: number, tag: string): Promise<string[]> {

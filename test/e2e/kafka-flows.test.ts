@@ -2,7 +2,6 @@ import { createSocket } from "node:dgram";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningApp, runRole } from "../../cli/app.js";
-import { loadConfig } from "../../core/config/load.js";
 import type { FlowRecord } from "../../core/flows/model.js";
 import { emptyFlow } from "../../core/flows/model.js";
 import {
@@ -15,7 +14,7 @@ import {
 import { encodeFlowMessages, FORMAT_FLOWS_ROWBINARY_V1 } from "../../core/kafka/flow-format.js";
 import { HEADER_FORMAT, HEADER_ROWS, HEADER_TENANT } from "../../core/kafka/format.js";
 import { createLogger } from "../../core/log.js";
-import { chClient, waitFor } from "../../ingester/testing/harness.js";
+import { chClient, kafkaRoleConfig, waitFor } from "../../ingester/testing/harness.js";
 import { type ClickHouseServer, startClickHouseServer } from "../support/clickhouse-server.js";
 import { javaAvailable, type KafkaBroker, startKafka } from "../support/kafka.js";
 
@@ -32,26 +31,8 @@ if (skip) console.warn(`Kafka flow end-to-end tests skipped: ${java.reason}`);
 const PARTITIONS = 4;
 const logger = createLogger("silent");
 
-function roleConfig(broker: KafkaBroker, chUrl: string, extra: Record<string, unknown> = {}) {
-  return loadConfig({
-    env: {},
-    overrides: {
-      "storage.url": chUrl,
-      "otlp.grpcPort": 0,
-      "otlp.httpPort": 0,
-      "query.port": 0,
-      "flows.netflowPort": 0,
-      "flows.ipfixPort": 0,
-      "flows.vpcHttpPort": 0,
-      "kafka.brokers": broker.brokers,
-      "kafka.partitions": PARTITIONS,
-      "kafka.ingester.batchMaxDelayMs": 200,
-      "kafka.ingester.sessionTimeoutMs": 6000,
-      "log.level": "silent",
-      ...extra,
-    },
-  });
-}
+const roleConfig = (broker: KafkaBroker, chUrl: string, extra: Record<string, unknown> = {}) =>
+  kafkaRoleConfig(broker.brokers, chUrl, PARTITIONS, extra);
 
 /** Sends IPFIX datagrams of `perPacket` records each to 127.0.0.1:port; returns count and bytes sent. */
 async function sendIpfix(
