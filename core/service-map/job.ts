@@ -2,6 +2,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/store.js";
 import { EDGE_AGGREGATES, pairingSql } from "./pairing.js";
+import { RED_COLUMNS, redSql } from "./red.js";
 
 /** What users set (config section `serviceMap`). */
 export interface ServiceMapJobConfig {
@@ -27,12 +28,13 @@ export interface ServiceMapJob {
 }
 
 /**
- * The pairing job. Arrival time is cut into aligned windows of `windowMs`; window [a, b) is
+ * The service-map job. Arrival time is cut into aligned windows of `windowMs`; window [a, b) is
  * finished once b <= server now - visibility margin: the calls done in it (pairing.ts) are
- * inserted into sm_edges_1m with window_end = b, then b is recorded in sm_windows (the watermark).
- * Idempotent: a window's result reads only rows that arrived before b, and the insert carries the
- * deterministic dedup token `sm-edges-<b>`, so a crash between the two steps, or two query nodes
- * running the job at once, never counts a call twice.
+ * inserted into sm_edges_1m with window_end = b, the RED of the entry spans that arrived in it
+ * (red.ts) into sm_red_1m, then b is recorded in sm_windows (the watermark).
+ * Idempotent: a window's result reads only rows that arrived before b, and the inserts carry the
+ * deterministic dedup tokens `sm-edges-<b>` and `sm-red-<b>`, so a crash between the steps, or two
+ * query nodes running the job at once, never counts a call or a request twice.
  */
 export function createServiceMapJob(
   deps: { store: Store; logger: Logger; registry: Registry },
@@ -90,6 +92,14 @@ export function createServiceMapJob(
       `SELECT sum(late) AS n FROM ${db}.sm_edges_1m WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
     );
     lateCalls.inc(Number(lateRow?.n ?? 0));
+    // RED of the entry spans that arrived in the window (red.ts); the views on sm_red_1m fill the
+    // hourly and per-service rollups from this one insert. After the edges, right before the
+    // watermark moves, so readers see rollups ahead of the watermark for as short a time as possible.
+    await store.client.command({
+      query: `INSERT INTO ${db}.sm_red_1m (tenant, ${RED_COLUMNS})
+        ${redSql(db, { arrivedFrom: a, arrivedBefore: b })}
+        SETTINGS insert_deduplication_token = 'sm-red-${b}', deduplicate_blocks_in_dependent_materialized_views = 1`,
+    });
     await store.client.command({
       query: `INSERT INTO ${db}.sm_windows (window_end) SELECT fromUnixTimestamp64Milli(toInt64(${b}))`,
     });

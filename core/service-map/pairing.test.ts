@@ -1,13 +1,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STORE_TARGETS } from "../../test/support/targets.js";
 import { loadConfig } from "../config/load.js";
+import { createLogger } from "../log.js";
 import { type Span, SpanKind, type SpanLink } from "../model/span.js";
 import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../store/migrations.js";
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { openStore, type Store } from "../store/store.js";
+import { createServiceMapJob } from "./job.js";
 import { pairingSql } from "./pairing.js";
 
 function span(over: Partial<Span> & Pick<Span, "traceId" | "spanId" | "kind">, service: string): Span {
@@ -249,5 +252,94 @@ describe("service-map half edges across the upgrade to binary ids (migration 001
       { source: "gateway", target: "auth", trace_id: gateway.traceId, is_late: 0 },
       { source: "orders", target: "mailer", trace_id: consumer.traceId, is_late: 0 },
     ]);
+  });
+});
+
+/**
+ * Migration 0013 moves service RED from a view on spans to the job's arrival windows. Entry spans
+ * counted by the old view before the upgrade are not counted again by the job after it, and those
+ * stored after it are counted once, by the job, with their operation, version and instance.
+ */
+describe("service RED across the upgrade to job-built rollups (migration 0013)", () => {
+  let store: Store;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "skald-sm-red-upgrade-"));
+    const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
+    store = await openStore(config.storage);
+    const retentionDays = retentionDaysOf(config.storage);
+    await store.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${store.database}` });
+    for (const m of loadMigrations().filter((m) => m.version < 13)) {
+      for (const sql of renderMigration(m.sql, { database: store.database, cluster: "", retentionDays })) {
+        await store.client.command({ query: sql });
+      }
+    }
+  });
+  afterAll(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("counts every entry span once, before and after", async () => {
+    const db = store.database;
+    const insert = (s: Span, token: string) =>
+      store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("up", [s]), { insert_deduplication_token: token });
+    const server = (spanId: string, version: string) => {
+      const s = span(
+        { traceId: spanId.repeat(2), spanId, kind: SpanKind.SERVER, name: "GET /pay" },
+        "payment",
+      );
+      s.resource.attributes.push(
+        { key: "service.version", value: version, type: "string" },
+        { key: "service.instance.id", value: "pay-1", type: "string" },
+      );
+      return s;
+    };
+    await insert(server("1".repeat(16), "1.0"), "red-up-1");
+    await migrate(
+      store,
+      retentionDaysOf(loadConfig({ env: {}, overrides: { "storage.dataDir": dir } }).storage),
+    );
+    await insert(server("2".repeat(16), "1.1"), "red-up-2");
+    // a CLIENT span with a parent is not a request of its service
+    await insert(
+      span(
+        {
+          traceId: "3".repeat(32),
+          spanId: "3".repeat(16),
+          parentSpanId: "4".repeat(16),
+          kind: SpanKind.CLIENT,
+        },
+        "payment",
+      ),
+      "red-up-3",
+    );
+    const red = async () => {
+      const rs = await store.client.query({
+        query: `SELECT operation, version, instance, sum(calls) AS calls FROM ${db}.sm_red_1m
+          WHERE tenant = 'up' GROUP BY operation, version, instance ORDER BY version`,
+        format: "JSONEachRow",
+      });
+      return rs.json();
+    };
+    // before the job runs, only the old view's row is in the rollup
+    expect(await red()).toEqual([{ operation: "GET /pay", version: "1.0", instance: "pay-1", calls: "1" }]);
+    const job = createServiceMapJob(
+      { store, logger: createLogger("silent"), registry: new Registry() },
+      { jobEnabled: true, windowMs: 200, latenessMs: 1000, visibilityMarginMs: 0, maxWindowsPerRun: 100_000 },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await job.runOnce()).toBeGreaterThan(0);
+    await job.stop();
+    expect(await red()).toEqual([
+      { operation: "GET /pay", version: "1.0", instance: "pay-1", calls: "1" },
+      { operation: "GET /pay", version: "1.1", instance: "pay-1", calls: "1" },
+    ]);
+    const services = await store.client.query({
+      query: `SELECT sum(calls) AS calls FROM ${db}.sm_service_red_1h WHERE tenant = 'up' AND service = 'payment'`,
+      format: "JSONEachRow",
+    });
+    expect(await services.json()).toEqual([{ calls: "2" }]);
   });
 });

@@ -150,3 +150,4 @@ export const QUANTILE_RELATIVE_ACCURACY = 0.01;
 export const QUANTILE_LEVELS = [0.5, 0.9, 0.95, 0.99] as const;
 export const QUANTILES_MERGE = "quantilesDDMerge(0.01, 0.5, 0.9, 0.95, 0.99)";
 export const QUANTILES_MERGE_STATE = "quantilesDDMergeState(0.01, 0.5, 0.9, 0.95, 0.99)";
+export const QUANTILES_STATE = "quantilesDDState(0.01, 0.5, 0.9, 0.95, 0.99)";

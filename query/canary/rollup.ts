@@ -1,3 +1,4 @@
+import { redRowsSql } from "../../core/service-map/index.js";
 import { Params } from "../sql.js";
 import type { CanaryMetricConfig } from "./config.js";
 import { type ExtractDeps, OVERALL, type RunSpec, type Side, type ZoneSeries } from "./extract.js";
@@ -5,8 +6,9 @@ import { type ExtractDeps, OVERALL, type RunSpec, type Side, type ZoneSeries } f
 /**
  * The fast path of metric extraction: the service map's per-minute RED rollup (`sm_red_1m`,
  * migrations/0002: calls, errors and DDSketch quantiles 0.5/0.9/0.95/0.99 at 1% relative accuracy
- * per service, operation, version and instance) instead of raw spans, so a run reads a few
- * thousand rows however many spans the window holds. Zones come from one minute of spans per
+ * per service, operation, version and instance; filled per arrival window by the service-map job,
+ * the entry spans stored since its watermark added from half edges, core/service-map/red.ts)
+ * instead of raw spans, so a run reads a few thousand rows however many spans the window holds. Zones come from one minute of spans per
  * instance (the minute it first appears), since instances do not move between zones.
  * Used only when it gives the same metrics: selectors by service.version or service.instance.id,
  * whole-minute window and step, latency quantiles the rollup keeps. The rollup counts entry spans
@@ -61,11 +63,13 @@ export async function rollupSeries(
       sum(calls) AS calls, sum(errors) AS errors,
       quantilesDDMerge(0.01, 0.5, 0.9, 0.95, 0.99)(duration) AS q,
       min(toUnixTimestamp(minute)) AS first
-    FROM ${db}.sm_red_1m
-    WHERE tenant = ${p.bind("String", spec.tenant)} AND service = ${p.bind("String", spec.service)}
-      AND minute >= toDateTime(${p.bind("Int64", spec.fromNs / 1_000_000_000n)})
-      AND minute < toDateTime(${p.bind("Int64", spec.toNs / 1_000_000_000n)})
-      AND (${inBaseline} OR ${inCanary})
+    FROM (${redRowsSql(db, {
+      tenantParam: p.bind("String", spec.tenant),
+      minuteFrom: `toDateTime(${p.bind("Int64", spec.fromNs / 1_000_000_000n)})`,
+      minuteTo: `toDateTime(${p.bind("Int64", spec.toNs / 1_000_000_000n)})`,
+      where: `service = ${p.bind("String", spec.service)}`,
+    })})
+    WHERE (${inBaseline} OR ${inCanary})
       ${operation ? `AND operation = ${p.bind("String", operation)}` : ""}
     GROUP BY side, instance, t`;
   const rows = await deps.sql.compactRows<Row>("canary_rollup", sql, p);

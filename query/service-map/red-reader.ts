@@ -1,4 +1,4 @@
-import { QUANTILES_MERGE } from "../../core/service-map/index.js";
+import { QUANTILES_MERGE, redSql, watermarkSql } from "../../core/service-map/index.js";
 import { Params, type SqlRunner } from "../sql.js";
 import { coverRange, type Red, red } from "./map-reader.js";
 
@@ -22,9 +22,10 @@ interface RedRow {
 }
 
 /**
- * The pre-aggregated RED rows of one tenant covering [from, to) widened to whole minutes: whole
- * hours from sm_red_1h when `hourly`, the rest from sm_red_1m (coverRange). Never spans. `where`
- * is an extra condition on the rows (bound by the caller through `p`).
+ * The RED rows of one tenant covering [from, to) widened to whole minutes: whole hours from
+ * sm_red_1h when `hourly`, the rest from sm_red_1m (coverRange), plus the entry spans stored since
+ * the job's watermark (core/service-map/red.ts), which no rollup holds yet. Never raw spans. `where`
+ * is an extra condition on service, operation, version or instance (bound by the caller through `p`).
  */
 function sources(
   db: string,
@@ -37,15 +38,22 @@ function sources(
   const sec = (ms: bigint) => `toDateTime(intDiv(${p.bind("Int64", ms)}, 1000))`;
   const cols = "service, operation, version, instance, calls, errors, duration, slow_trace, error_trace";
   const fromMin = (range.fromMs / MINUTE_MS) * MINUTE_MS;
-  return coverRange(fromMin, range.toMs, range.toMs, range.hourly ? [HOUR_MS] : [])
-    .map((r) =>
-      r.sizeMs === HOUR_MS
-        ? `SELECT ${cols}, hour AS t FROM ${db}.sm_red_1h
+  const parts = coverRange(fromMin, range.toMs, range.toMs, range.hourly ? [HOUR_MS] : []).map((r) =>
+    r.sizeMs === HOUR_MS
+      ? `SELECT ${cols}, hour AS t FROM ${db}.sm_red_1h
         WHERE tenant = ${t} AND hour >= ${sec(r.fromMs)} AND hour < ${sec(r.toMs)} AND ${where}`
-        : `SELECT ${cols}, minute AS t FROM ${db}.sm_red_1m
+      : `SELECT ${cols}, minute AS t FROM ${db}.sm_red_1m
         WHERE tenant = ${t} AND minute >= ${sec(r.fromMs)} AND minute < ${sec(r.toMs)} AND ${where}`,
-    )
-    .join("\nUNION ALL\n");
+  );
+  const live = redSql(db, {
+    arrivedFrom: watermarkSql(db),
+    tenantParam: t,
+    minuteFrom: sec(fromMin),
+    minuteTo: sec(range.toMs),
+    where,
+  });
+  parts.push(`SELECT ${cols}, minute AS t FROM (${live})`);
+  return parts.join("\nUNION ALL\n");
 }
 
 const AGG = `sum(calls) AS calls, sum(errors) AS errors, ${QUANTILES_MERGE}(duration) AS q,
@@ -54,7 +62,8 @@ const AGG = `sum(calls) AS calls, sum(errors) AS errors, ${QUANTILES_MERGE}(dura
 /**
  * RED of every service of a tenant (entry spans: SERVER, CONSUMER, or roots), by service name:
  * one row per service and hour or minute (sm_service_red_1h / _1m, migrations/0011), whole hours
- * from the hourly table and the ragged minutes from the per-minute one.
+ * from the hourly table and the ragged minutes from the per-minute one, plus the entry spans
+ * stored since the job's watermark.
  */
 export async function readServiceRed(
   sql: SqlRunner,
@@ -75,6 +84,13 @@ export async function readServiceRed(
       : `SELECT ${cols} FROM ${db}.sm_service_red_1m
           WHERE tenant = ${t} AND minute >= ${sec(r.fromMs)} AND minute < ${sec(r.toMs)}`,
   );
+  const live = redSql(db, {
+    arrivedFrom: watermarkSql(db),
+    tenantParam: t,
+    minuteFrom: sec(fromMin),
+    minuteTo: sec(toMs),
+  });
+  parts.push(`SELECT ${cols} FROM (${live})`);
   const rows = await sql.rows<RedRow>(
     "serviceMap.nodes",
     `SELECT service AS k, ${AGG} FROM (${parts.join("\nUNION ALL\n")}) GROUP BY k`,

@@ -35,7 +35,7 @@ interface Edge {
 }
 interface MapResult {
   serviceMap: {
-    nodes: Array<{ id: string; name: string; kind: string }>;
+    nodes: Array<{ id: string; name: string; kind: string; calls: number }>;
     edges: Edge[];
     aggregatedUntil: string | null;
   };
@@ -74,6 +74,13 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     t.durations.push(c.durationNs);
     truth.set(c.edge, t);
   }
+  // ground truth of the service nodes' RED: entry spans (SERVER, CONSUMER or roots) per service
+  const entries = new Map<string, number>();
+  for (const sp of estate.spans) {
+    if (sp.kind !== SpanKind.SERVER && sp.kind !== SpanKind.CONSUMER && sp.parentSpanContext) continue;
+    const service = String(sp.resource.attributes["service.name"]);
+    entries.set(service, (entries.get(service) ?? 0) + 1);
+  }
   let lateTraceSpans: ReadableSpan[] = [];
   let sentAt = 0;
 
@@ -108,7 +115,8 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     await setup?.cleanup();
   });
 
-  function expectExact(map: MapResult["serviceMap"], lateCallIncluded: boolean) {
+  /** `lateServerSent`: the late trace's auth SERVER span is stored (one more auth request). */
+  function expectExact(map: MapResult["serviceMap"], lateCallIncluded: boolean, lateServerSent: boolean) {
     const got = new Map(map.edges.map((e) => [`${e.source}->${e.target}`, e]));
     const expected = new Map([...truth].map(([k, v]) => [k, { calls: v.calls, errors: v.errors }]));
     if (lateCallIncluded) {
@@ -121,6 +129,11 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     const nodes = new Map(map.nodes.map((n) => [n.id, n]));
     for (const s of estate.services)
       expect(nodes.get(`service:${s}`)).toMatchObject({ name: s, kind: "service" });
+    // node RED counts every entry span once, whether the job has aggregated it yet or not
+    const requests = new Map(entries);
+    if (lateServerSent) requests.set("auth", (requests.get("auth") ?? 0) + 1);
+    const nodeCalls = map.nodes.filter((n) => n.kind === "service").map((n) => [n.name, n.calls]);
+    expect(Object.fromEntries(nodeCalls.filter(([, c]) => c !== 0))).toEqual(Object.fromEntries(requests));
     expect(nodes.get("cache:redis@cache-1")?.kind).toBe("cache");
     expect(nodes.get("external:stripe-api")?.kind).toBe("external");
     expect(nodes.get("queue:audit-log")?.kind).toBe("queue");
@@ -131,7 +144,7 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     const map = await query();
     expect(estate.services).toHaveLength(16);
     // spans sent within the last few seconds are paired live: the map is complete right away
-    expectExact(map, false);
+    expectExact(map, false, false);
   });
 
   it("stays exact once pre-aggregated, counts a too-late child as late, quantiles within 1%", async () => {
@@ -147,7 +160,7 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
       map = await query();
     }
     expect(Date.parse(map.aggregatedUntil ?? "")).toBeGreaterThanOrEqual(settled);
-    expectExact(map, false);
+    expectExact(map, false, true);
     const lateEdge = map.edges.find((e) => e.source === "service:gateway" && e.target === "service:auth");
     expect(lateEdge?.late).toBe(1);
     const metrics = await (await fetch(app.graphqlUrl.replace("/graphql", "/metrics"))).text();
@@ -177,7 +190,10 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     const rollupCalls = async () => {
       const rs = await app.store.client.query({
         query: `SELECT (SELECT sum(calls) FROM ${db}.sm_edges_1m) AS m1, (SELECT sum(calls) FROM ${db}.sm_edges_10m) AS m10,
-                  (SELECT sum(calls) FROM ${db}.sm_edges_1h) AS h1`,
+                  (SELECT sum(calls) FROM ${db}.sm_edges_1h) AS h1,
+                  (SELECT sum(calls) FROM ${db}.sm_red_1m) AS red1m, (SELECT sum(calls) FROM ${db}.sm_red_1h) AS red1h,
+                  (SELECT sum(calls) FROM ${db}.sm_service_red_1m) AS svc1m,
+                  (SELECT sum(calls) FROM ${db}.sm_service_red_1h) AS svc1h`,
         format: "JSONEachRow",
       });
       return (await rs.json<Record<string, string>>())[0];
@@ -237,7 +253,10 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     expect(refinished).toBeGreaterThanOrEqual(1);
     const after = await query();
     const counts = (m: MapResult["serviceMap"]) =>
-      Object.fromEntries(m.edges.map((e) => [`${e.source}->${e.target}`, [e.calls, e.errors, e.late]]));
+      Object.fromEntries([
+        ...m.edges.map((e) => [`${e.source}->${e.target}`, [e.calls, e.errors, e.late]]),
+        ...m.nodes.map((n) => [n.id, [n.calls]]),
+      ]);
     expect(counts(after)).toEqual(counts(before));
     expect(await rollupCalls()).toEqual(rollupsBefore);
   });
