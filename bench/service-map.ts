@@ -6,7 +6,9 @@
  * Ingest cost of the pre-aggregation, as ratios in one run: the same generated inserts into a
  * database with the service-map migrations and one without them (insert CPU, plus the pairing
  * job's), and OTLP gRPC ingest into `skald start` with and without the service-map views.
- * BENCH_DATA_DIR keeps the data between runs (generation and pairing are skipped when present).
+ * BENCH_DATA_DIR keeps the data between runs (generation and pairing are skipped when present);
+ * BENCH_ONLY_OTLP=1 runs only the OTLP ratio (BENCH_OTLP_SECONDS per run, BENCH_OTLP_ROUNDS rounds),
+ * BENCH_ONLY_JOB=1 only the steady-state pairing job (twice).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +28,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 100);
 const INGEST_SPANS = Number(process.env.BENCH_INGEST_SPANS ?? 1_000_000);
 const OTLP_SECONDS = Number(process.env.BENCH_OTLP_SECONDS ?? 30);
 const OTLP_CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
+const OTLP_ROUNDS = Number(process.env.BENCH_OTLP_ROUNDS ?? 2);
 
 /**
  * Spans n in [from, from + count), start times `stepNs` apart and ending at `endNs` for n = total.
@@ -153,13 +156,13 @@ async function ingestRatio(store: Store, retentionDays: Record<string, number>):
 /**
  * The same ratio on the whole ingest path: OTLP gRPC load (as bench:ingest) into `skald start`, once
  * with the service map and once on a store whose service-map views were dropped before start (its
- * pairing job then finds nothing to pair), alternating, two rounds each. Includes the pairing job
+ * pairing job then finds nothing to pair), alternating, BENCH_OTLP_ROUNDS rounds (default 2). Includes the pairing job
  * running in the process while spans arrive.
  */
-async function otlpRatio(): Promise<void> {
+async function otlpRatio(): Promise<number> {
   const totals = { with: { spans: 0, sec: 0, cpu: 0 }, without: { spans: 0, sec: 0, cpu: 0 } };
-  for (const round of [0, 1]) {
-    for (const name of round === 0 ? (["without", "with"] as const) : (["with", "without"] as const)) {
+  for (let round = 0; round < OTLP_ROUNDS; round++) {
+    for (const name of round % 2 === 0 ? (["without", "with"] as const) : (["with", "without"] as const)) {
       const dir = mkdtempSync(join(tmpdir(), `skald-bench-sm-otlp-${name}-`));
       if (name === "without") {
         const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
@@ -179,17 +182,93 @@ async function otlpRatio(): Promise<void> {
       totals[name].spans += r.accepted;
       totals[name].sec += r.seconds;
       totals[name].cpu += r.cpu;
+      console.log(
+        `  OTLP run ${round + 1} ${name} service map: ${fmt(r.accepted / r.seconds)} spans/s, ${((r.cpu / r.accepted) * 100_000).toFixed(2)} CPU-s per 100k spans`,
+      );
       rmSync(dir, { recursive: true, force: true });
     }
   }
   const rate = (t: { spans: number; sec: number }) => t.spans / t.sec;
   const cpuPer = (t: { spans: number; cpu: number }) => (t.cpu / t.spans) * 100_000;
   console.log(
-    `OTLP gRPC ingest (${OTLP_CLIENTS} clients, 2 × ${OTLP_SECONDS} s each): without service map ${fmt(rate(totals.without))} spans/s, ${cpuPer(totals.without).toFixed(2)} CPU-s per 100k spans; with ${fmt(rate(totals.with))} spans/s, ${cpuPer(totals.with).toFixed(2)} CPU-s per 100k; throughput ratio ${(rate(totals.with) / rate(totals.without)).toFixed(3)} (overhead ${((rate(totals.without) / rate(totals.with) - 1) * 100).toFixed(1)}%), CPU per span +${((cpuPer(totals.with) / cpuPer(totals.without) - 1) * 100).toFixed(1)}%`,
+    `OTLP gRPC ingest (${OTLP_CLIENTS} clients, ${OTLP_ROUNDS} × ${OTLP_SECONDS} s each): without service map ${fmt(rate(totals.without))} spans/s, ${cpuPer(totals.without).toFixed(2)} CPU-s per 100k spans; with ${fmt(rate(totals.with))} spans/s, ${cpuPer(totals.with).toFixed(2)} CPU-s per 100k; throughput ratio ${(rate(totals.with) / rate(totals.without)).toFixed(3)} (overhead ${((rate(totals.without) / rate(totals.with) - 1) * 100).toFixed(1)}%), CPU per span +${((cpuPer(totals.with) / cpuPer(totals.without) - 1) * 100).toFixed(1)}%`,
   );
+  return cpuPer(totals.without);
+}
+
+/**
+ * The pairing job at steady state, which the short OTLP runs above hardly include (a 30 s window
+ * finishes once or twice per run, with little behind it): BENCH_JOB_RATE spans/s (default 10,000)
+ * of bench-shaped traces arriving for 21 minutes, written straight into a scratch database's
+ * half edges with their arrival times, then one 30 s window finished as the job does (pairing with
+ * the default 5 min lateness bound and four bounds of lookback, and RED), timed in CPU seconds.
+ */
+async function steadyStateJob(store: Store, retentionDays: Record<string, number>): Promise<number> {
+  const rate = Number(process.env.BENCH_JOB_RATE ?? 10_000);
+  const db = `${store.database}_bench_job`;
+  await store.client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+  await store.client.command({ query: `CREATE DATABASE ${db}` });
+  for (const m of loadMigrations())
+    for (const statement of renderMigration(m.sql, { database: db, cluster: "", retentionDays }))
+      await store.client.command({ query: statement });
+  const windowMs = 30_000;
+  const endMs = Math.floor(Date.now() / windowMs) * windowMs;
+  const startMs = endMs - 21 * 60_000;
+  const total = rate * 21 * 60;
+  const service = "concat('svc-', toString((intDiv(n, 8) + n % 8) % 20))";
+  const at = `fromUnixTimestamp64Milli(toInt64(${startMs} + intDiv(n * 1000, ${rate})))`;
+  // one insert per 30 s of arrivals, as parts the size live ingest would merge them into
+  for (let from = 0; from < total; from += rate * 30) {
+    await store.client.command({
+      query: `INSERT INTO ${db}.sm_half_edges (tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name,
+          kind, start_time, duration_ns, is_error, peer_kind, peer_name, inserted_at, is_entry, operation, version, instance)
+        SELECT 'default', toFixedString(MD5(toString(intDiv(n, 8))), 16), toFixedString(substring(MD5(toString(n)), 1, 8), 8),
+          toFixedString('', 16), if(n % 8 = 0, toFixedString('', 8), toFixedString(substring(MD5(toString(n - n % 8)), 1, 8), 8)),
+          ${service}, if(n % 8 >= 6, 'CLIENT', 'SERVER'), ${at}, 1000000 + cityHash64(n) % 500000000, n % 97 = 0,
+          if(n % 8 >= 6, if(n % 2 = 0, 'database', 'cache'), ''), if(n % 8 >= 6, concat('db-', toString(n % 5)), ''),
+          ${at}, n % 8 < 6, concat('op-', toString(n % 10)), '1.4.2', concat(${service}, '-', toString(intDiv(n, 8) % 2))
+        FROM (SELECT number + ${from} AS n FROM numbers(${Math.min(rate * 30, total - from)}))`,
+    });
+  }
+  await waitForMerges(store, db);
+  const scratch = Object.create(store, { database: { value: db } }) as Store;
+  const job = createServiceMapJob(
+    { store: scratch, logger: createLogger("warn"), registry: new (await import("prom-client")).Registry() },
+    { jobEnabled: true, windowMs, latenessMs: 300_000, visibilityMarginMs: 0, maxWindowsPerRun: 1 },
+  );
+  // the watermark one window before the end: the next run finishes exactly the last window
+  await store.client.command({
+    query: `INSERT INTO ${db}.sm_windows (window_end) SELECT fromUnixTimestamp64Milli(toInt64(${endMs - windowMs}))`,
+  });
+  const c0 = process.cpuUsage();
+  const windows = await job.runOnce();
+  const jobCpu = cpuSeconds(c0);
+  await job.stop();
+  await store.client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+  const per100k = (jobCpu / (rate * 30)) * 100_000;
+  console.log(
+    `pairing job at steady state (${fmt(rate)} spans/s arriving for 21 min, lateness bound 5 min): ${windows} window of ${fmt(rate * 30)} spans in ${jobCpu.toFixed(2)} CPU s, ${per100k.toFixed(2)} CPU-s per 100k spans`,
+  );
+  return per100k;
+}
+
+/** Waits until no merge of `db` has run for a second (at most a minute). */
+async function waitForMerges(store: Store, db: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let quiet = 0;
+  while (Date.now() < deadline && quiet < 5) {
+    const rs = await store.client.query({
+      query: `SELECT count() AS n FROM system.merges WHERE database = {db:String}`,
+      query_params: { db },
+      format: "JSONEachRow",
+    });
+    quiet = Number((await rs.json<{ n: string }>())[0].n) === 0 ? quiet + 1 : 0;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 async function main() {
+  if (process.env.BENCH_ONLY_OTLP === "1") return otlpRatio();
   const keep = process.env.BENCH_DATA_DIR;
   const dataDir = keep ?? mkdtempSync(join(tmpdir(), "skald-bench-service-map-"));
   const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dataDir } });
@@ -197,6 +276,12 @@ async function main() {
   const store = await openStore(config.storage);
   const retentionDays = { ...retentionDaysOf(config.storage), spans: 7 };
   await migrate(store, retentionDays);
+  if (process.env.BENCH_ONLY_JOB === "1") {
+    for (let i = 0; i < 2; i++) await steadyStateJob(store, retentionDays);
+    await store.close();
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+    return;
+  }
   const db = store.database;
   const [have] = await (
     await store.client.query({ query: `SELECT count() AS n FROM ${db}.sm_half_edges`, format: "JSONEachRow" })
@@ -225,9 +310,15 @@ async function main() {
   const windows = await job.runOnce();
   console.log(`pairing job: ${windows} windows in ${((performance.now() - t0) / 1000 - 10).toFixed(1)} s`);
   await job.stop();
-  if (process.env.BENCH_SKIP_INGEST !== "1") await ingestRatio(store, retentionDays);
-  await store.close();
-  if (process.env.BENCH_SKIP_INGEST !== "1") await otlpRatio();
+  if (process.env.BENCH_SKIP_INGEST !== "1") {
+    await ingestRatio(store, retentionDays);
+    const jobPer100k = await steadyStateJob(store, retentionDays);
+    await store.close();
+    const plainPer100k = await otlpRatio();
+    console.log(
+      `  steady state: the job adds ${((jobPer100k / plainPer100k) * 100).toFixed(1)}% to the CPU per span of OTLP ingest without the service map (${jobPer100k.toFixed(2)} vs ${plainPer100k.toFixed(2)} CPU-s per 100k spans), on top of the views' share above`,
+    );
+  } else await store.close();
 
   // The stored-data queries run `skald start` with the pairing phase's lateness bound: with a
   // longer one, its job and the live part of every query would pair the whole generated set again

@@ -12,6 +12,7 @@ import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { openStore, type Store } from "../store/store.js";
 import { createServiceMapJob } from "./job.js";
 import { pairingSql } from "./pairing.js";
+import { redSql } from "./red.js";
 
 function span(over: Partial<Span> & Pick<Span, "traceId" | "spanId" | "kind">, service: string): Span {
   const start = BigInt(Date.now()) * 1_000_000n;
@@ -129,34 +130,82 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
       expect(await calls(tenant, t1, t2)).toEqual([]);
     });
   }
+
+  it("reads a replayed span once: stored again in other batches, its call and its request count once", async () => {
+    const tenant = "replay";
+    const client = span(
+      { traceId: "f".repeat(32), spanId: "7".repeat(16), kind: SpanKind.CLIENT },
+      "gateway",
+    );
+    const server = span(
+      { traceId: client.traceId, spanId: "8".repeat(16), parentSpanId: client.spanId, kind: SpanKind.SERVER },
+      "auth",
+    );
+    await insert(tenant, client);
+    await insert(tenant, server);
+    // an ingester replaying both in one batch: another dedup token, so stored a second time
+    await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, [client, server]), {
+      insert_deduplication_token: `pairing-${tenant}-replay`,
+    });
+    const until = BigInt(Date.now() + 60_000);
+    expect(await calls(tenant, 0n, until)).toEqual([
+      { source: "gateway", target_kind: "service", target: "auth", is_late: 0 },
+    ]);
+    const red = await store.client.query({
+      query: `SELECT service, calls FROM (${redSql(store.database, { arrivedFrom: 0n, arrivedBefore: until })})
+        WHERE tenant = {t:String} ORDER BY service`,
+      query_params: { t: tenant },
+      format: "JSONEachRow",
+    });
+    // the gateway's root CLIENT span and the auth SERVER span are one request each
+    expect(await red.json()).toEqual([
+      { service: "auth", calls: "1" },
+      { service: "gateway", calls: "1" },
+    ]);
+  });
 });
+
+/**
+ * An embedded store in a fresh directory with the migrations before `version` applied, for the
+ * upgrade tests: `upgrade()` then applies the rest, as `skald start` does.
+ */
+function storeBefore(version: number) {
+  const ctx = { store: undefined as unknown as Store, dir: "", upgrade: async () => {} };
+  beforeAll(async () => {
+    ctx.dir = mkdtempSync(join(tmpdir(), `skald-sm-upgrade-${version}-`));
+    const storage = loadConfig({ env: {}, overrides: { "storage.dataDir": ctx.dir } }).storage;
+    ctx.store = await openStore(storage);
+    const retentionDays = retentionDaysOf(storage);
+    await ctx.store.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${ctx.store.database}` });
+    for (const m of loadMigrations().filter((m) => m.version < version)) {
+      for (const sql of renderMigration(m.sql, {
+        database: ctx.store.database,
+        cluster: "",
+        retentionDays,
+      })) {
+        await ctx.store.client.command({ query: sql });
+      }
+    }
+    ctx.upgrade = async () => {
+      await migrate(ctx.store, retentionDays);
+    };
+  });
+  afterAll(async () => {
+    await ctx.store?.close();
+    rmSync(ctx.dir, { recursive: true, force: true });
+  });
+  return ctx;
+}
 
 /**
  * Migration 0011 replaces sm_spans (hex ids) with sm_half_edges (ids as bytes): half edges that
  * arrived before the upgrade are carried over and pair with those that arrive after it.
  */
 describe("service-map half edges across the upgrade to binary ids (migration 0011)", () => {
-  let store: Store;
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "skald-sm-upgrade-"));
-    const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
-    store = await openStore(config.storage);
-    const retentionDays = retentionDaysOf(config.storage);
-    await store.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${store.database}` });
-    for (const m of loadMigrations().filter((m) => m.version < 11)) {
-      for (const sql of renderMigration(m.sql, { database: store.database, cluster: "", retentionDays })) {
-        await store.client.command({ query: sql });
-      }
-    }
-  });
-  afterAll(async () => {
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const before = storeBefore(11);
 
   it("copies the old rows (same-trace parents as zeros, cross-trace links as bytes) and pairs across the upgrade", async () => {
+    const { store } = before;
     const insert = (s: Span, token: string) =>
       store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("up", [s]), { insert_deduplication_token: token });
     const gateway = span(
@@ -169,10 +218,7 @@ describe("service-map half edges across the upgrade to binary ids (migration 001
     );
     await insert(gateway, "up-1");
     await insert(producer, "up-2");
-    await migrate(
-      store,
-      retentionDaysOf(loadConfig({ env: {}, overrides: { "storage.dataDir": dir } }).storage),
-    );
+    await before.upgrade();
     const tables = await store.client.query({
       query: `SELECT name, engine FROM system.tables WHERE database = {db:String} AND name IN ('sm_spans', 'sm_spans_mv')`,
       query_params: { db: store.database },
@@ -261,27 +307,10 @@ describe("service-map half edges across the upgrade to binary ids (migration 001
  * stored after it are counted once, by the job, with their operation, version and instance.
  */
 describe("service RED across the upgrade to job-built rollups (migration 0013)", () => {
-  let store: Store;
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "skald-sm-red-upgrade-"));
-    const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
-    store = await openStore(config.storage);
-    const retentionDays = retentionDaysOf(config.storage);
-    await store.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${store.database}` });
-    for (const m of loadMigrations().filter((m) => m.version < 13)) {
-      for (const sql of renderMigration(m.sql, { database: store.database, cluster: "", retentionDays })) {
-        await store.client.command({ query: sql });
-      }
-    }
-  });
-  afterAll(async () => {
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const before = storeBefore(13);
 
   it("counts every entry span once, before and after", async () => {
+    const { store } = before;
     const db = store.database;
     const insert = (s: Span, token: string) =>
       store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("up", [s]), { insert_deduplication_token: token });
@@ -297,10 +326,7 @@ describe("service RED across the upgrade to job-built rollups (migration 0013)",
       return s;
     };
     await insert(server("1".repeat(16), "1.0"), "red-up-1");
-    await migrate(
-      store,
-      retentionDaysOf(loadConfig({ env: {}, overrides: { "storage.dataDir": dir } }).storage),
-    );
+    await before.upgrade();
     await insert(server("2".repeat(16), "1.1"), "red-up-2");
     // a CLIENT span with a parent is not a request of its service
     await insert(
