@@ -21,9 +21,9 @@
  * is not late, and a late one is counted once the job finishes its window): a child arriving later
  * than that after its parent is neither paired nor counted as late (it still counts in its
  * service's RED). What one pairing reads grows with that lookback times the arrival rate. Duplicated spans (an ingester replaying
- * a batch) are read once: a parent's copies share its group, and its children are kept once per
- * span id, at their earliest arrival. (One GROUP BY over the rows as read, without a first pass
- * grouping them by span id: 16% less job CPU in npm run bench:service-map's steady-state window.)
+ * a batch) are read once: rows are grouped by span id first. (Keeping children once per span id
+ * inside the pairing's one GROUP BY instead saved 16% of the job's CPU with unique spans, but its
+ * cost grew with the number of copies: a client re-sending the same spans could make it crawl.)
  * Ids are bytes in sm_half_edges (migrations/0011); trace ids leave as hex text.
  */
 /** How many lateness bounds back partners are looked for (see above). */
@@ -89,34 +89,37 @@ FROM
     anyIf(service, is_self = 1) AS p_service, anyIf(kind, is_self = 1) AS p_kind,
     anyIf(start, is_self = 1) AS p_start, anyIf(dur, is_self = 1) AS p_dur, anyIf(err, is_self = 1) AS p_err,
     anyIf(peer_kind, is_self = 1) AS p_peer_kind, anyIf(peer_name, is_self = 1) AS p_peer_name,
-    minIf(ins, is_self = 1) AS p_ins,
-    -- children by span id, each once: a replayed span is stored twice; its earliest arrival counts
-    arraySort(ch -> (ch.7, ch.5), groupArrayIf((service, start, dur, err, ins, trace_id, span_id), is_self = 0)) AS stored,
-    arrayFilter((ch, i) -> i = 1 OR ch.7 != stored[i - 1].7, stored, arrayEnumerate(stored)) AS children
+    anyIf(ins, is_self = 1) AS p_ins,
+    groupArrayIf((service, start, dur, err, ins, trace_id), is_self = 0) AS children
   FROM
   (
-    -- half edges of the candidate traces, each under its own key (a potential parent) and, when it
-    -- has a parent, under its parent's key (a child); an all-zero ref_trace_id means the span's
-    -- own trace, an all-zero ref_span_id no parent. Plain String for the names: LowCardinality
-    -- values compared across rows of different blocks gave wrong answers on ClickHouse 26.7 in a
-    -- self-join; kept plain here to be safe
-    SELECT tenant, trace_id, k.1 AS k_trace, k.2 AS k_span, k.3 AS is_self, span_id,
-      toString(service_name) AS service, kind, start_time AS start, duration_ns AS dur, is_error AS err,
-      toString(peer_kind) AS peer_kind, toString(peer_name) AS peer_name,
-      toUnixTimestamp64Milli(inserted_at) AS ins
-    FROM ${db}.sm_half_edges
-    ARRAY JOIN if(notEmpty(ref_span_id),
-      [(trace_id, span_id, 1), (if(empty(ref_trace_id), trace_id, ref_trace_id), ref_span_id, 0)],
-      [(trace_id, span_id, 1)]) AS k
-    WHERE (tenant, trace_id) IN (
-        SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${inWindow}
-        UNION DISTINCT
-        SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${virtualDue} AND peer_kind != ''
-        UNION DISTINCT
-        SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${withinBound} AND notEmpty(ref_trace_id)
-        UNION DISTINCT
-        SELECT tenant, ref_trace_id FROM ${db}.sm_half_edges WHERE ${withinBound} AND notEmpty(ref_trace_id))
-      AND ${horizon}
+    SELECT tenant, trace_id, k.1 AS k_trace, k.2 AS k_span, k.3 AS is_self,
+      service, kind, start, dur, err, peer_kind, peer_name, ins
+    FROM
+    (
+      -- deduplicated half edges of the candidate traces (a replayed span is read once); an
+      -- all-zero ref_trace_id means the span's own trace, an all-zero ref_span_id no parent
+      SELECT tenant, trace_id, span_id, if(empty(any(ref_trace_id)), trace_id, any(ref_trace_id)) AS ref_trace,
+        any(ref_span_id) AS ref_span,
+        -- plain String: LowCardinality values compared across rows of different blocks gave
+        -- wrong answers on ClickHouse 26.7 in a self-join; kept plain here to be safe
+        toString(any(service_name)) AS service, any(kind) AS kind, any(start_time) AS start,
+        any(duration_ns) AS dur, any(is_error) AS err,
+        toString(any(peer_kind)) AS peer_kind, toString(any(peer_name)) AS peer_name,
+        min(toUnixTimestamp64Milli(inserted_at)) AS ins
+      FROM ${db}.sm_half_edges
+      WHERE (tenant, trace_id) IN (
+          SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${inWindow}
+          UNION DISTINCT
+          SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${virtualDue} AND peer_kind != ''
+          UNION DISTINCT
+          SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${withinBound} AND notEmpty(ref_trace_id)
+          UNION DISTINCT
+          SELECT tenant, ref_trace_id FROM ${db}.sm_half_edges WHERE ${withinBound} AND notEmpty(ref_trace_id))
+        AND ${horizon}
+      GROUP BY tenant, trace_id, span_id
+    )
+    ARRAY JOIN if(notEmpty(ref_span), [(trace_id, span_id, 1), (ref_trace, ref_span, 0)], [(trace_id, span_id, 1)]) AS k
   )
   GROUP BY tenant, k_trace, k_span
 )
