@@ -5,7 +5,7 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { freePort } from "../test/support/clickhouse-server.js";
-import { generateRequest } from "../test/support/otlp-encode.js";
+import { generateRequest, idOffsetsOf, withIdsVaried } from "../test/support/otlp-encode.js";
 import { peakRss, processCpuSeconds, rawTraceClient, spawnSkald, stopSkald } from "./support.js";
 
 export const SPANS_PER_REQUEST = 512;
@@ -34,11 +34,14 @@ export async function closedLoop(opts: {
   targets: string[];
   clients: number;
   requests: Buffer[];
+  /** Per request, where its ids are (idOffsetsOf): each send then carries distinct span ids. */
+  idOffsets?: number[][];
   running: () => boolean;
   metadata?: Record<string, string>;
   onRefused?: (err: grpc.ServiceError) => void;
 }): Promise<LoopResult> {
   const { targets, clients, requests, running } = opts;
+  let sends = 0;
   let accepted = 0;
   let refused = 0;
   const latencies: number[] = [];
@@ -48,7 +51,10 @@ export async function closedLoop(opts: {
       try {
         for (let i = c; running(); i++) {
           const t0 = performance.now();
-          const err = await client.export(requests[i % requests.length]);
+          const r = i % requests.length;
+          // a number no other send uses, so no two sends carry the same ids
+          const body = opts.idOffsets ? withIdsVaried(requests[r], opts.idOffsets[r], ++sends) : requests[r];
+          const err = await client.export(body);
           if (err) {
             refused++;
             opts.onRefused?.(err);
@@ -81,7 +87,16 @@ export interface LoadResult {
   requestBytes: number;
 }
 
-export async function otlpLoad(dataDir: string, clients: number, seconds: number): Promise<LoadResult> {
+/**
+ * `uniqueIds`: every request sent carries span and trace ids of its own (the pre-encoded requests
+ * with their ids varied per send) instead of re-sending the same spans.
+ */
+export async function otlpLoad(
+  dataDir: string,
+  clients: number,
+  seconds: number,
+  uniqueIds = false,
+): Promise<LoadResult> {
   const grpcPort = await freePort();
   const child = await spawnSkald({
     SKALD_DATA_DIR: dataDir,
@@ -89,9 +104,11 @@ export async function otlpLoad(dataDir: string, clients: number, seconds: number
     SKALD_OTLP_HTTP_PORT: String(await freePort()),
     SKALD_HTTP_PORT: String(await freePort()),
   });
-  const requests = Array.from({ length: 64 }, (_, i) =>
+  const generated = Array.from({ length: 64 }, (_, i) =>
     generateRequest({ service: `svc-${i % 8}`, count: SPANS_PER_REQUEST, attrs: 10 }),
-  ).map((r) => r.body);
+  );
+  const requests = generated.map((r) => r.body);
+  const idOffsets = uniqueIds ? generated.map((r) => idOffsetsOf(r.body, r.spanIds, r.traceIds)) : undefined;
   let rssPeak = 0;
   const rssTimer = setInterval(() => {
     rssPeak = Math.max(rssPeak, peakRss(child.pid ?? 0));
@@ -102,6 +119,7 @@ export async function otlpLoad(dataDir: string, clients: number, seconds: number
     targets: [`127.0.0.1:${grpcPort}`],
     clients,
     requests,
+    idOffsets,
     running: deadlineIn(seconds),
   });
   const elapsed = (performance.now() - started) / 1000;

@@ -179,7 +179,8 @@ async function otlpRatio(): Promise<number> {
           await store.client.command({ query: `DROP VIEW ${store.database}.${view}` });
         await store.close();
       }
-      const r = await otlpLoad(dir, OTLP_CLIENTS, OTLP_SECONDS);
+      // distinct spans in every request: re-sent copies would make the job pair ~50 copies of each
+      const r = await otlpLoad(dir, OTLP_CLIENTS, OTLP_SECONDS, true);
       totals[name].spans += r.accepted;
       totals[name].sec += r.seconds;
       totals[name].cpu += r.cpu;
@@ -394,7 +395,10 @@ async function main() {
     // While spans keep arriving, the part of the map after the job's watermark is paired live;
     // this runs with the default bound (5 min), once the generated spans are older than that.
     await stopSkald(child);
-    const settled = generatedAt + 330_000 - Date.now();
+    // The restarted job's watermark trails the clock by up to two windows (60 s): the generated
+    // spans must be a lateness bound older than that, or the job and every query would pair them
+    // again as virtual calls coming due.
+    const settled = generatedAt + 450_000 - Date.now();
     if (settled > 0) await new Promise((r) => setTimeout(r, settled));
     child = await start({});
     const requests = Array.from({ length: 16 }, (_, i) =>

@@ -115,7 +115,7 @@ export function generateRequest(opts: {
   attrs: number;
   perTrace?: number;
   nowNs?: bigint;
-}): { body: Buffer; spanIds: string[] } {
+}): { body: Buffer; spanIds: string[]; traceIds: string[] } {
   const perTrace = opts.perTrace ?? 8;
   const now = opts.nowNs ?? BigInt(Date.now()) * 1_000_000n;
   const spans: GenSpan[] = [];
@@ -143,5 +143,34 @@ export function generateRequest(opts: {
     });
     root ??= spanId;
   }
-  return { body: encodeRequest(opts.service, spans), spanIds: spans.map((s) => s.spanId.toString("hex")) };
+  return {
+    body: encodeRequest(opts.service, spans),
+    spanIds: spans.map((s) => s.spanId.toString("hex")),
+    traceIds: [...new Set(spans.map((s) => s.traceId.toString("hex")))],
+  };
+}
+
+/**
+ * A copy of an encoded request whose trace and span ids (parent ids included) are all XORed with
+ * `n` (in their first four bytes), so every `n` gives a request of other spans with the same
+ * shape: load generators re-sending a few pre-encoded requests then store distinct spans instead
+ * of copies. `idOffsets` comes from `idOffsetsOf` (computed once per request).
+ */
+export function withIdsVaried(body: Buffer, idOffsets: number[], n: number): Buffer {
+  const out = Buffer.from(body);
+  for (const at of idOffsets) out.writeUInt32LE((out.readUInt32LE(at) ^ n) >>> 0, at);
+  return out;
+}
+
+/**
+ * Where the ids of `spanIds` and their traces sit in `body` (every occurrence). Ids are random
+ * bytes, so searching for them finds only the ids themselves.
+ */
+export function idOffsetsOf(body: Buffer, spanIds: string[], traceIds: string[]): number[] {
+  const offsets: number[] = [];
+  for (const hex of [...new Set([...spanIds, ...traceIds])]) {
+    const id = Buffer.from(hex, "hex");
+    for (let at = body.indexOf(id); at >= 0; at = body.indexOf(id, at + id.length)) offsets.push(at);
+  }
+  return offsets;
 }
