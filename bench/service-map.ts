@@ -19,10 +19,11 @@ import { createLogger } from "../core/log.js";
 import { createServiceMapJob } from "../core/service-map/index.js";
 import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../core/store/migrations.js";
 import { openStore, type Store } from "../core/store/store.js";
+import { graphql } from "../test/support/app.js";
 import { freePort } from "../test/support/clickhouse-server.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
 import { closedLoop, otlpLoad } from "./otlp-load.js";
-import { fmt, percentile, spawnSkald, stopSkald } from "./support.js";
+import { fmt, percentile, spawnSkald, stopSkald, waitForMerges } from "./support.js";
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
@@ -232,7 +233,7 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
         FROM (SELECT number + ${from} AS n FROM numbers(${Math.min(rate * 30, total - from)}))`,
     });
   }
-  await waitForMerges(store, db);
+  await waitForMerges(store, db, { limitSeconds: 60 });
   const scratch = Object.create(store, { database: { value: db } }) as Store;
   const job = createServiceMapJob(
     { store: scratch, logger: createLogger("warn"), registry: new (await import("prom-client")).Registry() },
@@ -252,21 +253,6 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
     `pairing job at steady state (${fmt(rate)} spans/s arriving for 21 min, lateness bound 5 min): ${windows} window of ${fmt(rate * 30)} spans in ${jobCpu.toFixed(2)} CPU s, ${per100k.toFixed(2)} CPU-s per 100k spans`,
   );
   return per100k;
-}
-
-/** Waits until no merge of `db` has run for a second (at most a minute). */
-async function waitForMerges(store: Store, db: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  let quiet = 0;
-  while (Date.now() < deadline && quiet < 5) {
-    const rs = await store.client.query({
-      query: `SELECT count() AS n FROM system.merges WHERE database = {db:String}`,
-      query_params: { db },
-      format: "JSONEachRow",
-    });
-    quiet = Number((await rs.json<{ n: string }>())[0].n) === 0 ? quiet + 1 : 0;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function main() {
@@ -345,16 +331,12 @@ async function main() {
       const to = new Date(Date.now() - (i % 10) * 60_000).toISOString();
       const from = new Date(Date.parse(to) - hours * 3_600_000).toISOString();
       const t = performance.now();
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          query: `query ($from: DateTime!, $to: DateTime!) { serviceMap(from: $from, to: $to) {
-            nodes { id name kind calls errors p99 } edges { source target calls errors p50 p99 } } }`,
-          variables: { from, to },
-        }),
-      });
-      const body = (await res.json()) as { errors?: unknown; data?: { serviceMap: { edges: unknown[] } } };
+      const body = await graphql<{ serviceMap: { edges: unknown[] } }>(
+        url,
+        `query ($from: DateTime!, $to: DateTime!) { serviceMap(from: $from, to: $to) {
+          nodes { id name kind calls errors p99 } edges { source target calls errors p50 p99 } } }`,
+        { from, to },
+      );
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       if (i >= 5) times.push(performance.now() - t);
       edges = body.data?.serviceMap.edges.length ?? 0;
@@ -367,15 +349,11 @@ async function main() {
   const caughtUp = async () => {
     const t0 = performance.now();
     for (;;) {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          query: `query ($from: DateTime!, $to: DateTime!) { serviceMap(from: $from, to: $to) { aggregatedUntil } }`,
-          variables: { from: new Date(Date.now() - 60_000).toISOString(), to: new Date().toISOString() },
-        }),
-      });
-      const body = (await res.json()) as { data?: { serviceMap: { aggregatedUntil: string | null } } };
+      const body = await graphql<{ serviceMap: { aggregatedUntil: string | null } }>(
+        url,
+        `query ($from: DateTime!, $to: DateTime!) { serviceMap(from: $from, to: $to) { aggregatedUntil } }`,
+        { from: new Date(Date.now() - 60_000).toISOString(), to: new Date().toISOString() },
+      );
       const until = Date.parse(body.data?.serviceMap.aggregatedUntil ?? "1970-01-01T00:00:00Z");
       if (until >= Date.now() - 65_000 || performance.now() - t0 > 600_000) break;
       await new Promise((r) => setTimeout(r, 1000));

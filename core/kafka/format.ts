@@ -178,11 +178,6 @@ export function header(msg: RawMessage, name: string): string | undefined {
 }
 
 /**
- * Turns one message into rows to insert, or says why it cannot (the ingester dead-letters it).
- * spans-tsv/1 is checked cheaply (rows header = number of lines, UTF-8, the tenant); ClickHouse
- * parses it, and a batch it refuses is bisected down to the bad message.
- */
-/**
  * A RowBinary message of `format` (`spans-rowbinary/1`, `flows-rowbinary/1`): its rows header must
  * match the rows `check` walks in the value, each row of tenant `tenant`; then the value is the
  * insert body, unchanged.
@@ -208,6 +203,11 @@ export function rowBinaryMessage(
   return { ok: true, format: "RowBinary", columns, body: value, rows, rejected: 0 };
 }
 
+/**
+ * Turns one message into rows to insert, or says why it cannot (the ingester dead-letters it).
+ * spans-tsv/1 is checked cheaply (rows header = number of lines, UTF-8, the tenant); ClickHouse
+ * parses it, and a batch it refuses is bisected down to the bad message.
+ */
 export function decodeSpanMessage(msg: RawMessage, defaultTenant: string): DecodedMessage {
   const format = header(msg, HEADER_FORMAT) ?? FORMAT_OTLP_PROTO_V1;
   const value = msg.value ?? Buffer.alloc(0);

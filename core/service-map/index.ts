@@ -7,7 +7,6 @@ export {
   QUANTILE_LEVELS,
   QUANTILE_RELATIVE_ACCURACY,
   QUANTILES_MERGE,
-  QUANTILES_STATE,
   SLOW_STATE,
 } from "./pairing.js";
-export { RED_COLUMNS, type RedRange, redRowsSql, redSql, watermarkSql } from "./red.js";
+export { liveRedSql, redRowsSql } from "./red.js";

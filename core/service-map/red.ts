@@ -64,7 +64,15 @@ GROUP BY tenant, minute, service, operation, version, instance`;
 }
 
 /** The job's watermark as a SQL scalar: arrival time up to which sm_red_1m (and sm_edges_*) are complete. */
-export const watermarkSql = (db: string): string => `(SELECT max(window_end) FROM ${db}.sm_windows)`;
+const watermarkSql = (db: string): string => `(SELECT max(window_end) FROM ${db}.sm_windows)`;
+
+/** Readers' bounds: one tenant, minutes [minuteFrom, minuteTo) and an optional further condition. */
+export type RedReadRange = Required<Pick<RedRange, "tenantParam" | "minuteFrom" | "minuteTo">> &
+  Pick<RedRange, "where">;
+
+/** redSql of the entry spans stored since the job's watermark: what no rollup holds yet. */
+export const liveRedSql = (db: string, r: RedReadRange): string =>
+  redSql(db, { ...r, arrivedFrom: watermarkSql(db) });
 
 /**
  * Every RED row of one tenant for minutes in [minuteFrom, minuteTo) (SQL expressions), as
@@ -72,13 +80,10 @@ export const watermarkSql = (db: string): string => `(SELECT max(window_end) FRO
  * watermark. The two never hold the same span, but a query running while the job finishes a
  * window can see that window's rows before the watermark moves (a few milliseconds every window).
  */
-export function redRowsSql(
-  db: string,
-  r: { tenantParam: string; minuteFrom: string; minuteTo: string; where?: string },
-): string {
+export function redRowsSql(db: string, r: RedReadRange): string {
   const where = r.where ? `AND ${r.where}` : "";
   return `SELECT ${RED_COLUMNS} FROM ${db}.sm_red_1m
     WHERE tenant = ${r.tenantParam} AND minute >= ${r.minuteFrom} AND minute < ${r.minuteTo} ${where}
   UNION ALL
-  SELECT ${RED_COLUMNS} FROM (${redSql(db, { ...r, arrivedFrom: watermarkSql(db) })})`;
+  SELECT ${RED_COLUMNS} FROM (${liveRedSql(db, r)})`;
 }

@@ -8,8 +8,9 @@ import { type ExtractDeps, OVERALL, type RunSpec, type Side, type ZoneSeries } f
  * migrations/0002: calls, errors and DDSketch quantiles 0.5/0.9/0.95/0.99 at 1% relative accuracy
  * per service, operation, version and instance; filled per arrival window by the service-map job,
  * the entry spans stored since its watermark added from half edges, core/service-map/red.ts)
- * instead of raw spans, so a run reads a few thousand rows however many spans the window holds. Zones come from one minute of spans per
- * instance (the minute it first appears), since instances do not move between zones.
+ * instead of raw spans, so a run reads a few thousand rows however many spans the window holds.
+ * Zones come from one minute of spans per instance (the minute it first appears), since instances
+ * do not move between zones.
  * Used only when it gives the same metrics: selectors by service.version or service.instance.id,
  * whole-minute window and step, latency quantiles the rollup keeps. The rollup counts entry spans
  * (SERVER, CONSUMER, or roots), which for an HTTP/gRPC service are its SERVER spans.

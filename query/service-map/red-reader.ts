@@ -1,4 +1,4 @@
-import { QUANTILES_MERGE, redSql, watermarkSql } from "../../core/service-map/index.js";
+import { liveRedSql, QUANTILES_MERGE } from "../../core/service-map/index.js";
 import { Params, type SqlRunner } from "../sql.js";
 import { coverRange, type Red, red } from "./map-reader.js";
 
@@ -45,13 +45,7 @@ function sources(
       : `SELECT ${cols}, minute AS t FROM ${db}.sm_red_1m
         WHERE tenant = ${t} AND minute >= ${sec(r.fromMs)} AND minute < ${sec(r.toMs)} AND ${where}`,
   );
-  const live = redSql(db, {
-    arrivedFrom: watermarkSql(db),
-    tenantParam: t,
-    minuteFrom: sec(fromMin),
-    minuteTo: sec(range.toMs),
-    where,
-  });
+  const live = liveRedSql(db, { tenantParam: t, minuteFrom: sec(fromMin), minuteTo: sec(range.toMs), where });
   parts.push(`SELECT ${cols}, minute AS t FROM (${live})`);
   return parts.join("\nUNION ALL\n");
 }
@@ -84,12 +78,7 @@ export async function readServiceRed(
       : `SELECT ${cols} FROM ${db}.sm_service_red_1m
           WHERE tenant = ${t} AND minute >= ${sec(r.fromMs)} AND minute < ${sec(r.toMs)}`,
   );
-  const live = redSql(db, {
-    arrivedFrom: watermarkSql(db),
-    tenantParam: t,
-    minuteFrom: sec(fromMin),
-    minuteTo: sec(toMs),
-  });
+  const live = liveRedSql(db, { tenantParam: t, minuteFrom: sec(fromMin), minuteTo: sec(toMs) });
   parts.push(`SELECT ${cols} FROM (${live})`);
   const rows = await sql.rows<RedRow>(
     "serviceMap.nodes",
