@@ -113,7 +113,20 @@ describe.each(STORE_TARGETS)("reading spans over GraphQL on $name ClickHouse", (
     expect(windowed.data!.services).toEqual([]);
   });
 
+  /** Store queries run so far, by query name, from /metrics. */
+  async function storeQueries(): Promise<Map<string, number>> {
+    const body = (await h.app.inject({ method: "GET", url: "/metrics" })).body;
+    const counts = new Map<string, number>();
+    for (const m of body.matchAll(
+      /^skald_query_store_duration_seconds_count\{query="(\w+)",outcome="\w+"\} (\d+)$/gm,
+    )) {
+      counts.set(m[1], (counts.get(m[1]) ?? 0) + Number(m[2]));
+    }
+    return counts;
+  }
+
   it("returns a trace by id with every field exact, in waterfall order with depths", async () => {
+    const before = await storeQueries();
     const res = await q<{ trace: Record<string, unknown> & { spans: unknown[]; rootSpan: unknown } }>(
       `query ($id: ID!) { trace(id: $id) { traceId spanCount services startTime endTime startTimeUnixNano endTimeUnixNano
          duration rootSpan { spanId depth } spans { ${SPAN_FIELDS} } } }`,
@@ -136,6 +149,10 @@ describe.each(STORE_TARGETS)("reading spans over GraphQL on $name ClickHouse", (
     expect((t.spans[0] as { startTime: string }).startTime).toMatch(
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}123Z$/,
     );
+    // a small trace: its extent and every span in one store round trip
+    const after = await storeQueries();
+    const ran = [...after].filter(([name, n]) => n !== (before.get(name) ?? 0));
+    expect(ran).toEqual([["trace_lookup", (before.get("trace_lookup") ?? 0) + 1]]);
   });
 
   it("reads only the span columns a selection can show, and every field asked for through fragments", async () => {

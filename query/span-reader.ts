@@ -4,7 +4,7 @@ import type { Logger } from "../core/log.js";
 import type { Store } from "../core/store/store.js";
 import { listEnvironments, servicesInEnvironment } from "./environment.js";
 import { parseTraceId } from "./ids.js";
-import { KIND_NAMES } from "./span-record.js";
+import { KIND_NAMES, type SpanColumnGroup } from "./span-record.js";
 import { createSqlRunner, Params, type QueryLimits, type QueryObserver, type SqlRunner } from "./sql.js";
 import { HOUR_NS, nowNanos } from "./time.js";
 import { type PagedSpan, type SpanPage, TraceReader, type TraceRef } from "./trace-reader.js";
@@ -163,9 +163,16 @@ export class SpanReader {
     return traceIds.flatMap((id) => byId.get(id) ?? []);
   }
 
-  /** The trace's extent from trace_index, or null if unknown. Validates the id (BAD_TRACE_ID). */
-  lookupTrace(tenant: string, traceId: string): Promise<TraceRef | null> {
-    return this.traces.lookup(tenant, parseTraceId(traceId));
+  /**
+   * The trace's extent from trace_index, or null if unknown. Validates the id (BAD_TRACE_ID).
+   * A small trace's spans (the `columns` groups, default all) are read in the same query.
+   */
+  lookupTrace(
+    tenant: string,
+    traceId: string,
+    columns?: ReadonlySet<SpanColumnGroup>,
+  ): Promise<TraceRef | null> {
+    return this.traces.open(tenant, parseTraceId(traceId), columns);
   }
 
   waterfall(ref: TraceRef): Promise<Waterfall> {

@@ -108,6 +108,52 @@ export class TraceReader {
     };
   }
 
+  /**
+   * Lookup and, for a small trace, its spans in one round trip: the extent from trace_index is a
+   * scalar subquery of the span read, so the read still prunes by partition and bloom filter.
+   * The spans are kept for the returned ref (smallTrace). A large trace, or one whose spans are
+   * not (or no longer) in `spans`, falls back to the plain lookup.
+   */
+  async open(
+    tenant: string,
+    traceId: string,
+    columns?: ReadonlySet<SpanColumnGroup>,
+  ): Promise<TraceRef | null> {
+    const p = new Params();
+    const t = p.bind("String", tenant);
+    const id = p.bind("String", traceId);
+    const rows = await this.sql.rows<SpanRow & { first_ns: string; last_ns: string; indexed: string }>(
+      "trace_lookup",
+      `WITH (SELECT (min(start_time), max(end_time), sum(span_count))
+             FROM ${this.sql.table("trace_index")}
+             WHERE tenant = ${t} AND trace_id = ${id}) AS extent
+       SELECT toString(toUnixTimestamp64Nano(extent.1)) AS first_ns,
+              toString(toUnixTimestamp64Nano(extent.2)) AS last_ns,
+              toString(extent.3) AS indexed,
+              ${spanSelect(columns)}
+       FROM ${this.sql.table("spans")}
+       WHERE tenant = ${t} AND trace_id = ${id}
+         AND start_time >= extent.1 AND start_time <= extent.2 AND extent.3 <= ${SMALL_TRACE}
+       LIMIT 1 BY span_id`,
+      p,
+    );
+    if (rows.length === 0) {
+      const ref = await this.lookup(tenant, traceId);
+      return ref && { ...ref, columns };
+    }
+    const first = rows[0];
+    const ref: TraceRef = {
+      tenant,
+      traceId,
+      startNs: BigInt(first.first_ns),
+      endNs: BigInt(first.last_ns),
+      indexedSpans: first.indexed,
+      columns,
+    };
+    this.wholeTraces.set(ref, Promise.resolve(smallTraceOf(rows)));
+    return ref;
+  }
+
   /** The waterfall of the whole trace (from cache when trace_index says nothing changed). */
   async waterfall(ref: TraceRef): Promise<Waterfall> {
     const whole = await this.smallTrace(ref);
@@ -191,15 +237,7 @@ export class TraceReader {
        LIMIT 1 BY span_id`,
       p,
     );
-    const waterfall = buildWaterfall(
-      list.map((r) => ({
-        spanId: r.span_id,
-        parentSpanId: r.parent_span_id,
-        startNs: BigInt(r.start_ns),
-        serviceName: r.service_name,
-      })),
-    );
-    return { rows: new Map(list.map((r) => [r.span_id, r])), waterfall };
+    return smallTraceOf(list);
   }
 
   private async spansAt(ref: TraceRef, w: Waterfall, from: number, to: number): Promise<PagedSpan[]> {
@@ -272,6 +310,18 @@ export class TraceReader {
     this.cache.set(key, { waterfall, indexedSpans: ref.indexedSpans, endNs: ref.endNs, expires });
     this.cachedSpans += size;
   }
+}
+
+function smallTraceOf(list: SpanRow[]): SmallTrace {
+  const waterfall = buildWaterfall(
+    list.map((r) => ({
+      spanId: r.span_id,
+      parentSpanId: r.parent_span_id,
+      startNs: BigInt(r.start_ns),
+      serviceName: r.service_name,
+    })),
+  );
+  return { rows: new Map(list.map((r) => [r.span_id, r])), waterfall };
 }
 
 function pageFromRows(rows: Map<string, SpanRow>, w: Waterfall, from: number, to: number): PagedSpan[] {

@@ -148,9 +148,8 @@ export const resolvers = {
       ctx: QueryContext,
       info: GraphQLResolveInfo,
     ): Promise<TraceRef | null> {
-      const ref = await ctx.reader.lookupTrace(ctx.tenant, args.id);
       // read only the span columns the selection can show
-      return ref && { ...ref, columns: spanColumnsOf(info) };
+      return ctx.reader.lookupTrace(ctx.tenant, args.id, spanColumnsOf(info));
     },
     async traces(_: unknown, args: Page & { filter?: TraceFilterInput | null }, ctx: QueryContext) {
       const page = await ctx.reader.searchTraces(ctx.tenant, toFilter(args.filter), args);
