@@ -362,10 +362,14 @@ describe("service RED across the upgrade to job-built rollups (migration 0013)",
       { operation: "GET /pay", version: "1.0", instance: "pay-1", calls: "1" },
       { operation: "GET /pay", version: "1.1", instance: "pay-1", calls: "1" },
     ]);
-    const services = await store.client.query({
-      query: `SELECT sum(calls) AS calls FROM ${db}.sm_service_red_1h WHERE tenant = 'up' AND service = 'payment'`,
-      format: "JSONEachRow",
-    });
-    expect(await services.json()).toEqual([{ calls: "2" }]);
+    // every per-service rollup: the fine-grained minutes (0014) got the pre-upgrade row by the copy
+    // at their creation and the job's through their view
+    for (const table of ["sm_service_red_1m", "sm_service_red_1m_v2", "sm_service_red_1h"]) {
+      const services = await store.client.query({
+        query: `SELECT sum(calls) AS calls FROM ${db}.${table} WHERE tenant = 'up' AND service = 'payment'`,
+        format: "JSONEachRow",
+      });
+      expect(await services.json(), table).toEqual([{ calls: "2" }]);
+    }
   });
 });

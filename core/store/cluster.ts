@@ -41,11 +41,14 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   sm_half_edges: "cityHash64(lower(hex(trace_id)))",
   sm_edges_1m: "cityHash64(tenant, source, target_kind, target)",
   sm_edges_10m: "cityHash64(tenant, source, target_kind, target)",
+  sm_edges_1m_v2: "cityHash64(tenant, source, target_kind, target)", // 0014: 256-row granules
+  sm_edges_10m_v2: "cityHash64(tenant, source, target_kind, target)",
   sm_edges_1h: "cityHash64(tenant, source, target_kind, target)",
   sm_windows: "cityHash64(window_end)",
   sm_red_1m: "cityHash64(tenant, service)",
   sm_red_1h: "cityHash64(tenant, service)",
   sm_service_red_1m: "cityHash64(tenant, service)",
+  sm_service_red_1m_v2: "cityHash64(tenant, service)", // 0014: 256-row granules
   sm_service_red_1h: "cityHash64(tenant, service)",
   config_versions: "cityHash64(tenant, collection, id)",
   config_ip_holders: "cityHash64(tenant, ip)",

@@ -76,7 +76,8 @@ interface EdgeRow {
  * in). Exact: pre-aggregated rows of every arrival window the job finished (window_end <=
  * watermark) plus a live pairing of everything done since (pairing.ts); the two never overlap.
  * Whole hours and ten-minute runs the watermark has passed come from sm_edges_1h and
- * sm_edges_10m, the ragged minutes from sm_edges_1m. Raw spans are
+ * sm_edges_10m_v2, the ragged minutes from sm_edges_1m_v2 (the fine-grained twins of sm_edges_10m
+ * and sm_edges_1m, migrations/0014: every sketch in a granule read is deserialised). Raw spans are
  * never read: the live part reads sm_half_edges, one day of slim rows, for recent arrivals only.
  */
 export async function readEdges(
@@ -116,9 +117,9 @@ export async function readEdges(
       ? `SELECT ${cols} FROM ${db}.sm_edges_1h
           WHERE tenant = ${t} AND hour >= ${minute(r.fromMs)} AND hour < ${minute(r.toMs)}`
       : r.sizeMs === TEN_MINUTES_MS
-        ? `SELECT ${cols} FROM ${db}.sm_edges_10m
+        ? `SELECT ${cols} FROM ${db}.sm_edges_10m_v2
           WHERE tenant = ${t} AND ten_minutes >= ${minute(r.fromMs)} AND ten_minutes < ${minute(r.toMs)}`
-        : `SELECT ${cols} FROM ${db}.sm_edges_1m
+        : `SELECT ${cols} FROM ${db}.sm_edges_1m_v2
           WHERE tenant = ${t} AND minute >= ${minute(r.fromMs)} AND minute < ${minute(r.toMs)} AND window_end <= ${wm}`,
   );
   if (fresh) {

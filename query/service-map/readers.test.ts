@@ -39,10 +39,14 @@ describe("service-map readers never scan raw spans over long windows", () => {
       // per operation x version x instance ones
       expect(tables).not.toContain("sm_red_1m");
       expect(tables).not.toContain("sm_red_1h");
-      expect(tables).toContain("sm_service_red_1m");
+      // minute and ten-minute rows from the fine-grained twins (migrations/0014)
+      expect(tables).not.toContain("sm_service_red_1m");
+      expect(tables).not.toContain("sm_edges_1m");
+      expect(tables).not.toContain("sm_edges_10m");
+      expect(tables).toContain("sm_service_red_1m_v2");
       if (span >= 24n * HOUR) {
         expect(tables).toContain("sm_edges_1h");
-        expect(tables).toContain("sm_edges_10m");
+        expect(tables).toContain("sm_edges_10m_v2");
         expect(tables).toContain("sm_service_red_1h");
       }
       // every statement is scoped to the tenant

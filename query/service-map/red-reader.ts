@@ -55,9 +55,9 @@ const AGG = `sum(calls) AS calls, sum(errors) AS errors, ${QUANTILES_MERGE}(dura
 
 /**
  * RED of every service of a tenant (entry spans: SERVER, CONSUMER, or roots), by service name:
- * one row per service and hour or minute (sm_service_red_1h / _1m, migrations/0011), whole hours
- * from the hourly table and the ragged minutes from the per-minute one, plus the entry spans
- * stored since the job's watermark.
+ * one row per service and hour or minute (sm_service_red_1h, migrations/0011, and the
+ * fine-grained sm_service_red_1m_v2, 0014), whole hours from the hourly table and the ragged
+ * minutes from the per-minute one, plus the entry spans stored since the job's watermark.
  */
 export async function readServiceRed(
   sql: SqlRunner,
@@ -75,7 +75,7 @@ export async function readServiceRed(
     r.sizeMs === HOUR_MS
       ? `SELECT ${cols} FROM ${db}.sm_service_red_1h
           WHERE tenant = ${t} AND hour >= ${sec(r.fromMs)} AND hour < ${sec(r.toMs)}`
-      : `SELECT ${cols} FROM ${db}.sm_service_red_1m
+      : `SELECT ${cols} FROM ${db}.sm_service_red_1m_v2
           WHERE tenant = ${t} AND minute >= ${sec(r.fromMs)} AND minute < ${sec(r.toMs)}`,
   );
   const live = liveRedSql(db, { tenantParam: t, minuteFrom: sec(fromMin), minuteTo: sec(toMs) });
