@@ -4,6 +4,7 @@ import type { SkaldConfig } from "../core/config/schema.js";
 import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
 import type { Store } from "../core/store/store.js";
+import type { QueryObserver } from "./sql.js";
 
 /** What every query feature module is built from. */
 export interface QueryModuleDeps {
@@ -11,6 +12,11 @@ export interface QueryModuleDeps {
   config: SkaldConfig;
   metrics: SkaldMetrics;
   logger: Logger;
+  /**
+   * Times every store query a module makes (skald_query_store_duration_seconds, by query name);
+   * pass it to createSqlRunner. Absent where no query server records metrics.
+   */
+  observe?: QueryObserver;
 }
 
 /**

@@ -200,10 +200,18 @@ describe.each(STORE_TARGETS)("query server errors, limits and endpoints on $name
     expect(notReady.statusCode).toBe(503);
     expect(notReady.json().reason).toBeTruthy();
 
+    // every module's store queries are timed too, not only the span reader's
+    const map = await q(
+      `{ serviceMap(from: "2026-01-01T00:00:00Z", to: "2026-01-01T01:00:00Z") { nodes { id } } }`,
+    );
+    expect(map.errors).toBeUndefined();
     const metrics = await h.app.inject({ method: "GET", url: "/metrics" });
     expect(metrics.headers["content-type"]).toContain("text/plain");
     expect(metrics.body).toContain(
       'skald_query_store_duration_seconds_count{query="trace_lookup",outcome="ok"}',
+    );
+    expect(metrics.body).toContain(
+      'skald_query_store_duration_seconds_count{query="serviceMap.edges",outcome="ok"}',
     );
     expect(metrics.body).toContain('skald_query_http_requests_total{route="/graphql",status="200"}');
 

@@ -12,6 +12,7 @@ import { installAuth } from "./auth.js";
 import { createGraphQLHandler } from "./graphql/yoga.js";
 import { QUERY_MODULES } from "./modules.js";
 import { SpanReader } from "./span-reader.js";
+import type { QueryObserver } from "./sql.js";
 import { findUiDist, registerUi } from "./ui-static.js";
 
 export interface QueryServerDeps {
@@ -59,15 +60,13 @@ export async function createQueryServer(deps: QueryServerDeps): Promise<FastifyI
         registers,
       }),
   );
-  const reader = new SpanReader(store, config.query, {
-    limits: config.limits,
-    logger,
-    observe: (query, seconds, ok) => storeSeconds.observe({ query, outcome: ok ? "ok" : "error" }, seconds),
-  });
+  const observe: QueryObserver = (query, seconds, ok) =>
+    storeSeconds.observe({ query, outcome: ok ? "ok" : "error" }, seconds);
+  const reader = new SpanReader(store, config.query, { limits: config.limits, logger, observe });
   const auth = createAuthenticator({ auth: config.auth, otlp: config.otlp, limits: config.limits });
   const audit = createAuditLog(store, logger);
   const modules = [
-    ...QUERY_MODULES.map((create) => create({ store, config, metrics, logger })),
+    ...QUERY_MODULES.map((create) => create({ store, config, metrics, logger, observe })),
     createAuditModule(audit),
   ];
   const yoga = createGraphQLHandler({ reader, config, logger, modules, auth, audit });

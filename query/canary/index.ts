@@ -8,7 +8,7 @@ export { CanaryService, type RunRequest } from "./service.js";
 
 /** Canary analysis: GraphQL (canaryAnalysis, runs, configs) and Kayenta-shaped REST under /canary. */
 export const createCanaryModule: QueryModuleFactory = (deps): QueryModule => {
-  const service = new CanaryService(deps.store, deps.logger.child({ component: "canary" }));
+  const service = new CanaryService(deps.store, deps.logger.child({ component: "canary" }), deps.observe);
   return {
     name: "canary",
     capability: "canary",

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { invalidInput } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import type { Store } from "../../core/store/store.js";
-import { createSqlRunner } from "../sql.js";
+import { createSqlRunner, type QueryObserver } from "../sql.js";
 import { type AnalysisResult, analyse } from "./analysis.js";
 import { type CanaryConfig, defaultCanaryConfig } from "./config.js";
 import type { Selector } from "./extract.js";
@@ -37,8 +37,9 @@ export class CanaryService {
   constructor(
     store: Store,
     private readonly logger: Logger,
+    observe?: QueryObserver,
   ) {
-    const sql = createSqlRunner(store, logger);
+    const sql = createSqlRunner(store, logger, observe);
     this.repo = new CanaryRepository(store, sql);
     this.deps = { store, sql, limits: { maxExecutionSeconds: 30, maxResultRows: 100_000 } };
   }

@@ -60,7 +60,7 @@ export function talkersOf(rows: MatrixRow[], limit: number) {
 export const createFlowsModule: QueryModuleFactory = (deps): QueryModule => {
   const reader = new FlowReader(
     deps.store,
-    createSqlRunner(deps.store, deps.logger, undefined, deps.config.limits),
+    createSqlRunner(deps.store, deps.logger, deps.observe, deps.config.limits),
     holderLabels(deps.store.database),
   );
   const matrix = (ctx: QueryContext, a: Window, group: FlowGroup, crossOnly = false) =>

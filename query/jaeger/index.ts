@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Histogram } from "prom-client";
 import { httpStatusOf } from "../../core/error-mapping.js";
 import { SkaldError } from "../../core/errors.js";
 import { principalOf } from "../auth.js";
@@ -40,12 +39,7 @@ export function normalizePrefix(prefix: string): string {
   return trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
 }
 
-export const jaegerModule: QueryModuleFactory = ({ store, config, metrics, logger }): QueryModule => {
-  const storeSeconds = metrics.registry.getSingleMetric("skald_query_store_duration_seconds") as
-    | Histogram<"query" | "outcome">
-    | undefined;
-  const observe = (query: string, seconds: number, ok: boolean) =>
-    storeSeconds?.observe({ query, outcome: ok ? "ok" : "error" }, seconds);
+export const jaegerModule: QueryModuleFactory = ({ store, config, logger, observe }): QueryModule => {
   const reader = new SpanReader(store, config.query, { logger, observe, limits: config.limits });
   const sql = createSqlRunner(store, logger, observe, config.limits);
 

@@ -57,7 +57,7 @@ const EMPTY: Red = {
 export const createServiceMapModule: QueryModuleFactory = (deps): QueryModule => {
   const { store, config, logger, metrics } = deps;
   const cfg = config.serviceMap;
-  const sql = createSqlRunner(store, logger, undefined, config.limits);
+  const sql = createSqlRunner(store, logger, deps.observe, config.limits);
   const db = store.database;
   const job = createServiceMapJob({ store, logger, registry: metrics.registry }, cfg);
   if (cfg.jobEnabled) job.start();
