@@ -312,8 +312,9 @@ export class TraceReader {
   }
 }
 
-function smallTraceOf(list: SpanRow[]): SmallTrace {
-  const waterfall = buildWaterfall(
+/** The waterfall of a trace's full span rows. */
+export function waterfallOfRows(list: SpanRow[]): Waterfall {
+  return buildWaterfall(
     list.map((r) => ({
       spanId: r.span_id,
       parentSpanId: r.parent_span_id,
@@ -321,7 +322,10 @@ function smallTraceOf(list: SpanRow[]): SmallTrace {
       serviceName: r.service_name,
     })),
   );
-  return { rows: new Map(list.map((r) => [r.span_id, r])), waterfall };
+}
+
+function smallTraceOf(list: SpanRow[]): SmallTrace {
+  return { rows: new Map(list.map((r) => [r.span_id, r])), waterfall: waterfallOfRows(list) };
 }
 
 function pageFromRows(rows: Map<string, SpanRow>, w: Waterfall, from: number, to: number): PagedSpan[] {

@@ -1,6 +1,6 @@
 import { decodeSpan, SPAN_SELECT, type SpanRow, type StoredSpan } from "../span-record.js";
 import { Params, type SqlRunner } from "../sql.js";
-import { buildWaterfall } from "../waterfall.js";
+import { waterfallOfRows } from "../trace-reader.js";
 
 /**
  * Several whole traces in two queries, for searches that answer with whole traces (Jaeger's
@@ -73,14 +73,7 @@ export async function readTracesBulk(
     byTrace.set(r.trace_id, list);
   }
   for (const [traceId, list] of byTrace) {
-    const w = buildWaterfall(
-      list.map((r) => ({
-        spanId: r.span_id,
-        parentSpanId: r.parent_span_id,
-        startNs: BigInt(r.start_ns),
-        serviceName: r.service_name,
-      })),
-    );
+    const w = waterfallOfRows(list);
     const byId = new Map(list.map((r) => [r.span_id, r]));
     traces.set(
       traceId,
