@@ -341,9 +341,9 @@ describe("service RED across the upgrade to job-built rollups (migration 0013)",
       ),
       "red-up-3",
     );
-    const red = async () => {
+    const red = async (table = "sm_red_1m") => {
       const rs = await store.client.query({
-        query: `SELECT operation, version, instance, sum(calls) AS calls FROM ${db}.sm_red_1m
+        query: `SELECT operation, version, instance, sum(calls) AS calls FROM ${db}.${table}
           WHERE tenant = 'up' GROUP BY operation, version, instance ORDER BY version`,
         format: "JSONEachRow",
       });
@@ -362,6 +362,8 @@ describe("service RED across the upgrade to job-built rollups (migration 0013)",
       { operation: "GET /pay", version: "1.0", instance: "pay-1", calls: "1" },
       { operation: "GET /pay", version: "1.1", instance: "pay-1", calls: "1" },
     ]);
+    // the fine-grained twin (0015): the pre-upgrade row by its copy at creation, the job's by its view
+    expect(await red("sm_red_1m_v2")).toEqual(await red());
     // every per-service rollup: the fine-grained minutes (0014) got the pre-upgrade row by the copy
     // at their creation and the job's through their view
     for (const table of ["sm_service_red_1m", "sm_service_red_1m_v2", "sm_service_red_1h"]) {

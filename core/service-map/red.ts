@@ -76,13 +76,14 @@ export const liveRedSql = (db: string, r: RedReadRange): string =>
 
 /**
  * Every RED row of one tenant for minutes in [minuteFrom, minuteTo) (SQL expressions), as
- * RED_COLUMNS: sm_red_1m (the windows the job finished) plus the entries stored since its
+ * RED_COLUMNS: sm_red_1m_v2 (the windows the job finished, in sm_red_1m's fine-grained twin,
+ * migrations/0015) plus the entries stored since its
  * watermark. The two never hold the same span, but a query running while the job finishes a
  * window can see that window's rows before the watermark moves (a few milliseconds every window).
  */
 export function redRowsSql(db: string, r: RedReadRange): string {
   const where = r.where ? `AND ${r.where}` : "";
-  return `SELECT ${RED_COLUMNS} FROM ${db}.sm_red_1m
+  return `SELECT ${RED_COLUMNS} FROM ${db}.sm_red_1m_v2
     WHERE tenant = ${r.tenantParam} AND minute >= ${r.minuteFrom} AND minute < ${r.minuteTo} ${where}
   UNION ALL
   SELECT ${RED_COLUMNS} FROM (${liveRedSql(db, r)})`;

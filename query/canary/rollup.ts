@@ -5,7 +5,8 @@ import { type ExtractDeps, OVERALL, type RunSpec, type Side, type ZoneSeries } f
 
 /**
  * The fast path of metric extraction: the service map's per-minute RED rollup (`sm_red_1m`,
- * migrations/0002: calls, errors and DDSketch quantiles 0.5/0.9/0.95/0.99 at 1% relative accuracy
+ * migrations/0002, read from its fine-grained twin `sm_red_1m_v2`, 0015: calls, errors and
+ * DDSketch quantiles 0.5/0.9/0.95/0.99 at 1% relative accuracy
  * per service, operation, version and instance; filled per arrival window by the service-map job,
  * the entry spans stored since its watermark added from half edges, core/service-map/red.ts)
  * instead of raw spans, so a run reads a few thousand rows however many spans the window holds.

@@ -23,7 +23,8 @@ interface RedRow {
 
 /**
  * The RED rows of one tenant covering [from, to) widened to whole minutes: whole hours from
- * sm_red_1h when `hourly`, the rest from sm_red_1m (coverRange), plus the entry spans stored since
+ * sm_red_1h when `hourly`, the rest from sm_red_1m_v2 (coverRange; sm_red_1m's fine-grained twin,
+ * migrations/0015), plus the entry spans stored since
  * the job's watermark (core/service-map/red.ts), which no rollup holds yet. Never raw spans. `where`
  * is an extra condition on service, operation, version or instance (bound by the caller through `p`).
  */
@@ -42,7 +43,7 @@ function sources(
     r.sizeMs === HOUR_MS
       ? `SELECT ${cols}, hour AS t FROM ${db}.sm_red_1h
         WHERE tenant = ${t} AND hour >= ${sec(r.fromMs)} AND hour < ${sec(r.toMs)} AND ${where}`
-      : `SELECT ${cols}, minute AS t FROM ${db}.sm_red_1m
+      : `SELECT ${cols}, minute AS t FROM ${db}.sm_red_1m_v2
         WHERE tenant = ${t} AND minute >= ${sec(r.fromMs)} AND minute < ${sec(r.toMs)} AND ${where}`,
   );
   const live = liveRedSql(db, { tenantParam: t, minuteFrom: sec(fromMin), minuteTo: sec(range.toMs), where });

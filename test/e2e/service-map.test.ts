@@ -195,6 +195,7 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
                   (SELECT sum(calls) FROM ${db}.sm_red_1m) AS red1m, (SELECT sum(calls) FROM ${db}.sm_red_1h) AS red1h,
                   (SELECT sum(calls) FROM ${db}.sm_service_red_1m) AS svc1m,
                   (SELECT sum(calls) FROM ${db}.sm_service_red_1m_v2) AS svc1mv2,
+                  (SELECT sum(calls) FROM ${db}.sm_red_1m_v2) AS red1mv2,
                   (SELECT sum(calls) FROM ${db}.sm_service_red_1h) AS svc1h`,
         format: "JSONEachRow",
       });
@@ -202,7 +203,9 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     };
     const rollupsBefore = await rollupCalls();
     // every rollup holds the same calls as the minutes it is filled from
-    const { m1, svc1m } = rollupsBefore;
+    const { m1, svc1m, red1m } = rollupsBefore;
+    // entry spans per service are the same calls whichever RED rollup sums them
+    expect(rollupsBefore).toMatchObject({ red1h: red1m, red1mv2: red1m, svc1m: red1m });
     expect(rollupsBefore).toMatchObject({
       m10: m1,
       h1: m1,
