@@ -209,11 +209,9 @@ async function otlpRatio(): Promise<number> {
 async function steadyStateJob(store: Store, retentionDays: Record<string, number>): Promise<number> {
   const rate = Number(process.env.BENCH_JOB_RATE ?? 10_000);
   const db = `${store.database}_bench_job`;
+  const scratch = Object.create(store, { database: { value: db } }) as Store;
   await store.client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
-  await store.client.command({ query: `CREATE DATABASE ${db}` });
-  for (const m of loadMigrations())
-    for (const statement of renderMigration(m.sql, { database: db, cluster: "", retentionDays }))
-      await store.client.command({ query: statement });
+  await migrate(scratch, retentionDays);
   const windowMs = 30_000;
   const endMs = Math.floor(Date.now() / windowMs) * windowMs;
   const startMs = endMs - 21 * 60_000;
@@ -234,7 +232,6 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
     });
   }
   await waitForMerges(store, db, { limitSeconds: 60 });
-  const scratch = Object.create(store, { database: { value: db } }) as Store;
   const job = createServiceMapJob(
     { store: scratch, logger: createLogger("warn"), registry: new (await import("prom-client")).Registry() },
     { jobEnabled: true, windowMs, latenessMs: 300_000, visibilityMarginMs: 0, maxWindowsPerRun: 1 },
