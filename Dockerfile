@@ -24,5 +24,5 @@ VOLUME ["/data"]
 EXPOSE 4317 4318 8080 2055/udp 4739/udp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "/app/bin/skald.js"]
+ENTRYPOINT ["node", "--initial-old-space-size=128", "/app/bin/skald.js"]
 CMD ["start"]

@@ -5,7 +5,8 @@
  * BENCH_SECONDS (default 30). Prints spans/s acknowledged by the collector (= acknowledged by
  * Kafka), spans/s stored end to end, request latency, and how long the consumer lag takes to drain
  * after the load stops. BENCH_KAFKA (3.9|4.1), BENCH_COMPRESSION (gzip|none), BENCH_CLIENTS,
- * BENCH_INGESTERS, BENCH_PARTITIONS change the set-up.
+ * BENCH_INGESTERS, BENCH_PARTITIONS change the set-up. Every request sent carries span and trace
+ * ids of its own (BENCH_REPEAT_IDS=1: the same 64 requests over and over, as before stop 18).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { Kafka, logLevel } from "kafkajs";
@@ -15,7 +16,7 @@ import { createLogger } from "../core/log.js";
 import { chClient, spawnRole } from "../ingester/testing/harness.js";
 import { freePort, startClickHouseServer } from "../test/support/clickhouse-server.js";
 import { type KafkaMinor, startKafka } from "../test/support/kafka.js";
-import { generateRequest } from "../test/support/otlp-encode.js";
+import { generateRequest, idOffsetsOf } from "../test/support/otlp-encode.js";
 import { closedLoop, deadlineIn, SPANS_PER_REQUEST } from "./otlp-load.js";
 import { fmt, percentile, processCpuSeconds } from "./support.js";
 
@@ -25,6 +26,7 @@ const ingesterCount = Number(process.env.BENCH_INGESTERS ?? 1);
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 4);
 const version = (process.env.BENCH_KAFKA ?? "3.9") as KafkaMinor;
 const compression = process.env.BENCH_COMPRESSION ?? "gzip";
+const distinct = process.env.BENCH_REPEAT_IDS !== "1";
 const SPANS = SPANS_PER_REQUEST;
 
 /** The pid of the process whose command line contains `needle` (the broker, ClickHouse). */
@@ -81,12 +83,15 @@ async function main() {
     for (let i = 0; i < ingesterCount; i++) procs.push(spawnRole("ingester", env));
     await Promise.all(procs.map((p) => p.ready));
 
-    const requests = Array.from({ length: 64 }, (_, i) =>
+    const generated = Array.from({ length: 64 }, (_, i) =>
       generateRequest({ service: `svc-${i % 8}`, count: SPANS, attrs: 10 }),
-    ).map((r) => r.body);
+    );
+    const requests = generated.map((r) => r.body);
+    const idOffsets = distinct ? generated.map((r) => idOffsetsOf(r.body, r.spanIds, r.traceIds)) : undefined;
     console.log(
       `bench:kafka: Kafka ${broker.version}, ${partitions} partitions, ${compression}; 1 collector + ${ingesterCount} ingester process(es); ` +
-        `${clients} gRPC clients × ${SPANS} spans × 10 attributes (${fmt(requests[0].length)} bytes), ${seconds} s`,
+        `${clients} gRPC clients × ${SPANS} spans × 10 attributes (${fmt(requests[0].length)} bytes), ${seconds} s, ` +
+        `${distinct ? "distinct ids in every request" : "64 requests re-sent"}`,
     );
     const cpuPids = {
       collector: collector.child.pid,
@@ -107,6 +112,7 @@ async function main() {
       targets: [`127.0.0.1:${grpcPort}`],
       clients,
       requests,
+      idOffsets,
       running: deadlineIn(seconds),
     });
     const loadEnd = performance.now();
@@ -124,6 +130,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
     const drained = performance.now();
+    const cpuAfter = cpuNow();
     const rs = await db.query({ query: "SELECT count() AS n FROM skald.spans", format: "JSONEachRow" });
     const [{ n }] = await rs.json<{ n: string }>();
     const stored = Number(n);
@@ -135,14 +142,13 @@ async function main() {
     console.log(
       `request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
     );
-    console.log(`messages on the topic: ${fmt(atStop.high)} (one per trace)`);
+    console.log(`messages on the topic: ${fmt(atStop.high)} (one per request and partition)`);
     console.log(
       `end to end (first request → last span stored and committed): ${fmt(stored)} spans in ${((drained - started) / 1000).toFixed(1)} s = ${fmt(stored / ((drained - started) / 1000))} spans/s`,
     );
     console.log(
       `consumer lag when the load stopped: ${fmt(atStop.lag)} messages, drained in ${((drained - loadEnd) / 1000).toFixed(2)} s`,
     );
-    const cpuAfter = cpuNow();
     const cpu = Object.entries(cpuAfter).map(
       ([name, after]) => `${name} ${(((after - (cpuBefore[name] ?? 0)) * 100_000) / stored).toFixed(2)}`,
     );
@@ -151,6 +157,18 @@ async function main() {
       `stored = accepted: ${stored === accepted ? "yes" : `NO (stored ${stored}, accepted ${accepted})`}`,
     );
     if (stored !== accepted) process.exitCode = 1;
+    if (distinct) {
+      // each span once: as many distinct (trace, span) ids as spans accepted
+      const us = await db.query({
+        query: "SELECT uniqExact(trace_id, span_id) AS u FROM skald.spans",
+        format: "JSONEachRow",
+      });
+      const [{ u }] = await us.json<{ u: string }>();
+      console.log(
+        `distinct span ids stored: ${fmt(Number(u))}${Number(u) === accepted ? " (= accepted)" : ""}`,
+      );
+      if (Number(u) !== accepted) process.exitCode = 1;
+    }
   } finally {
     await cleanup();
   }

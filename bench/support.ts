@@ -3,12 +3,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { traceServiceDefinition } from "../collector/otlp-grpc.js";
+import { NODE_FLAGS } from "../core/node-flags.js";
 import { packageRoot } from "../core/paths.js";
 import type { Store } from "../core/store/store.js";
 
 /** Starts `skald start` as a child process and resolves once it prints its listeners. */
 export async function spawnSkald(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(packageRoot(), "bin", "skald.js"), "start"], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(packageRoot(), "bin", "skald.js"), "start"], {
     env: { ...process.env, SKALD_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { loadConfig } from "../core/config/load.js";
 import { SkaldError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
+import { missingNodeFlags } from "../core/node-flags.js";
 import { packageRoot } from "../core/paths.js";
 import { type Role, runRole } from "./app.js";
 
@@ -82,6 +83,13 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const logger = createLogger(config.log.level);
+  const missing = missingNodeFlags();
+  if (missing.length > 0 && role !== "migrate") {
+    logger.warn(
+      { missing },
+      "node was started without Skald's V8 flags (`skald` and `npm start` pass them; see core/node-flags.ts): ingest may spend much more CPU in garbage collection",
+    );
+  }
   let app: Awaited<ReturnType<typeof runRole>>;
   try {
     const crash = process.env.SKALD_TEST_CRASH_AFTER_INSERTS;

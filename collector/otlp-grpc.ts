@@ -6,11 +6,11 @@ import { grpcStatusOf } from "../core/error-mapping.js";
 import { asSkaldError, invalidInput, type SkaldError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
-import { decodeTracesProto, OtlpDecodeError } from "../core/otlp/index.js";
+import { OtlpDecodeError, readTracesProto } from "../core/otlp/index.js";
 import type { SpanSink } from "../core/pipeline/span-sink.js";
 import type { ServerTls } from "../core/tls.js";
 import { exportResponseProto, statusProto } from "./otlp-responses.js";
-import { countRefused, exportTraces } from "./trace-export.js";
+import { acceptedSpans, countRefused, exportTraces } from "./trace-export.js";
 
 export interface OtlpGrpcDeps {
   config: OtlpConfig;
@@ -76,14 +76,14 @@ export function createOtlpGrpcReceiver(deps: OtlpGrpcDeps): Receiver {
 
   const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     let tenant: string;
-    let decoded: ReturnType<typeof decodeTracesProto>;
+    let decoded: ReturnType<typeof readTracesProto>;
     try {
       tenant = auth.sender((name) => {
         const raw = call.metadata.get(name)[0];
         return typeof raw === "string" ? raw : raw?.toString();
       }).tenant;
-      decoded = decodeTracesProto(call.request);
-      deps.tenantLimits?.admit(tenant, decoded.spans.length);
+      decoded = readTracesProto(call.request, tenant);
+      deps.tenantLimits?.admit(tenant, acceptedSpans(decoded));
     } catch (err) {
       const e =
         err instanceof OtlpDecodeError ? invalidInput("OTLP_MALFORMED", err.message) : asSkaldError(err);

@@ -7,12 +7,12 @@ import { httpStatusOf, retryAfterSeconds } from "../core/error-mapping.js";
 import { asSkaldError, invalidInput, limitExceeded, SkaldError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { SkaldMetrics } from "../core/metrics.js";
-import { decodeTracesJson, decodeTracesProto, OtlpDecodeError } from "../core/otlp/index.js";
+import { decodeTracesJson, OtlpDecodeError, readTracesProto } from "../core/otlp/index.js";
 import type { SpanSink } from "../core/pipeline/span-sink.js";
 import { httpsOptionsOf, type ServerTls } from "../core/tls.js";
 import type { Receiver } from "./otlp-grpc.js";
 import { exportResponseJson, exportResponseProto, statusJson, statusProto } from "./otlp-responses.js";
-import { countRefused, exportTraces } from "./trace-export.js";
+import { acceptedSpans, countRefused, exportTraces } from "./trace-export.js";
 
 export interface OtlpHttpDeps {
   config: OtlpConfig;
@@ -123,14 +123,14 @@ export function createOtlpHttpReceiver(deps: OtlpHttpDeps): Receiver {
       throw invalidInput("OTLP_BAD_ENCODING", `unsupported content-encoding "${encoding}": use gzip or none`);
     }
     const tenant = (req as FastifyRequest & { tenant?: string }).tenant ?? config.defaultTenant;
-    let decoded: ReturnType<typeof decodeTracesProto>;
+    let decoded: ReturnType<typeof readTracesProto> | ReturnType<typeof decodeTracesJson>;
     try {
-      decoded = contentType === PROTOBUF ? decodeTracesProto(body) : decodeTracesJson(body);
+      decoded = contentType === PROTOBUF ? readTracesProto(body, tenant) : decodeTracesJson(body);
     } catch (err) {
       if (err instanceof OtlpDecodeError) throw invalidInput("OTLP_MALFORMED", err.message);
       throw err;
     }
-    deps.tenantLimits?.admit(tenant, decoded.spans.length);
+    deps.tenantLimits?.admit(tenant, acceptedSpans(decoded));
     const outcome = await exportTraces("otlp_http", tenant, decoded, sink, metrics).catch((err) => {
       const e = asSkaldError(err);
       if (e.kind !== "retryable") logger.error({ err: e }, "OTLP HTTP export failed");

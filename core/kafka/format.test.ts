@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { generateRequest } from "../../test/support/otlp-encode.js";
-import { decodeTracesProto } from "../otlp/index.js";
+import { decodeTracesProto, transcodeTracesProto } from "../otlp/index.js";
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { encodeSpansRowBinary } from "../store/span-row-binary.js";
 import {
   decodeSpanMessage,
+  encodeRowMessages,
   encodeSpanMessages,
   FORMAT_SPANS_ROWBINARY_V1,
   FORMAT_SPANS_TSV_V1,
@@ -14,6 +15,7 @@ import {
   SPAN_COLUMNS_ROWBINARY_V1,
   SPAN_COLUMNS_V1,
 } from "./format.js";
+import { kafkaPartitionOf } from "./partition.js";
 import { checkSpanRows } from "./span-rows-check.js";
 
 describe("Kafka span message format", () => {
@@ -22,22 +24,39 @@ describe("Kafka span message format", () => {
     expect([...SPAN_COLUMNS]).toEqual([...SPAN_COLUMNS_ROWBINARY_V1]);
   });
 
-  it("writes one message per trace, keyed by trace id, that the reader turns back into the same rows", () => {
-    const { body } = generateRequest({ service: "s", count: 40, attrs: 3, perTrace: 8 });
+  it("writes one message per partition, every trace of it on the partition of its trace id, that the reader turns back into the same rows", () => {
+    const { body } = generateRequest({ service: "s", count: 400, attrs: 3, perTrace: 8 });
     const spans = decodeTracesProto(body).spans;
-    const messages = encodeSpanMessages("acme", spans, 1 << 20);
-    expect(messages).toHaveLength(5);
+    const messages = encodeSpanMessages("acme", spans, 1 << 20, 4);
+    expect(messages).toHaveLength(4); // 50 traces over 4 partitions
+    expect(new Set(messages.map((m) => m.partition))).toEqual(new Set([0, 1, 2, 3]));
+    const rowsByPartition = new Map<number, Buffer>();
     for (const m of messages) {
       expect(m.key).toMatch(/^[0-9a-f]{32}$/);
+      expect(kafkaPartitionOf(m.key, 4)).toBe(m.partition);
+      const mine = spans.filter((s) => kafkaPartitionOf(s.traceId, 4) === m.partition);
+      expect(m.key).toBe(mine[0].traceId);
       expect(m.headers).toEqual({
         [HEADER_FORMAT]: FORMAT_SPANS_ROWBINARY_V1,
         [HEADER_TENANT]: "acme",
-        [HEADER_ROWS]: "8",
+        [HEADER_ROWS]: String(mine.length),
       });
       const d = decodeSpanMessage({ value: m.value, headers: m.headers }, "default");
-      expect(d).toMatchObject({ ok: true, format: "RowBinary", rows: 8, columns: SPAN_COLUMNS_ROWBINARY_V1 });
+      expect(d).toMatchObject({
+        ok: true,
+        format: "RowBinary",
+        rows: mine.length,
+        columns: SPAN_COLUMNS_ROWBINARY_V1,
+      });
+      // exactly the rows of that partition's spans, in request order
+      expect(m.value).toEqual(encodeSpansRowBinary("acme", mine));
+      rowsByPartition.set(m.partition, m.value);
     }
-    expect(Buffer.concat(messages.map((m) => m.value))).toEqual(encodeSpansRowBinary("acme", spans));
+    expect(messages.reduce((n, m) => n + m.rows, 0)).toBe(400);
+    // one partition: one message with every span
+    const one = encodeSpanMessages("acme", spans, 1 << 20, 1);
+    expect(one).toHaveLength(1);
+    expect(one[0].value).toEqual(encodeSpansRowBinary("acme", spans));
   });
 
   it("still reads spans-tsv/1 from collectors of the previous version", () => {
@@ -86,15 +105,50 @@ describe("Kafka span message format", () => {
     }
   });
 
-  it("splits a trace larger than the message limit on row boundaries", () => {
+  it("splits a partition's spans larger than the message limit on row boundaries", () => {
     const { body } = generateRequest({ service: "s", count: 100, attrs: 5, perTrace: 100 });
     const spans = decodeTracesProto(body).spans;
-    const messages = encodeSpanMessages("t", spans, 4096);
+    const messages = encodeSpanMessages("t", spans, 4096, 4);
     expect(messages.length).toBeGreaterThan(5);
-    expect(new Set(messages.map((m) => m.key)).size).toBe(1);
+    expect(new Set(messages.map((m) => m.key))).toEqual(new Set([spans[0].traceId]));
+    expect(new Set(messages.map((m) => m.partition))).toEqual(
+      new Set([kafkaPartitionOf(spans[0].traceId, 4)]),
+    );
     expect(messages.reduce((n, m) => n + m.rows, 0)).toBe(100);
-    for (const m of messages)
+    for (const m of messages) {
+      expect(m.value.length).toBeLessThanOrEqual(4096);
       expect(decodeSpanMessage({ value: m.value, headers: m.headers }, "d").ok).toBe(true);
+    }
+    expect(Buffer.concat(messages.map((m) => m.value))).toEqual(encodeSpansRowBinary("t", spans));
+  });
+
+  it("makes the same messages from transcoded rows as from decoded spans, split at the same limit", () => {
+    const { body } = generateRequest({ service: "s", count: 512, attrs: 10, perTrace: 8 });
+    const spans = decodeTracesProto(body).spans;
+    const { rows } = transcodeTracesProto(body, "acme");
+    for (const [limit, partitions] of [
+      [1 << 20, 4],
+      [1 << 20, 1],
+      [20_000, 4],
+      [100, 3],
+    ]) {
+      const fromRows = encodeRowMessages("acme", rows, limit, partitions);
+      const fromSpans = encodeSpanMessages("acme", spans, limit, partitions);
+      // both keep each partition's spans in request order; the span path halves, the row path
+      // fills up to the limit, so compare what each partition receives and the limit
+      for (let p = 0; p < partitions; p++) {
+        const mine = fromRows.filter((m) => m.partition === p);
+        const theirs = fromSpans.filter((m) => m.partition === p);
+        expect(Buffer.concat(mine.map((m) => m.value))).toEqual(Buffer.concat(theirs.map((m) => m.value)));
+        for (const m of mine) {
+          expect(m.value.length <= limit || m.rows === 1).toBe(true);
+          expect(kafkaPartitionOf(m.key, partitions)).toBe(p);
+          const d = decodeSpanMessage({ value: m.value, headers: m.headers }, "default");
+          expect(d).toMatchObject({ ok: true, rows: m.rows });
+        }
+      }
+      expect(fromRows.reduce((n, m) => n + m.rows, 0)).toBe(512);
+    }
   });
 
   it("reads OTLP protobuf without Skald headers (OpenTelemetry Collector Kafka exporter) with the default tenant", () => {

@@ -4,6 +4,7 @@ import { retryable, type SkaldError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { SkaldMetrics } from "../metrics.js";
 import { type KafkaMetrics, kafkaMetrics } from "./metrics.js";
+import { kafkaPartitionOf } from "./partition.js";
 import { ensureTopics } from "./topics.js";
 
 export interface AckedProducerDeps {
@@ -17,9 +18,13 @@ export interface AckedProducerDeps {
   logger: Logger;
 }
 
-/** One message to produce; `key` picks the partition (murmur2, as Kafka's default partitioner). */
+/**
+ * One message to produce: to `partition` if given, else to the one `key` picks (murmur2, as Kafka's
+ * default partitioner; core/kafka/partition.ts).
+ */
 export interface OutMessage {
   key: string | null;
+  partition?: number;
   value: Buffer;
   headers: Record<string, string>;
 }
@@ -36,6 +41,8 @@ export interface AckedProducer {
    * SHUTTING_DOWN.
    */
   send(messages: readonly OutMessage[]): Promise<void>;
+  /** The topic's partition count, as found at start. */
+  readonly partitions: number;
   /** Stops accepting; resolves once everything accepted is acknowledged or answered. Safe twice. */
   shutdown(): Promise<void>;
 }
@@ -197,6 +204,7 @@ export async function createAckedProducer(deps: AckedProducerDeps): Promise<Acke
   };
 
   return {
+    partitions,
     send(out) {
       if (out.length === 0) return Promise.resolve();
       if (closed)
@@ -204,7 +212,11 @@ export async function createAckedProducer(deps: AckedProducerDeps): Promise<Acke
       let bytes = 0;
       const messages = out.map((m) => {
         bytes += m.value.length;
-        const partition = partitioner({ topic, partitionMetadata, message: { key: m.key, value: null } });
+        const partition =
+          m.partition ??
+          (m.key === null
+            ? partitioner({ topic, partitionMetadata, message: { key: null, value: null } })
+            : kafkaPartitionOf(m.key, partitions));
         return { key: m.key, value: m.value, headers: m.headers, partition };
       });
       if (inFlightBytes > 0 && inFlightBytes + bytes > pc.maxInFlightBytes) {

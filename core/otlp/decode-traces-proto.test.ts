@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import type { DecodedTraces } from "../model/span.js";
-import { decodeTracesJson, decodeTracesProto, OtlpDecodeError } from "./index.js";
+import { decodeTracesJson, OtlpDecodeError } from "./index.js";
+// the decoder, checked against the transcoder on every input (transcode-parity.ts)
+import { decodeTracesProto } from "./transcode-parity.js";
 
 // ---------------------------------------------------------------------------------------------------
 // A tiny protobuf writer: every helper returns the bytes of one field.

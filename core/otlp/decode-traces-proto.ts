@@ -94,36 +94,36 @@ export const ZERO_SPAN_ID = "0000000000000000";
 // Wire tags: (field number << 3) | wire type.
 
 // ExportTraceServiceRequest
-const REQ_RESOURCE_SPANS = 10; // 1, LEN
+export const REQ_RESOURCE_SPANS = 10; // 1, LEN
 // ResourceSpans
-const RS_RESOURCE = 10; // 1, LEN
-const RS_SCOPE_SPANS = 18; // 2, LEN
+export const RS_RESOURCE = 10; // 1, LEN
+export const RS_SCOPE_SPANS = 18; // 2, LEN
 // ScopeSpans
-const SS_SCOPE = 10; // 1, LEN
-const SS_SPANS = 18; // 2, LEN
+export const SS_SCOPE = 10; // 1, LEN
+export const SS_SPANS = 18; // 2, LEN
 // InstrumentationScope
-const SCOPE_NAME = 10; // 1, LEN
-const SCOPE_VERSION = 18; // 2, LEN
+export const SCOPE_NAME = 10; // 1, LEN
+export const SCOPE_VERSION = 18; // 2, LEN
 // Resource
 const RES_ATTRIBUTES = 10; // 1, LEN
 const RES_DROPPED = 16; // 2, VARINT
 // Span
-const SPAN_TRACE_ID = 10; // 1, LEN
-const SPAN_SPAN_ID = 18; // 2, LEN
-const SPAN_TRACE_STATE = 26; // 3, LEN
-const SPAN_PARENT_SPAN_ID = 34; // 4, LEN
-const SPAN_NAME = 42; // 5, LEN
-const SPAN_KIND = 48; // 6, VARINT
-const SPAN_START = 57; // 7, I64
-const SPAN_END = 65; // 8, I64
-const SPAN_ATTRIBUTES = 74; // 9, LEN
-const SPAN_DROPPED_ATTRIBUTES = 80; // 10, VARINT
-const SPAN_EVENTS = 90; // 11, LEN
-const SPAN_DROPPED_EVENTS = 96; // 12, VARINT
-const SPAN_LINKS = 106; // 13, LEN
-const SPAN_DROPPED_LINKS = 112; // 14, VARINT
-const SPAN_STATUS = 122; // 15, LEN
-const SPAN_FLAGS = 133; // 16, I32
+export const SPAN_TRACE_ID = 10; // 1, LEN
+export const SPAN_SPAN_ID = 18; // 2, LEN
+export const SPAN_TRACE_STATE = 26; // 3, LEN
+export const SPAN_PARENT_SPAN_ID = 34; // 4, LEN
+export const SPAN_NAME = 42; // 5, LEN
+export const SPAN_KIND = 48; // 6, VARINT
+export const SPAN_START = 57; // 7, I64
+export const SPAN_END = 65; // 8, I64
+export const SPAN_ATTRIBUTES = 74; // 9, LEN
+export const SPAN_DROPPED_ATTRIBUTES = 80; // 10, VARINT
+export const SPAN_EVENTS = 90; // 11, LEN
+export const SPAN_DROPPED_EVENTS = 96; // 12, VARINT
+export const SPAN_LINKS = 106; // 13, LEN
+export const SPAN_DROPPED_LINKS = 112; // 14, VARINT
+export const SPAN_STATUS = 122; // 15, LEN
+export const SPAN_FLAGS = 133; // 16, I32
 // Span.Event
 const EVENT_TIME = 9; // 1, I64
 const EVENT_NAME = 18; // 2, LEN
@@ -137,13 +137,13 @@ const LINK_ATTRIBUTES = 34; // 4, LEN
 const LINK_DROPPED = 40; // 5, VARINT
 const LINK_FLAGS = 53; // 6, I32
 // Status
-const STATUS_MESSAGE = 18; // 2, LEN
-const STATUS_CODE = 24; // 3, VARINT
+export const STATUS_MESSAGE = 18; // 2, LEN
+export const STATUS_CODE = 24; // 3, VARINT
 // KeyValue
-const KV_KEY = 10; // 1, LEN
-const KV_VALUE = 18; // 2, LEN
+export const KV_KEY = 10; // 1, LEN
+export const KV_VALUE = 18; // 2, LEN
 // AnyValue
-const AV_STRING = 10; // 1, LEN
+export const AV_STRING = 10; // 1, LEN
 const AV_BOOL = 16; // 2, VARINT
 const AV_INT = 24; // 3, VARINT
 const AV_DOUBLE = 33; // 4, I64
@@ -202,7 +202,8 @@ function decodeResourceSpans(r: ProtoReader, end: number, st: DecodeState): void
   resource.serviceName = serviceNameOf(resource.attributes);
 }
 
-function decodeResource(r: ProtoReader, end: number, resource: Resource): void {
+/** Merges one Resource message into `resource` (also used by transcode-traces-proto.ts). */
+export function decodeResource(r: ProtoReader, end: number, resource: Resource): void {
   while (r.pos < end) {
     const tag = r.tag(end, "Resource");
     if (tag === RES_ATTRIBUTES) {
@@ -390,7 +391,7 @@ function decodeSpan(r: ProtoReader, end: number, resource: Resource, scope: Scop
   });
 }
 
-function decodeEvent(r: ProtoReader, end: number): SpanEvent {
+export function decodeEvent(r: ProtoReader, end: number): SpanEvent {
   let timeUnixNano = 0n;
   let name = "";
   const attributes: Attr[] = [];
@@ -420,7 +421,7 @@ function decodeEvent(r: ProtoReader, end: number): SpanEvent {
 }
 
 /** Returned link ids are "" when their length is invalid (the caller rejects the span). */
-function decodeLink(r: ProtoReader, end: number): SpanLink {
+export function decodeLink(r: ProtoReader, end: number): SpanLink {
   const buf = r.buf;
   let traceId = ZERO_TRACE_ID;
   let spanId = ZERO_SPAN_ID;
@@ -482,7 +483,8 @@ function decodeLink(r: ProtoReader, end: number): SpanLink {
 let badTraceIdLen = -1;
 let badSpanIdLen = -1;
 
-function badLinkReason(span: number, link: number, l: SpanLink): string {
+/** Why a link just returned by decodeLink (with an id "") rejects span `span`. */
+export function badLinkReason(span: number, link: number, l: SpanLink): string {
   return l.traceId === ""
     ? rejectReasons.linkIdLength(span, link, "trace_id", 16, badTraceIdLen)
     : rejectReasons.linkIdLength(span, link, "span_id", 8, badSpanIdLen);
@@ -517,6 +519,16 @@ function decodeKeyValue(r: ProtoReader, end: number): Attr {
     }
   }
   return { key, value, type };
+}
+
+/** The type of the AnyValue last decoded by {@link decodeAnyValueText}. */
+export function lastAnyValueType(): AttrType {
+  return anyType;
+}
+
+/** An attribute's AnyValue (nesting level 1) as canonical text; its type: {@link lastAnyValueType}. */
+export function decodeAnyValueText(r: ProtoReader, end: number): string {
+  return decodeAnyValue(r, end, 1);
 }
 
 /** Decodes an AnyValue to its canonical text (see Attr), leaving its type in `anyType`. */
@@ -623,7 +635,7 @@ function decodeKeyValueList(r: ProtoReader, end: number, depth: number): string 
 // ---------------------------------------------------------------------------------------------------
 // Ids
 
-function isAllZero(buf: Uint8Array, pos: number, n: number): boolean {
+export function isAllZero(buf: Uint8Array, pos: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (buf[pos + i] !== 0) return false;
   return true;
 }

@@ -16,7 +16,9 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Attr, AttrType, DecodedTraces, Span } from "../model/span.js";
-import { decodeTracesJson, decodeTracesProto, OtlpDecodeError } from "./index.js";
+import { decodeTracesJson, OtlpDecodeError } from "./index.js";
+// the decoder, checked against the transcoder on every input (transcode-parity.ts)
+import { decodeTracesProto } from "./transcode-parity.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Expected values, computed from the SDK's own records with an independent implementation of the

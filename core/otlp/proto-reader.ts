@@ -310,6 +310,23 @@ export class ProtoReader {
     return s;
   }
 
+  /**
+   * Checks that the bytes from `pos` to `end` are valid UTF-8 (as {@link string} would, without
+   * making a string), moves `pos` to `end` and returns where they start.
+   */
+  utf8Bytes(end: number, where: string): number {
+    const buf = this.buf;
+    const start = this.pos;
+    this.pos = end;
+    for (let i = start; i < end; i++) {
+      if (buf[i] >= 0x80) {
+        if (!isUtf8(buf.subarray(start, end))) this.fail("invalid UTF-8", start, where);
+        break;
+      }
+    }
+    return start;
+  }
+
   private utf8(start: number, end: number, where: string): string {
     if (!isUtf8(this.buf.subarray(start, end))) this.fail("invalid UTF-8", start, where);
     return this.buf.toString("utf8", start, end);

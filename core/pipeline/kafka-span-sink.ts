@@ -1,7 +1,7 @@
 import type { Kafka } from "kafkajs";
 import type { KafkaConfig } from "../config/schema.js";
 import { retryable } from "../errors.js";
-import { encodeSpanMessages } from "../kafka/format.js";
+import { encodeRowMessages, encodeSpanMessages } from "../kafka/format.js";
 import { createAckedProducer } from "../kafka/producer.js";
 import type { Logger } from "../log.js";
 import type { SkaldMetrics } from "../metrics.js";
@@ -15,8 +15,8 @@ export interface KafkaSpanSinkDeps {
 }
 
 /**
- * The collector's Kafka sink: each accepted request becomes one message per trace (format in
- * core/kafka/format.ts), produced to `kafka.topic` with acks=all by an idempotent producer
+ * The collector's Kafka sink: each accepted request becomes one message per partition its traces
+ * map to (format in core/kafka/format.ts), produced to `kafka.topic` with acks=all by an idempotent producer
  * (core/kafka/producer.ts: group commit, bounded bytes, send timeout); `consume` resolves only
  * when Kafka acknowledged every message of the request.
  *
@@ -33,7 +33,13 @@ export async function createKafkaSpanSink(deps: KafkaSpanSinkDeps): Promise<Span
       if (spans.length === 0) return Promise.resolve();
       if (closed)
         return Promise.reject(retryable("SHUTTING_DOWN", "Skald is shutting down", pc.retryAfterMs));
-      return producer.send(encodeSpanMessages(tenant, spans, pc.maxMessageBytes));
+      return producer.send(encodeSpanMessages(tenant, spans, pc.maxMessageBytes, producer.partitions));
+    },
+    consumeRows(tenant, rows) {
+      if (rows.count === 0) return Promise.resolve();
+      if (closed)
+        return Promise.reject(retryable("SHUTTING_DOWN", "Skald is shutting down", pc.retryAfterMs));
+      return producer.send(encodeRowMessages(tenant, rows, pc.maxMessageBytes, producer.partitions));
     },
     shutdown() {
       closed = true;

@@ -1,6 +1,6 @@
 import type { PipelineConfig } from "../config/schema.js";
 import type { SkaldMetrics } from "../metrics.js";
-import type { Span } from "../model/span.js";
+import type { Span, SpanRows } from "../model/span.js";
 import { SPAN_COLUMNS } from "../store/span-encoder.js";
 import { encodeSpansRowBinary } from "../store/span-row-binary.js";
 import type { Store } from "../store/store.js";
@@ -14,6 +14,11 @@ export interface SpanSink {
    * Ownership of `spans` passes to the sink.
    */
   consume(tenant: string, spans: Span[]): Promise<void>;
+  /**
+   * The same for spans already encoded as rows of `tenant` (the protobuf transcoder's output). The
+   * rows' body is only valid during the call: whatever is kept must be copied before it returns.
+   */
+  consumeRows(tenant: string, rows: SpanRows): Promise<void>;
   /** Stops accepting and makes everything accepted durable. Safe before start and twice. */
   shutdown(): Promise<void>;
 }
@@ -66,6 +71,11 @@ export function createStoreSpanSink(store: Store, config: PipelineConfig, metric
     consume(tenant, spans) {
       if (spans.length === 0) return Promise.resolve();
       return batcher.add(encodeSpansRowBinary(tenant, spans), spans.length);
+    },
+    consumeRows(_tenant, rows) {
+      if (rows.count === 0) return Promise.resolve();
+      // the transcoder's buffer: copied, as the batcher keeps it (SpanRows.body)
+      return batcher.add(Buffer.from(rows.body), rows.count);
     },
     shutdown: () => batcher.shutdown(),
   };

@@ -104,6 +104,64 @@ export class RowBinaryWriter {
     this.pos += bytes.length;
   }
 
+  /** UInt64 / Int64 from its low and high 32 bits (unsigned). */
+  uint64Halves(lo: number, hi: number): void {
+    this.reserve(8);
+    this.buf.writeUInt32LE(lo >>> 0, this.pos);
+    this.buf.writeUInt32LE(hi >>> 0, this.pos + 4);
+    this.pos += 8;
+  }
+
+  /**
+   * A String whose UTF-8 bytes are `src[start, end)`, copied as they are (the caller has checked
+   * they are valid UTF-8). Short ones are copied by hand: cheaper than a native call.
+   */
+  stringBytes(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.varint(n);
+    this.reserve(n);
+    if (n < 64) {
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = src[i];
+      this.pos = p;
+    } else {
+      this.buf.set(src.subarray(start, end), this.pos);
+      this.pos += n;
+    }
+  }
+
+  /** A String of the lowercase hex of `src[start, start + n)` (an id). */
+  hexString(src: Uint8Array, start: number, n: number): void {
+    this.varint(n * 2);
+    this.reserve(n * 2);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = start; i < start + n; i++) {
+      const b = src[i];
+      buf[p++] = HEX_DIGITS[b >> 4];
+      buf[p++] = HEX_DIGITS[b & 15];
+    }
+    this.pos = p;
+  }
+
+  /** Bytes written earlier in this buffer, `[start, end)`, once more (a repeated key). */
+  again(start: number, end: number): void {
+    this.reserve(end - start);
+    this.buf.copyWithin(this.pos, start, end);
+    this.pos += end - start;
+  }
+
+  /** Drops everything written after `length` bytes (a row given up half way). */
+  truncate(length: number): void {
+    if (length < this.pos) this.pos = length;
+  }
+
+  /** The bytes written so far, without a copy: valid until the next write or `reset`. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
   /** The bytes written so far (a copy sized to fit; the writer can be reused after `reset`). */
   toBuffer(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
@@ -114,3 +172,6 @@ export class RowBinaryWriter {
     this.pos = 0;
   }
 }
+
+/** Lowercase hex digit char codes. */
+const HEX_DIGITS = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);

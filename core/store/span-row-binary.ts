@@ -32,7 +32,7 @@ const resourceCache = new WeakMap<Resource, Buffer>();
 const scratch = new RowBinaryWriter(4096);
 
 /** The resource's three columns, encoded once per Resource object (shared by its spans). */
-function resourceBytes(r: Resource): Buffer {
+export function resourceBytes(r: Resource): Buffer {
   let cached = resourceCache.get(r);
   if (cached === undefined) {
     scratch.reset();
@@ -74,32 +74,40 @@ export function encodeSpansRowBinary(tenant: string, spans: readonly Span[]): Bu
     w.raw(resourceBytes(s.resource));
     w.string(s.scope.name);
     w.string(s.scope.version);
-    const ev = s.events;
-    const ne = ev.length;
-    w.varint(ne);
-    for (let i = 0; i < ne; i++) w.uint64(clampNanos(ev[i].timeUnixNano));
-    w.varint(ne);
-    for (let i = 0; i < ne; i++) w.string(ev[i].name);
-    w.varint(ne);
-    for (let i = 0; i < ne; i++) w.string(attributesJson(ev[i].attributes));
-    w.varint(ne);
-    for (let i = 0; i < ne; i++) w.uint32(ev[i].droppedAttributesCount);
-    w.uint32(s.droppedEventsCount);
-    const ln = s.links;
-    const nl = ln.length;
-    w.varint(nl);
-    for (let i = 0; i < nl; i++) w.string(ln[i].traceId);
-    w.varint(nl);
-    for (let i = 0; i < nl; i++) w.string(ln[i].spanId);
-    w.varint(nl);
-    for (let i = 0; i < nl; i++) w.string(ln[i].traceState);
-    w.varint(nl);
-    for (let i = 0; i < nl; i++) w.string(attributesJson(ln[i].attributes));
-    w.varint(nl);
-    for (let i = 0; i < nl; i++) w.uint32(ln[i].droppedAttributesCount);
-    w.varint(nl);
-    for (let i = 0; i < nl; i++) w.uint32(ln[i].flags);
-    w.uint32(s.droppedLinksCount);
+    writeEventsAndLinks(w, s);
   }
   return w.toBuffer();
+}
+
+/** The event and link columns of one span, events.time through dropped_links_count. */
+export function writeEventsAndLinks(
+  w: RowBinaryWriter,
+  s: Pick<Span, "events" | "droppedEventsCount" | "links" | "droppedLinksCount">,
+): void {
+  const ev = s.events;
+  const ne = ev.length;
+  w.varint(ne);
+  for (let i = 0; i < ne; i++) w.uint64(clampNanos(ev[i].timeUnixNano));
+  w.varint(ne);
+  for (let i = 0; i < ne; i++) w.string(ev[i].name);
+  w.varint(ne);
+  for (let i = 0; i < ne; i++) w.string(attributesJson(ev[i].attributes));
+  w.varint(ne);
+  for (let i = 0; i < ne; i++) w.uint32(ev[i].droppedAttributesCount);
+  w.uint32(s.droppedEventsCount);
+  const ln = s.links;
+  const nl = ln.length;
+  w.varint(nl);
+  for (let i = 0; i < nl; i++) w.string(ln[i].traceId);
+  w.varint(nl);
+  for (let i = 0; i < nl; i++) w.string(ln[i].spanId);
+  w.varint(nl);
+  for (let i = 0; i < nl; i++) w.string(ln[i].traceState);
+  w.varint(nl);
+  for (let i = 0; i < nl; i++) w.string(attributesJson(ln[i].attributes));
+  w.varint(nl);
+  for (let i = 0; i < nl; i++) w.uint32(ln[i].droppedAttributesCount);
+  w.varint(nl);
+  for (let i = 0; i < nl; i++) w.uint32(ln[i].flags);
+  w.uint32(s.droppedLinksCount);
 }

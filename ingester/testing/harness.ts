@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { loadConfig } from "../../core/config/load.js";
 import type { SkaldConfig } from "../../core/config/schema.js";
+import { NODE_FLAGS } from "../../core/node-flags.js";
 import { packageRoot } from "../../core/paths.js";
 import { generateRequest } from "../../test/support/otlp-encode.js";
 
@@ -24,7 +25,7 @@ export interface SkaldProcess {
 
 /** Spawns `bin/skald.js <role>` (needs `npm run build`) with env on top of this process's. */
 export function spawnRole(role: string, env: Record<string, string>): SkaldProcess {
-  const child = spawn(process.execPath, [join(packageRoot(), "bin", "skald.js"), role], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(packageRoot(), "bin", "skald.js"), role], {
     env: { ...process.env, SKALD_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

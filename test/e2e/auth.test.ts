@@ -28,6 +28,7 @@ import {
   ipfixTemplate,
   set,
 } from "../../core/flows/testing/build.js";
+import { NODE_FLAGS } from "../../core/node-flags.js";
 import { startApp } from "../support/app.js";
 import { openBrowser } from "./ui-harness.js";
 
@@ -611,10 +612,14 @@ describe("authentication, roles and tenants", () => {
         },
       }),
     );
-    const child = spawn(process.execPath, ["bin/skald.js", "recorder", "--config", configFile], {
-      env: { ...process.env, SKALD_LOG_LEVEL: "warn" },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...NODE_FLAGS, "bin/skald.js", "recorder", "--config", configFile],
+      {
+        env: { ...process.env, SKALD_LOG_LEVEL: "warn" },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (b) => (stderr += String(b)));
     try {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../core/config/load.js";
+import { NODE_FLAGS } from "../../core/node-flags.js";
 import { packageRoot } from "../../core/paths.js";
 import { openStore } from "../../core/store/store.js";
 import { freePort } from "../support/clickhouse-server.js";
@@ -14,7 +15,7 @@ function startSkald(env: Record<string, string>): {
   output: () => string;
   ready: Promise<void>;
 } {
-  const child = spawn(process.execPath, [join(packageRoot(), "bin", "skald.js"), "start"], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(packageRoot(), "bin", "skald.js"), "start"], {
     env: { ...process.env, ...env, SKALD_LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });
