@@ -4,6 +4,14 @@ import type { Store } from "../store/store.js";
 import { EDGE_AGGREGATES, pairingSql } from "./pairing.js";
 import { RED_COLUMNS, redSql } from "./red.js";
 
+/**
+ * Memory a window's pairing may hold in its GROUP BYs before ClickHouse spills them to disk. A
+ * 30 s window at ~55,000 distinct spans/s (bench:ingest) pairs about 1.7M spans with their
+ * partners: `skald start` peaked at 2,301 MiB RSS without a bound, 964 MiB with this one, at the
+ * same ingest rate and CPU per span.
+ */
+const PAIRING_SPILL_BYTES = 300_000_000;
+
 /** What users set (config section `serviceMap`). */
 export interface ServiceMapJobConfig {
   /** Run the pairing job in this process (query role and `skald start`). */
@@ -81,7 +89,8 @@ export function createServiceMapJob(
         fromUnixTimestamp64Milli(toInt64(${b})) AS window_end, ${EDGE_AGGREGATES}
       FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs })})
       GROUP BY tenant, minute, source, target_kind, target
-      SETTINGS insert_deduplication_token = 'sm-edges-${b}', deduplicate_blocks_in_dependent_materialized_views = 1`;
+      SETTINGS insert_deduplication_token = 'sm-edges-${b}', deduplicate_blocks_in_dependent_materialized_views = 1,
+        max_bytes_before_external_group_by = ${PAIRING_SPILL_BYTES}`;
     // Settings go in the SQL text, not in `clickhouse_settings`: over chDB those persist in the
     // shared session, and a dedup token left there silently drops later span inserts.
     await store.client.command({
