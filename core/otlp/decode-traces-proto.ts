@@ -108,22 +108,22 @@ export const SCOPE_VERSION = 18; // 2, LEN
 const RES_ATTRIBUTES = 10; // 1, LEN
 const RES_DROPPED = 16; // 2, VARINT
 // Span
-export const SPAN_TRACE_ID = 10; // 1, LEN
-export const SPAN_SPAN_ID = 18; // 2, LEN
-export const SPAN_TRACE_STATE = 26; // 3, LEN
-export const SPAN_PARENT_SPAN_ID = 34; // 4, LEN
-export const SPAN_NAME = 42; // 5, LEN
-export const SPAN_KIND = 48; // 6, VARINT
-export const SPAN_START = 57; // 7, I64
-export const SPAN_END = 65; // 8, I64
-export const SPAN_ATTRIBUTES = 74; // 9, LEN
-export const SPAN_DROPPED_ATTRIBUTES = 80; // 10, VARINT
-export const SPAN_EVENTS = 90; // 11, LEN
-export const SPAN_DROPPED_EVENTS = 96; // 12, VARINT
-export const SPAN_LINKS = 106; // 13, LEN
-export const SPAN_DROPPED_LINKS = 112; // 14, VARINT
-export const SPAN_STATUS = 122; // 15, LEN
-export const SPAN_FLAGS = 133; // 16, I32
+const SPAN_TRACE_ID = 10; // 1, LEN
+const SPAN_SPAN_ID = 18; // 2, LEN
+const SPAN_TRACE_STATE = 26; // 3, LEN
+const SPAN_PARENT_SPAN_ID = 34; // 4, LEN
+const SPAN_NAME = 42; // 5, LEN
+const SPAN_KIND = 48; // 6, VARINT
+const SPAN_START = 57; // 7, I64
+const SPAN_END = 65; // 8, I64
+const SPAN_ATTRIBUTES = 74; // 9, LEN
+const SPAN_DROPPED_ATTRIBUTES = 80; // 10, VARINT
+const SPAN_EVENTS = 90; // 11, LEN
+const SPAN_DROPPED_EVENTS = 96; // 12, VARINT
+const SPAN_LINKS = 106; // 13, LEN
+const SPAN_DROPPED_LINKS = 112; // 14, VARINT
+const SPAN_STATUS = 122; // 15, LEN
+const SPAN_FLAGS = 133; // 16, I32
 // Span.Event
 const EVENT_TIME = 9; // 1, I64
 const EVENT_NAME = 18; // 2, LEN
@@ -137,8 +137,8 @@ const LINK_ATTRIBUTES = 34; // 4, LEN
 const LINK_DROPPED = 40; // 5, VARINT
 const LINK_FLAGS = 53; // 6, I32
 // Status
-export const STATUS_MESSAGE = 18; // 2, LEN
-export const STATUS_CODE = 24; // 3, VARINT
+const STATUS_MESSAGE = 18; // 2, LEN
+const STATUS_CODE = 24; // 3, VARINT
 // KeyValue
 export const KV_KEY = 10; // 1, LEN
 export const KV_VALUE = 18; // 2, LEN
@@ -242,108 +242,167 @@ function decodeScope(r: ProtoReader, end: number, scope: Scope): void {
   }
 }
 
-function decodeSpan(r: ProtoReader, end: number, resource: Resource, scope: Scope, st: DecodeState): void {
-  const index = st.spanIndex++;
-  let traceIdPos = 0;
-  let traceIdLen = 0;
-  let spanIdPos = 0;
-  let spanIdLen = 0;
-  let parentPos = 0;
-  let parentLen = 0;
-  let traceState = "";
-  let flags = 0;
-  let name = "";
-  let kind = 0;
-  let startTimeUnixNano = 0n;
-  let endTimeUnixNano = 0n;
-  const attributes: Attr[] = [];
-  let droppedAttributesCount = 0;
-  const events: SpanEvent[] = [];
-  let droppedEventsCount = 0;
-  const links: SpanLink[] = [];
-  let droppedLinksCount = 0;
-  let statusCode = 0;
-  let statusMessage = "";
-  let linkError = "";
+/**
+ * Where one Span message's fields are, and its scalar values: what {@link scanSpan} finds, shared
+ * by the decoder (which makes a Span of it) and the transcoder (which writes a row). One instance
+ * is reused span after span; byte ranges point into the request.
+ */
+export class SpanFields {
+  traceIdPos = 0;
+  traceIdLen = 0;
+  spanIdPos = 0;
+  spanIdLen = 0;
+  parentPos = 0;
+  parentLen = 0;
+  /** trace_state, name and status.message as byte ranges, already checked to be UTF-8. */
+  stateFrom = 0;
+  stateTo = 0;
+  nameFrom = 0;
+  nameTo = 0;
+  messageFrom = 0;
+  messageTo = 0;
+  flags = 0;
+  kind = 0;
+  /** start and end time, low and high 32 bits. */
+  startLo = 0;
+  startHi = 0;
+  endLo = 0;
+  endHi = 0;
+  /** The attribute KeyValues, `attrs` of them, as byte ranges (read by the caller). */
+  attrs = 0;
+  attrFrom = new Int32Array(64);
+  attrTo = new Int32Array(64);
+  droppedAttributes = 0;
+  events: SpanEvent[] | undefined;
+  droppedEvents = 0;
+  links: SpanLink[] | undefined;
+  droppedLinks = 0;
+  statusCode = 0;
+  /** Why a link rejects the span ("" when none does). */
+  linkError = "";
 
-  r.window(r.pos, end);
+  reset(): void {
+    this.traceIdLen = this.spanIdLen = this.parentLen = 0;
+    this.stateFrom = this.stateTo = this.nameFrom = this.nameTo = this.messageFrom = this.messageTo = 0;
+    this.flags = this.kind = this.startLo = this.startHi = this.endLo = this.endHi = 0;
+    this.attrs = this.droppedAttributes = this.droppedEvents = this.droppedLinks = this.statusCode = 0;
+    this.events = undefined;
+    this.links = undefined;
+    this.linkError = "";
+  }
+
+  addAttribute(from: number, to: number): void {
+    if (this.attrs === this.attrFrom.length) {
+      const f = new Int32Array(this.attrs * 2);
+      f.set(this.attrFrom);
+      this.attrFrom = f;
+      const t = new Int32Array(this.attrs * 2);
+      t.set(this.attrTo);
+      this.attrTo = t;
+    }
+    this.attrFrom[this.attrs] = from;
+    this.attrTo[this.attrs++] = to;
+  }
+}
+
+/**
+ * Reads the Span message from `r.pos` to `end` into `f`: scalars (last occurrence wins), string
+ * fields checked as UTF-8, events and links decoded, attributes noted as ranges. `index` numbers
+ * the span in the request, for reject reasons. Leaves `r.pos` at `end`.
+ */
+export function scanSpan(r: ProtoReader, end: number, index: number, f: SpanFields): void {
+  f.reset();
   while (r.pos < end) {
     const tag = r.tag(end, "Span");
     switch (tag) {
       case SPAN_ATTRIBUTES: {
         const e = r.lenEnd(end, "Span.attributes");
-        attributes.push(decodeKeyValue(r, e));
+        f.addAttribute(r.pos, e);
+        r.pos = e;
         break;
       }
       case SPAN_TRACE_ID: {
         const e = r.lenEnd(end, "Span.trace_id");
-        traceIdPos = r.pos;
-        traceIdLen = e - r.pos;
+        f.traceIdPos = r.pos;
+        f.traceIdLen = e - r.pos;
         r.pos = e;
         break;
       }
       case SPAN_SPAN_ID: {
         const e = r.lenEnd(end, "Span.span_id");
-        spanIdPos = r.pos;
-        spanIdLen = e - r.pos;
+        f.spanIdPos = r.pos;
+        f.spanIdLen = e - r.pos;
         r.pos = e;
         break;
       }
       case SPAN_PARENT_SPAN_ID: {
         const e = r.lenEnd(end, "Span.parent_span_id");
-        parentPos = r.pos;
-        parentLen = e - r.pos;
+        f.parentPos = r.pos;
+        f.parentLen = e - r.pos;
         r.pos = e;
         break;
       }
-      case SPAN_NAME:
-        name = r.cachedStringField(end, "Span.name");
+      case SPAN_NAME: {
+        const e = r.lenEnd(end, "Span.name");
+        f.nameFrom = r.utf8Bytes(e, "Span.name");
+        f.nameTo = e;
         break;
+      }
       case SPAN_KIND:
-        kind = r.varint32(end, "Span.kind");
+        f.kind = r.varint32(end, "Span.kind");
         break;
       case SPAN_START:
-        startTimeUnixNano = r.fixed64BigInt(end, "Span.start_time_unix_nano");
+        f.startLo = r.fixed64(end, "Span.start_time_unix_nano");
+        f.startHi = r.hi;
         break;
       case SPAN_END:
-        endTimeUnixNano = r.fixed64BigInt(end, "Span.end_time_unix_nano");
+        f.endLo = r.fixed64(end, "Span.end_time_unix_nano");
+        f.endHi = r.hi;
         break;
-      case SPAN_TRACE_STATE:
-        traceState = r.stringField(end, "Span.trace_state");
+      case SPAN_TRACE_STATE: {
+        const e = r.lenEnd(end, "Span.trace_state");
+        f.stateFrom = r.utf8Bytes(e, "Span.trace_state");
+        f.stateTo = e;
         break;
+      }
       case SPAN_FLAGS:
-        flags = r.fixed32(end, "Span.flags");
+        f.flags = r.fixed32(end, "Span.flags");
         break;
       case SPAN_DROPPED_ATTRIBUTES:
-        droppedAttributesCount = r.varint32(end, "Span.dropped_attributes_count");
+        f.droppedAttributes = r.varint32(end, "Span.dropped_attributes_count");
         break;
       case SPAN_EVENTS: {
         const e = r.lenEnd(end, "Span.events");
-        events.push(decodeEvent(r, e));
+        f.events ??= [];
+        f.events.push(decodeEvent(r, e));
         break;
       }
       case SPAN_DROPPED_EVENTS:
-        droppedEventsCount = r.varint32(end, "Span.dropped_events_count");
+        f.droppedEvents = r.varint32(end, "Span.dropped_events_count");
         break;
       case SPAN_LINKS: {
         const e = r.lenEnd(end, "Span.links");
+        f.links ??= [];
         const link = decodeLink(r, e);
-        if (link.traceId === "" || link.spanId === "") {
-          if (linkError === "") linkError = badLinkReason(index, links.length, link);
+        if ((link.traceId === "" || link.spanId === "") && f.linkError === "") {
+          f.linkError = badLinkReason(index, f.links.length, link);
         }
-        links.push(link);
+        f.links.push(link);
         break;
       }
       case SPAN_DROPPED_LINKS:
-        droppedLinksCount = r.varint32(end, "Span.dropped_links_count");
+        f.droppedLinks = r.varint32(end, "Span.dropped_links_count");
         break;
       case SPAN_STATUS: {
         const e = r.lenEnd(end, "Span.status");
         while (r.pos < e) {
           const t = r.tag(e, "Status");
-          if (t === STATUS_CODE) statusCode = r.varint32(e, "Status.code");
-          else if (t === STATUS_MESSAGE) statusMessage = r.stringField(e, "Status.message");
-          else r.skip(t, e, "Status");
+          if (t === STATUS_CODE) f.statusCode = r.varint32(e, "Status.code");
+          else if (t === STATUS_MESSAGE) {
+            const me = r.lenEnd(e, "Status.message");
+            f.messageFrom = r.utf8Bytes(me, "Status.message");
+            f.messageTo = me;
+          } else r.skip(t, e, "Status");
         }
         break;
       }
@@ -351,44 +410,69 @@ function decodeSpan(r: ProtoReader, end: number, resource: Resource, scope: Scop
         r.skip(tag, end, "Span");
     }
   }
+}
 
-  // Validate ids (data model violations reject this span only).
+/** Why the scanned span is rejected (data model violations reject this span only), or "". */
+export function spanRejectReason(buf: Uint8Array, f: SpanFields, index: number): string {
+  if (f.traceIdLen !== 16) return rejectReasons.idLength(index, "trace_id", 16, f.traceIdLen);
+  if (isAllZero(buf, f.traceIdPos, 16)) return rejectReasons.zeroId(index, "trace_id");
+  if (f.spanIdLen !== 8) return rejectReasons.idLength(index, "span_id", 8, f.spanIdLen);
+  if (isAllZero(buf, f.spanIdPos, 8)) return rejectReasons.zeroId(index, "span_id");
+  if (f.parentLen !== 0 && f.parentLen !== 8) return rejectReasons.parentLength(index, f.parentLen);
+  return f.linkError;
+}
+
+const fields = new SpanFields();
+
+function decodeSpan(r: ProtoReader, end: number, resource: Resource, scope: Scope, st: DecodeState): void {
+  const index = st.spanIndex++;
+  r.window(r.pos, end);
+  const f = fields;
+  scanSpan(r, end, index, f);
+  // Attributes are read even for a rejected span: a malformed one fails the whole request.
+  const attributes: Attr[] = [];
+  for (let i = 0; i < f.attrs; i++) {
+    r.pos = f.attrFrom[i];
+    attributes.push(decodeKeyValue(r, f.attrTo[i]));
+  }
   const buf = r.buf;
-  let reason = "";
-  if (traceIdLen !== 16) reason = rejectReasons.idLength(index, "trace_id", 16, traceIdLen);
-  else if (isAllZero(buf, traceIdPos, 16)) reason = rejectReasons.zeroId(index, "trace_id");
-  else if (spanIdLen !== 8) reason = rejectReasons.idLength(index, "span_id", 8, spanIdLen);
-  else if (isAllZero(buf, spanIdPos, 8)) reason = rejectReasons.zeroId(index, "span_id");
-  else if (parentLen !== 0 && parentLen !== 8) reason = rejectReasons.parentLength(index, parentLen);
-  else if (linkError !== "") reason = linkError;
+  const reason = spanRejectReason(buf, f, index);
   if (reason !== "") {
     if (st.rejected === 0) st.rejectReason = reason;
     st.rejected++;
+    r.pos = end;
     return;
   }
-
   st.spans.push({
-    traceId: hex16(buf, traceIdPos),
-    spanId: hex8(buf, spanIdPos),
+    traceId: hex16(buf, f.traceIdPos),
+    spanId: hex8(buf, f.spanIdPos),
     // An all-zero parent id is the invalid (empty) id: a root span.
-    parentSpanId: parentLen === 8 && !isAllZero(buf, parentPos, 8) ? hex8(buf, parentPos) : "",
-    traceState,
-    flags,
-    name,
-    kind: clampEnum(kind, 5),
-    startTimeUnixNano,
-    endTimeUnixNano,
+    parentSpanId: f.parentLen === 8 && !isAllZero(buf, f.parentPos, 8) ? hex8(buf, f.parentPos) : "",
+    traceState: textAt(r, f.stateFrom, f.stateTo),
+    flags: f.flags,
+    name: textAt(r, f.nameFrom, f.nameTo, true),
+    kind: clampEnum(f.kind, 5),
+    startTimeUnixNano: (BigInt(f.startHi) << 32n) | BigInt(f.startLo),
+    endTimeUnixNano: (BigInt(f.endHi) << 32n) | BigInt(f.endLo),
     attributes,
-    droppedAttributesCount,
-    events,
-    droppedEventsCount,
-    links,
-    droppedLinksCount,
-    statusCode: clampEnum(statusCode, 2),
-    statusMessage,
+    droppedAttributesCount: f.droppedAttributes,
+    events: f.events ?? [],
+    droppedEventsCount: f.droppedEvents,
+    links: f.links ?? [],
+    droppedLinksCount: f.droppedLinks,
+    statusCode: clampEnum(f.statusCode, 2),
+    statusMessage: textAt(r, f.messageFrom, f.messageTo),
     resource,
     scope,
   });
+  r.pos = end;
+}
+
+/** The (already checked) UTF-8 text of `[from, to)`; `cached` for strings that repeat (names). */
+function textAt(r: ProtoReader, from: number, to: number, cached = false): string {
+  if (from === to) return "";
+  r.pos = from;
+  return cached ? r.cachedString(to, "Span") : r.string(to, "Span");
 }
 
 export function decodeEvent(r: ProtoReader, end: number): SpanEvent {

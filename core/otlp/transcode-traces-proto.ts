@@ -20,11 +20,8 @@ import { RowBinaryWriter } from "../store/row-binary.js";
 import { resourceBytes, writeEventsAndLinks } from "../store/span-row-binary.js";
 import {
   AV_STRING,
-  badLinkReason,
   clampEnum,
   decodeAnyValueText,
-  decodeEvent,
-  decodeLink,
   decodeResource,
   decodeTracesProto,
   isAllZero,
@@ -34,30 +31,14 @@ import {
   REQ_RESOURCE_SPANS,
   RS_RESOURCE,
   RS_SCOPE_SPANS,
-  rejectReasons,
   SCOPE_NAME,
   SCOPE_VERSION,
-  SPAN_ATTRIBUTES,
-  SPAN_DROPPED_ATTRIBUTES,
-  SPAN_DROPPED_EVENTS,
-  SPAN_DROPPED_LINKS,
-  SPAN_END,
-  SPAN_EVENTS,
-  SPAN_FLAGS,
-  SPAN_KIND,
-  SPAN_LINKS,
-  SPAN_NAME,
-  SPAN_PARENT_SPAN_ID,
-  SPAN_SPAN_ID,
-  SPAN_START,
-  SPAN_STATUS,
-  SPAN_TRACE_ID,
-  SPAN_TRACE_STATE,
+  SpanFields,
   SS_SCOPE,
   SS_SPANS,
-  STATUS_CODE,
-  STATUS_MESSAGE,
+  scanSpan,
   serviceNameOf,
+  spanRejectReason,
   UNKNOWN_SERVICE,
 } from "./decode-traces-proto.js";
 import { OtlpDecodeError } from "./errors.js";
@@ -81,9 +62,6 @@ const writer = new RowBinaryWriter(1 << 20);
 const scratch = new RowBinaryWriter(1024);
 let rowStarts = new Uint32Array(1024);
 let traceAt = new Uint32Array(1024);
-/** Per span: where its attribute KeyValues are in the request. */
-let attrFrom = new Int32Array(64);
-let attrTo = new Int32Array(64);
 /** Per attribute being written: its type, and where its key's bytes went in the row. */
 let attrType = new Uint8Array(64);
 let keyFrom = new Int32Array(64);
@@ -233,150 +211,19 @@ function scopeSpans(st: State, end: number, res: ResourceColumns): void {
   }
 }
 
+const fields = new SpanFields();
+
 function span(st: State, end: number, res: ResourceColumns, scope: Buffer): void {
   const { r, w } = st;
   const buf = r.buf;
   const index = st.spanIndex++;
-  let traceIdPos = 0;
-  let traceIdLen = 0;
-  let spanIdPos = 0;
-  let spanIdLen = 0;
-  let parentPos = 0;
-  let parentLen = 0;
-  let stateFrom = 0;
-  let stateTo = 0;
-  let nameFrom = 0;
-  let nameTo = 0;
-  let flags = 0;
-  let kind = 0;
-  let startLo = 0;
-  let startHi = 0;
-  let endLo = 0;
-  let endHi = 0;
-  let attrs = 0;
-  let droppedAttributes = 0;
-  let events: SpanEvent[] | undefined;
-  let droppedEvents = 0;
-  let links: SpanLink[] | undefined;
-  let droppedLinks = 0;
-  let statusCode = 0;
-  let messageFrom = 0;
-  let messageTo = 0;
-  let linkError = "";
-
-  while (r.pos < end) {
-    const tag = r.tag(end, "Span");
-    switch (tag) {
-      case SPAN_ATTRIBUTES: {
-        const e = r.lenEnd(end, "Span.attributes");
-        if (attrs === attrFrom.length) growAttributes();
-        attrFrom[attrs] = r.pos;
-        attrTo[attrs++] = e;
-        r.pos = e;
-        break;
-      }
-      case SPAN_TRACE_ID: {
-        const e = r.lenEnd(end, "Span.trace_id");
-        traceIdPos = r.pos;
-        traceIdLen = e - r.pos;
-        r.pos = e;
-        break;
-      }
-      case SPAN_SPAN_ID: {
-        const e = r.lenEnd(end, "Span.span_id");
-        spanIdPos = r.pos;
-        spanIdLen = e - r.pos;
-        r.pos = e;
-        break;
-      }
-      case SPAN_PARENT_SPAN_ID: {
-        const e = r.lenEnd(end, "Span.parent_span_id");
-        parentPos = r.pos;
-        parentLen = e - r.pos;
-        r.pos = e;
-        break;
-      }
-      case SPAN_NAME: {
-        const e = r.lenEnd(end, "Span.name");
-        nameFrom = r.utf8Bytes(e, "Span.name");
-        nameTo = e;
-        break;
-      }
-      case SPAN_KIND:
-        kind = r.varint32(end, "Span.kind");
-        break;
-      case SPAN_START:
-        startLo = r.fixed64(end, "Span.start_time_unix_nano");
-        startHi = r.hi;
-        break;
-      case SPAN_END:
-        endLo = r.fixed64(end, "Span.end_time_unix_nano");
-        endHi = r.hi;
-        break;
-      case SPAN_TRACE_STATE: {
-        const e = r.lenEnd(end, "Span.trace_state");
-        stateFrom = r.utf8Bytes(e, "Span.trace_state");
-        stateTo = e;
-        break;
-      }
-      case SPAN_FLAGS:
-        flags = r.fixed32(end, "Span.flags");
-        break;
-      case SPAN_DROPPED_ATTRIBUTES:
-        droppedAttributes = r.varint32(end, "Span.dropped_attributes_count");
-        break;
-      case SPAN_EVENTS: {
-        const e = r.lenEnd(end, "Span.events");
-        events ??= [];
-        events.push(decodeEvent(r, e));
-        break;
-      }
-      case SPAN_DROPPED_EVENTS:
-        droppedEvents = r.varint32(end, "Span.dropped_events_count");
-        break;
-      case SPAN_LINKS: {
-        const e = r.lenEnd(end, "Span.links");
-        links ??= [];
-        const link = decodeLink(r, e);
-        if ((link.traceId === "" || link.spanId === "") && linkError === "") {
-          linkError = badLinkReason(index, links.length, link);
-        }
-        links.push(link);
-        break;
-      }
-      case SPAN_DROPPED_LINKS:
-        droppedLinks = r.varint32(end, "Span.dropped_links_count");
-        break;
-      case SPAN_STATUS: {
-        const e = r.lenEnd(end, "Span.status");
-        while (r.pos < e) {
-          const t = r.tag(e, "Status");
-          if (t === STATUS_CODE) statusCode = r.varint32(e, "Status.code");
-          else if (t === STATUS_MESSAGE) {
-            const me = r.lenEnd(e, "Status.message");
-            messageFrom = r.utf8Bytes(me, "Status.message");
-            messageTo = me;
-          } else r.skip(t, e, "Status");
-        }
-        break;
-      }
-      default:
-        r.skip(tag, end, "Span");
-    }
-  }
-
-  let reason = "";
-  if (traceIdLen !== 16) reason = rejectReasons.idLength(index, "trace_id", 16, traceIdLen);
-  else if (isAllZero(buf, traceIdPos, 16)) reason = rejectReasons.zeroId(index, "trace_id");
-  else if (spanIdLen !== 8) reason = rejectReasons.idLength(index, "span_id", 8, spanIdLen);
-  else if (isAllZero(buf, spanIdPos, 8)) reason = rejectReasons.zeroId(index, "span_id");
-  else if (parentLen !== 0 && parentLen !== 8) reason = rejectReasons.parentLength(index, parentLen);
-  else if (linkError !== "") reason = linkError;
-
+  const f = fields;
+  scanSpan(r, end, index, f);
+  const reason = spanRejectReason(buf, f, index);
   const rowStart = w.length;
   if (reason !== "") {
     // Read the attributes all the same (a malformed one fails the request), then drop them.
-    writeAttributes(st, attrs);
+    writeAttributes(st, f);
     w.truncate(rowStart);
     if (st.rejected === 0) st.rejectReason = reason;
     st.rejected++;
@@ -386,44 +233,44 @@ function span(st: State, end: number, res: ResourceColumns, scope: Buffer): void
 
   w.raw(st.tenant);
   const trace = w.length + 1;
-  w.hexString(buf, traceIdPos, 16);
-  w.hexString(buf, spanIdPos, 8);
+  w.hexString(buf, f.traceIdPos, 16);
+  w.hexString(buf, f.spanIdPos, 8);
   // An all-zero parent id is the invalid (empty) id: a root span.
-  if (parentLen === 8 && !isAllZero(buf, parentPos, 8)) w.hexString(buf, parentPos, 8);
+  if (f.parentLen === 8 && !isAllZero(buf, f.parentPos, 8)) w.hexString(buf, f.parentPos, 8);
   else w.varint(0);
-  w.stringBytes(buf, stateFrom, stateTo);
-  w.uint32(flags);
-  w.stringBytes(buf, nameFrom, nameTo);
-  w.uint8(clampEnum(kind, 5));
+  w.stringBytes(buf, f.stateFrom, f.stateTo);
+  w.uint32(f.flags);
+  w.stringBytes(buf, f.nameFrom, f.nameTo);
+  w.uint8(clampEnum(f.kind, 5));
   w.raw(res.service);
   // start_time: DateTime64(9) ends at 2^63 - 1 ns
-  if (startHi >= 0x8000_0000) w.uint64Halves(0xffff_ffff, 0x7fff_ffff);
-  else w.uint64Halves(startLo, startHi);
+  if (f.startHi >= 0x8000_0000) w.uint64Halves(0xffff_ffff, 0x7fff_ffff);
+  else w.uint64Halves(f.startLo, f.startHi);
   // duration_ns: end - start when end is later, from the unclamped times
-  if (endHi > startHi || (endHi === startHi && endLo > startLo)) {
-    const lo = endLo - startLo;
-    w.uint64Halves(lo < 0 ? lo + 0x1_0000_0000 : lo, endHi - startHi - (lo < 0 ? 1 : 0));
+  if (f.endHi > f.startHi || (f.endHi === f.startHi && f.endLo > f.startLo)) {
+    const lo = f.endLo - f.startLo;
+    w.uint64Halves(lo < 0 ? lo + 0x1_0000_0000 : lo, f.endHi - f.startHi - (lo < 0 ? 1 : 0));
   } else {
     w.uint64Halves(0, 0);
   }
-  w.uint8(clampEnum(statusCode, 2));
-  w.stringBytes(buf, messageFrom, messageTo);
-  writeAttributes(st, attrs);
-  w.uint32(droppedAttributes);
+  w.uint8(clampEnum(f.statusCode, 2));
+  w.stringBytes(buf, f.messageFrom, f.messageTo);
+  writeAttributes(st, f);
+  w.uint32(f.droppedAttributes);
   w.raw(res.columns);
   w.raw(scope);
-  if (events === undefined && links === undefined) {
+  if (f.events === undefined && f.links === undefined) {
     // writeEventsAndLinks of no events and no links
     for (let i = 0; i < 4; i++) w.varint(0);
-    w.uint32(droppedEvents);
+    w.uint32(f.droppedEvents);
     for (let i = 0; i < 6; i++) w.varint(0);
-    w.uint32(droppedLinks);
+    w.uint32(f.droppedLinks);
   } else {
     writeEventsAndLinks(w, {
-      events: events ?? EMPTY_EVENTS,
-      droppedEventsCount: droppedEvents,
-      links: links ?? EMPTY_LINKS,
-      droppedLinksCount: droppedLinks,
+      events: f.events ?? EMPTY_EVENTS,
+      droppedEventsCount: f.droppedEvents,
+      links: f.links ?? EMPTY_LINKS,
+      droppedLinksCount: f.droppedLinks,
     });
   }
   row(st.count++, rowStart, trace);
@@ -431,9 +278,10 @@ function span(st: State, end: number, res: ResourceColumns, scope: Buffer): void
 }
 
 /** The attributes Map(String, String) and the attribute_types map of the span's KeyValues. */
-function writeAttributes(st: State, n: number): void {
+function writeAttributes(st: State, f: SpanFields): void {
   const { r, w } = st;
   const buf = r.buf;
+  const n = f.attrs;
   if (n > attrType.length) {
     attrType = new Uint8Array(n * 2);
     keyFrom = new Int32Array(n * 2);
@@ -442,8 +290,8 @@ function writeAttributes(st: State, n: number): void {
   w.varint(n);
   let typed = 0;
   for (let i = 0; i < n; i++) {
-    const end = attrTo[i];
-    r.pos = attrFrom[i];
+    const end = f.attrTo[i];
+    r.pos = f.attrFrom[i];
     let kFrom = 0;
     let kTo = 0;
     let vFrom = -1;
@@ -490,13 +338,4 @@ function writeAttributes(st: State, n: number): void {
     w.again(keyFrom[i], keyTo[i]);
     w.raw(TYPE_COLUMNS[attrType[i]]);
   }
-}
-
-function growAttributes(): void {
-  const from = new Int32Array(attrFrom.length * 2);
-  from.set(attrFrom);
-  attrFrom = from;
-  const to = new Int32Array(attrTo.length * 2);
-  to.set(attrTo);
-  attrTo = to;
 }
