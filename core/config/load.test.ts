@@ -29,6 +29,12 @@ describe("configuration", () => {
     expect([c.otlp.grpcPort, c.otlp.httpPort, c.query.port]).toEqual([14317, 14318, 18080]);
   });
 
+  it("bounds the service-map pairing's memory by default, and lets it be raised or unbounded", () => {
+    expect(loadConfig({ env: {} }).serviceMap.pairingSpillBytes).toBe(300_000_000);
+    expect(loadConfig({ env: { SKALD_SERVICE_MAP_SPILL_BYTES: "0" } }).serviceMap.pairingSpillBytes).toBe(0);
+    expect(() => loadConfig({ env: { SKALD_SERVICE_MAP_SPILL_BYTES: "-1" } })).toThrow(/pairingSpillBytes/);
+  });
+
   it("names the variable or key that is wrong", () => {
     expect(() => loadConfig({ env: { SKALD_HTTP_PORT: "eighty" } })).toThrow(
       /SKALD_HTTP_PORT: expected an integer/,

@@ -295,6 +295,8 @@ export const serviceMapSchema = z
     visibilityMarginMs: positiveInt.default(2000),
     /** Windows finished per wake-up at most (catch-up after downtime is spread out). */
     maxWindowsPerRun: positiveInt.default(360),
+    /** GROUP BY memory of one window's pairing before it spills to disk (core/service-map/job.ts); 0 = never. */
+    pairingSpillBytes: z.number().int().nonnegative().default(300_000_000),
   })
   .strict();
 

@@ -4,13 +4,8 @@ import type { Store } from "../store/store.js";
 import { EDGE_AGGREGATES, pairingSql } from "./pairing.js";
 import { RED_COLUMNS, redSql } from "./red.js";
 
-/**
- * Memory a window's pairing may hold in its GROUP BYs before ClickHouse spills them to disk. A
- * 30 s window at ~55,000 distinct spans/s (bench:ingest) pairs about 1.7M spans with their
- * partners: `skald start` peaked at 2,301 MiB RSS without a bound, 964 MiB with this one, at the
- * same ingest rate and CPU per span.
- */
-const PAIRING_SPILL_BYTES = 300_000_000;
+/** Default of ServiceMapJobConfig.pairingSpillBytes (config `serviceMap.pairingSpillBytes`). */
+export const PAIRING_SPILL_BYTES = 300_000_000;
 
 /** What users set (config section `serviceMap`). */
 export interface ServiceMapJobConfig {
@@ -24,6 +19,16 @@ export interface ServiceMapJobConfig {
   visibilityMarginMs: number;
   /** Windows finished per wake-up at most (catch-up after downtime is spread out). */
   maxWindowsPerRun: number;
+  /**
+   * Memory a window's pairing may hold in its GROUP BYs before ClickHouse spills them to disk
+   * (`max_bytes_before_external_group_by`; 0 = never spill). A 30 s window at ~55,000 distinct
+   * spans/s (bench:ingest) pairs about 1.7M spans with their partners: `skald start` peaked at
+   * 2,301 MiB RSS unbounded, 1,570 MiB at 1 GB and 964 MiB at 300 MB (the default), at about the
+   * same ingest rate. Spilling costs the job CPU: at 300,000 spans a window (bench:service-map,
+   * BENCH_ONLY_JOB=1), 1.14-1.19 CPU-s per 100k spans unbounded, 1.39-1.42 at 1 GB, 1.67-1.96 at
+   * 300 MB. Raise it where memory is plentiful.
+   */
+  pairingSpillBytes?: number;
 }
 
 export interface ServiceMapJob {
@@ -90,7 +95,7 @@ export function createServiceMapJob(
       FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs })})
       GROUP BY tenant, minute, source, target_kind, target
       SETTINGS insert_deduplication_token = 'sm-edges-${b}', deduplicate_blocks_in_dependent_materialized_views = 1,
-        max_bytes_before_external_group_by = ${PAIRING_SPILL_BYTES}`;
+        max_bytes_before_external_group_by = ${Math.max(0, Math.trunc(config.pairingSpillBytes ?? PAIRING_SPILL_BYTES))}`;
     // Settings go in the SQL text, not in `clickhouse_settings`: over chDB those persist in the
     // shared session, and a dedup token left there silently drops later span inserts.
     await store.client.command({
