@@ -176,7 +176,7 @@ export function encodeRowMessages(
   partitions: number,
 ): SpanMessage[] {
   const { body, count, rowStarts, traceAt } = rows;
-  const partitionOf = new Uint16Array(count);
+  const partitionOf = new Uint32Array(count);
   const bytes = new Float64Array(partitions);
   for (let i = 0; i < count; i++) {
     const at = traceAt[i];
