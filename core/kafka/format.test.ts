@@ -134,8 +134,8 @@ describe("Kafka span message format", () => {
     ]) {
       const fromRows = encodeRowMessages("acme", rows, limit, partitions);
       const fromSpans = encodeSpanMessages("acme", spans, limit, partitions);
-      // both keep each partition's spans in request order; the span path halves, the row path
-      // fills up to the limit, so compare what each partition receives and the limit
+      // both keep each partition's spans in request order: compare what each partition receives
+      // and the limit
       for (let p = 0; p < partitions; p++) {
         const mine = fromRows.filter((m) => m.partition === p);
         const theirs = fromSpans.filter((m) => m.partition === p);

@@ -37,9 +37,9 @@ import { isUtf8 } from "node:buffer";
 import type { Span, SpanRows } from "../model/span.js";
 import { decodeTracesProto, OtlpDecodeError } from "../otlp/index.js";
 import { SPAN_COLUMNS } from "../store/span-encoder.js";
-import { encodeSpansRowBinary } from "../store/span-row-binary.js";
+import { encodeSpanRows, encodeSpansRowBinary } from "../store/span-row-binary.js";
 import { TENANT_RE } from "../tenant.js";
-import { kafkaPartitionOf, kafkaPartitionOfBytes } from "./partition.js";
+import { kafkaPartitionOfBytes } from "./partition.js";
 import { checkSpanRows } from "./span-rows-check.js";
 
 export const HEADER_FORMAT = "skald-format";
@@ -114,7 +114,8 @@ export interface SpanMessage {
 /**
  * Splits spans of one tenant into one message per partition of `partitions` (several when a
  * partition's rows exceed `maxMessageBytes`); each span goes to its trace's partition
- * (core/kafka/partition.ts). Spans keep their request order within a message.
+ * (core/kafka/partition.ts). Spans keep their request order within a message. The spans are
+ * encoded as rows first, then cut exactly as the transcoder's rows are (encodeRowMessages).
  *
  * Why not one message per trace (what collectors did before): a 512-span request of 8-span traces
  * was 64 messages, and kafkajs's per-record work (encoding, the key's murmur2, Buffer churn) was a
@@ -126,46 +127,12 @@ export function encodeSpanMessages(
   maxMessageBytes: number,
   partitions: number,
 ): SpanMessage[] {
-  const byPartition: Span[][] = [];
-  let lastTrace = "";
-  let lastPartition = 0;
-  for (const span of spans) {
-    if (span.traceId !== lastTrace) {
-      lastTrace = span.traceId;
-      lastPartition = kafkaPartitionOf(lastTrace, partitions);
-    }
-    const group = byPartition[lastPartition];
-    if (group === undefined) byPartition[lastPartition] = [span];
-    else group.push(span);
-  }
-  const out: SpanMessage[] = [];
-  byPartition.forEach((group, partition) => {
-    pushMessages(out, partition, tenant, group, maxMessageBytes);
-  });
-  return out;
-}
-
-/** One message for the group, or (too many bytes) halves of it until each fits; rows never split. */
-function pushMessages(
-  out: SpanMessage[],
-  partition: number,
-  tenant: string,
-  group: readonly Span[],
-  maxMessageBytes: number,
-): void {
-  const value = encodeSpansRowBinary(tenant, group);
-  if (value.length <= maxMessageBytes || group.length === 1) {
-    out.push(message(group[0].traceId, partition, tenant, value, group.length));
-    return;
-  }
-  const mid = group.length >> 1;
-  pushMessages(out, partition, tenant, group.slice(0, mid), maxMessageBytes);
-  pushMessages(out, partition, tenant, group.slice(mid), maxMessageBytes);
+  return encodeRowMessages(tenant, encodeSpanRows(tenant, spans), maxMessageBytes, partitions);
 }
 
 /**
- * encodeSpanMessages for rows the transcoder already encoded (core/otlp/transcode-traces-proto.ts):
- * each row goes to its trace's partition; a partition's rows are copied into its messages in
+ * Messages of rows already encoded (the transcoder's, core/otlp/transcode-traces-proto.ts, or
+ * encodeSpanRows): each row goes to its trace's partition; a partition's rows are copied into its messages in
  * request order, several messages when they exceed `maxMessageBytes` (a larger row alone). The
  * messages never share memory with `rows.body` (the transcoder reuses it).
  */

@@ -1,4 +1,4 @@
-import type { Attr, Resource, Span } from "../model/span.js";
+import type { Attr, Resource, Span, SpanRows } from "../model/span.js";
 import { RowBinaryWriter } from "./row-binary.js";
 import { attributesJson } from "./span-encoder.js";
 
@@ -54,29 +54,50 @@ const writer = new RowBinaryWriter(1 << 20);
 export function encodeSpansRowBinary(tenant: string, spans: readonly Span[]): Buffer {
   const w = writer;
   w.reset();
-  for (const s of spans) {
-    w.string(tenant);
-    w.string(s.traceId);
-    w.string(s.spanId);
-    w.string(s.parentSpanId);
-    w.string(s.traceState);
-    w.uint32(s.flags);
-    w.string(s.name);
-    w.uint8(s.kind >= 0 && s.kind <= 5 ? s.kind : 0);
-    w.string(s.resource.serviceName);
-    w.uint64(clampNanos(s.startTimeUnixNano));
-    const duration = s.endTimeUnixNano > s.startTimeUnixNano ? s.endTimeUnixNano - s.startTimeUnixNano : 0n;
-    w.uint64(duration > 0xffff_ffff_ffff_ffffn ? 0xffff_ffff_ffff_ffffn : duration);
-    w.uint8(s.statusCode >= 0 && s.statusCode <= 2 ? s.statusCode : 0);
-    w.string(s.statusMessage);
-    writeAttributes(w, s.attributes);
-    w.uint32(s.droppedAttributesCount);
-    w.raw(resourceBytes(s.resource));
-    w.string(s.scope.name);
-    w.string(s.scope.version);
-    writeEventsAndLinks(w, s);
-  }
+  for (const s of spans) writeSpanRow(w, tenant, s);
   return w.toBuffer();
+}
+
+/**
+ * The same rows as {@link encodeSpansRowBinary}, with where each row and its trace id start: the
+ * shape the protobuf transcoder produces, so both feed the same Kafka message builder.
+ */
+export function encodeSpanRows(tenant: string, spans: readonly Span[]): SpanRows {
+  const w = writer;
+  w.reset();
+  const rowStarts = new Uint32Array(spans.length + 1);
+  const traceAt = new Uint32Array(spans.length);
+  spans.forEach((s, i) => {
+    rowStarts[i] = w.length;
+    writeSpanRow(w, tenant, s, traceAt, i);
+  });
+  rowStarts[spans.length] = w.length;
+  return { body: w.toBuffer(), count: spans.length, rowStarts, traceAt };
+}
+
+/** One span's row; notes where its trace id's text starts in `traceAt[i]` when given. */
+function writeSpanRow(w: RowBinaryWriter, tenant: string, s: Span, traceAt?: Uint32Array, i = 0): void {
+  w.string(tenant);
+  if (traceAt) traceAt[i] = w.length + 1; // after the one-byte length of 32 hex characters
+  w.string(s.traceId);
+  w.string(s.spanId);
+  w.string(s.parentSpanId);
+  w.string(s.traceState);
+  w.uint32(s.flags);
+  w.string(s.name);
+  w.uint8(s.kind >= 0 && s.kind <= 5 ? s.kind : 0);
+  w.string(s.resource.serviceName);
+  w.uint64(clampNanos(s.startTimeUnixNano));
+  const duration = s.endTimeUnixNano > s.startTimeUnixNano ? s.endTimeUnixNano - s.startTimeUnixNano : 0n;
+  w.uint64(duration > 0xffff_ffff_ffff_ffffn ? 0xffff_ffff_ffff_ffffn : duration);
+  w.uint8(s.statusCode >= 0 && s.statusCode <= 2 ? s.statusCode : 0);
+  w.string(s.statusMessage);
+  writeAttributes(w, s.attributes);
+  w.uint32(s.droppedAttributesCount);
+  w.raw(resourceBytes(s.resource));
+  w.string(s.scope.name);
+  w.string(s.scope.version);
+  writeEventsAndLinks(w, s);
 }
 
 /** The event and link columns of one span, events.time through dropped_links_count. */
