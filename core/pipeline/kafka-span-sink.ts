@@ -1,10 +1,11 @@
 import type { Kafka } from "kafkajs";
 import type { KafkaConfig } from "../config/schema.js";
 import { retryable } from "../errors.js";
-import { encodeRowMessages, encodeSpanMessages } from "../kafka/format.js";
+import { encodeRowMessages } from "../kafka/format.js";
 import { createAckedProducer } from "../kafka/producer.js";
 import type { Logger } from "../log.js";
 import type { SkaldMetrics } from "../metrics.js";
+import { encodeSpanRows } from "../store/span-row-binary.js";
 import type { SpanSink } from "./span-sink.js";
 
 export interface KafkaSpanSinkDeps {
@@ -28,12 +29,9 @@ export async function createKafkaSpanSink(deps: KafkaSpanSinkDeps): Promise<Span
   const pc = deps.config.producer;
   const producer = await createAckedProducer(deps);
   let closed = false;
-  return {
+  const sink: SpanSink = {
     consume(tenant, spans) {
-      if (spans.length === 0) return Promise.resolve();
-      if (closed)
-        return Promise.reject(retryable("SHUTTING_DOWN", "Skald is shutting down", pc.retryAfterMs));
-      return producer.send(encodeSpanMessages(tenant, spans, pc.maxMessageBytes, producer.partitions));
+      return sink.consumeRows(tenant, encodeSpanRows(tenant, spans));
     },
     consumeRows(tenant, rows) {
       if (rows.count === 0) return Promise.resolve();
@@ -46,4 +44,5 @@ export async function createKafkaSpanSink(deps: KafkaSpanSinkDeps): Promise<Span
       return producer.shutdown();
     },
   };
+  return sink;
 }
