@@ -33,6 +33,13 @@ describe("configuration", () => {
     expect(loadConfig({ env: {} }).serviceMap.pairingSpillBytes).toBe(300_000_000);
     expect(loadConfig({ env: { SKALD_SERVICE_MAP_SPILL_BYTES: "0" } }).serviceMap.pairingSpillBytes).toBe(0);
     expect(() => loadConfig({ env: { SKALD_SERVICE_MAP_SPILL_BYTES: "-1" } })).toThrow(/pairingSpillBytes/);
+    expect(loadConfig({ env: {} }).serviceMap.pairingSliceSpans).toBe(200_000);
+    expect(loadConfig({ env: { SKALD_SERVICE_MAP_SLICE_SPANS: "5000" } }).serviceMap.pairingSliceSpans).toBe(
+      5000,
+    );
+    expect(() => loadConfig({ env: { SKALD_SERVICE_MAP_SLICE_SPANS: "many" } })).toThrow(
+      /SKALD_SERVICE_MAP_SLICE_SPANS/,
+    );
   });
 
   it("names the variable or key that is wrong", () => {

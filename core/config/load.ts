@@ -46,6 +46,7 @@ export const ENV_KEYS: Record<string, { path: string; type: EnvType }> = {
   SKALD_SERVICE_MAP_WINDOW_MS: { path: "serviceMap.windowMs", type: "int" },
   SKALD_SERVICE_MAP_LATENESS_MS: { path: "serviceMap.latenessMs", type: "int" },
   SKALD_SERVICE_MAP_SPILL_BYTES: { path: "serviceMap.pairingSpillBytes", type: "int" },
+  SKALD_SERVICE_MAP_SLICE_SPANS: { path: "serviceMap.pairingSliceSpans", type: "int" },
   SKALD_RECORDER_AWS_REGIONS: { path: "recorder.aws.regions", type: "list" },
   SKALD_RECORDER_INTERVAL_SECONDS: { path: "recorder.intervalSeconds", type: "int" },
   SKALD_RECORDER_AWS_ACCOUNT: { path: "recorder.aws.account", type: "string" },

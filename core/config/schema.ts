@@ -297,6 +297,8 @@ export const serviceMapSchema = z
     maxWindowsPerRun: positiveInt.default(360),
     /** GROUP BY memory of one window's pairing before it spills to disk (core/service-map/job.ts); 0 = never. */
     pairingSpillBytes: z.number().int().nonnegative().default(300_000_000),
+    /** Arrivals per slice of one window's pairing, one query per slice (core/service-map/job.ts); 0 = one query per window. */
+    pairingSliceSpans: z.number().int().nonnegative().default(200_000),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/store.js";
-import { EDGE_AGGREGATES, pairingSql } from "./pairing.js";
+import { EDGE_AGGREGATES, pairingSql, sliceCount } from "./pairing.js";
 import { RED_COLUMNS, redSql } from "./red.js";
 
 /** Default of ServiceMapJobConfig.pairingSpillBytes (config `serviceMap.pairingSpillBytes`). */
@@ -29,7 +29,17 @@ export interface ServiceMapJobConfig {
    * 300 MB. Raise it where memory is plentiful.
    */
   pairingSpillBytes?: number;
+  /**
+   * Arrivals per slice of a window's pairing (config `serviceMap.pairingSliceSpans`): a window of
+   * n arrivals is paired in ceil(n / this) slices of the trace-id space, one query each (see
+   * PairingSlice), so no one query holds the whole window and, on the embedded store (which runs
+   * one query at a time), inserts wait for one slice, not the window. 0 = one query per window.
+   */
+  pairingSliceSpans?: number;
 }
+
+/** Default of ServiceMapJobConfig.pairingSliceSpans. */
+export const PAIRING_SLICE_SPANS = 200_000;
 
 export interface ServiceMapJob {
   /** Starts the timer; returns at once. Safe to call twice. */
@@ -85,23 +95,47 @@ export function createServiceMapJob(
     return (await rs.json<T>())[0];
   }
 
-  async function finishWindow(a: bigint, b: bigint): Promise<void> {
+  /** False when stopped before the window was finished. */
+  async function finishWindow(a: bigint, b: bigint): Promise<boolean> {
     const finished = await one<{ n: string }>(
       `SELECT count() AS n FROM ${db}.sm_windows WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
     );
-    if (Number(finished?.n ?? 0) > 0) return; // another runner finished it
-    const select = `SELECT tenant, minute, source, target_kind, target,
-        fromUnixTimestamp64Milli(toInt64(${b})) AS window_end, ${EDGE_AGGREGATES}
-      FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs })})
-      GROUP BY tenant, minute, source, target_kind, target
-      SETTINGS insert_deduplication_token = 'sm-edges-${b}', deduplicate_blocks_in_dependent_materialized_views = 1,
-        max_bytes_before_external_group_by = ${Math.max(0, Math.trunc(config.pairingSpillBytes ?? PAIRING_SPILL_BYTES))}`;
-    // Settings go in the SQL text, not in `clickhouse_settings`: over chDB those persist in the
-    // shared session, and a dedup token left there silently drops later span inserts.
+    if (Number(finished?.n ?? 0) > 0) return true; // another runner finished it
+    // Slices of about pairingSliceSpans arrivals each...
+    const arrivals = await one<{ n: string }>(
+      `SELECT count() AS n FROM ${db}.sm_half_edges
+        WHERE inserted_at >= fromUnixTimestamp64Milli(toInt64(${a})) AND inserted_at < fromUnixTimestamp64Milli(toInt64(${b}))`,
+    );
+    const wanted = sliceCount(Number(arrivals?.n ?? 0), config.pairingSliceSpans ?? PAIRING_SLICE_SPANS);
+    // ...unless a runner with another setting decided first (migrations/0016): the first decision
+    // recorded for the window is the one every runner uses.
     await store.client.command({
-      query: `INSERT INTO ${db}.sm_edges_1m (tenant, minute, source, target_kind, target, window_end,
-        calls, errors, late, duration, slow_trace, error_trace) ${select}`,
+      query: `INSERT INTO ${db}.sm_window_slices (window_end, slices)
+        SELECT fromUnixTimestamp64Milli(toInt64(${b})), ${wanted}
+        SETTINGS insert_deduplication_token = 'sm-slices-${b}'`,
     });
+    const decided = await one<{ n: string }>(
+      `SELECT argMin(slices, decided_at) AS n FROM ${db}.sm_window_slices
+        WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
+    );
+    const slices = Math.min(256, Math.max(1, Number(decided?.n ?? wanted) || wanted));
+    const spill = Math.max(0, Math.trunc(config.pairingSpillBytes ?? PAIRING_SPILL_BYTES));
+    for (let index = 0; index < slices; index++) {
+      if (stopped) return false; // the window is finished on the next run, from its first slice
+      const token = slices === 1 ? `sm-edges-${b}` : `sm-edges-${b}-${index}-of-${slices}`;
+      const select = `SELECT tenant, minute, source, target_kind, target,
+          fromUnixTimestamp64Milli(toInt64(${b})) AS window_end, ${EDGE_AGGREGATES}
+        FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs }, { index, count: slices })})
+        GROUP BY tenant, minute, source, target_kind, target
+        SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1,
+          max_bytes_before_external_group_by = ${spill}`;
+      // Settings go in the SQL text, not in `clickhouse_settings`: over chDB those persist in the
+      // shared session, and a dedup token left there silently drops later span inserts.
+      await store.client.command({
+        query: `INSERT INTO ${db}.sm_edges_1m (tenant, minute, source, target_kind, target, window_end,
+          calls, errors, late, duration, slow_trace, error_trace) ${select}`,
+      });
+    }
     const lateRow = await one<{ n: string }>(
       `SELECT sum(late) AS n FROM ${db}.sm_edges_1m WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
     );
@@ -117,6 +151,7 @@ export function createServiceMapJob(
     await store.client.command({
       query: `INSERT INTO ${db}.sm_windows (window_end) SELECT fromUnixTimestamp64Milli(toInt64(${b}))`,
     });
+    return true;
   }
 
   async function run(): Promise<number> {
@@ -138,7 +173,7 @@ export function createServiceMapJob(
     else return 0;
     let done = 0;
     while (a + step <= limit && done < config.maxWindowsPerRun && !stopped) {
-      await finishWindow(a, a + step);
+      if (!(await finishWindow(a, a + step))) break;
       a += step;
       done++;
     }

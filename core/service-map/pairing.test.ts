@@ -11,7 +11,7 @@ import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../st
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { openStore, type Store } from "../store/store.js";
 import { createServiceMapJob } from "./job.js";
-import { pairingSql } from "./pairing.js";
+import { inSlice, pairingSql, sliceCount } from "./pairing.js";
 import { redSql } from "./red.js";
 
 function span(over: Partial<Span> & Pick<Span, "traceId" | "spanId" | "kind">, service: string): Span {
@@ -86,17 +86,22 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     });
     return BigInt((await rs.json<{ ins: string }>())[0].ins);
   };
-  const calls = async (tenant: string, fromMs: bigint, untilMs: bigint) => {
-    const rs = await store.client.query({
-      query: `SELECT source, target_kind, target, is_late FROM (${pairingSql(store.database, {
-        doneFromMs: fromMs,
-        untilMs,
-        latenessMs: 300_000,
-      })}) WHERE tenant = {t:String}`,
-      query_params: { t: tenant },
-      format: "JSONEachRow",
-    });
-    return rs.json();
+  /** The calls done in [fromMs, untilMs), paired in `slices` slices of the trace-id space (concatenated). */
+  const calls = async (tenant: string, fromMs: bigint, untilMs: bigint, slices = 1) => {
+    const all: unknown[] = [];
+    for (let index = 0; index < slices; index++) {
+      const rs = await store.client.query({
+        query: `SELECT source, target_kind, target, is_late FROM (${pairingSql(
+          store.database,
+          { doneFromMs: fromMs, untilMs, latenessMs: 300_000 },
+          { index, count: slices },
+        )}) WHERE tenant = {t:String}`,
+        query_params: { t: tenant },
+        format: "JSONEachRow",
+      });
+      all.push(...(await rs.json()));
+    }
+    return all;
   };
 
   for (const order of ["consumer first", "producer first"] as const) {
@@ -128,8 +133,47 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
         { source: "orders", target_kind: "service", target: "mailer", is_late: 0 },
       ]);
       expect(await calls(tenant, t1, t2)).toEqual([]);
+      // in 16 slices the producer's trace (aa…) and the consumer's (bb…) fall in different slices
+      // (10 and 11): the call is still counted once, in the producer's
+      expect(await calls(tenant, t2, t2 + 1n, 16)).toEqual([
+        { source: "orders", target_kind: "service", target: "mailer", is_late: 0 },
+      ]);
+      expect(await calls(tenant, t1, t2, 16)).toEqual([]);
+      expect(await calls(tenant, t2, t2 + 1n, 3)).toEqual([
+        { source: "orders", target_kind: "service", target: "mailer", is_late: 0 },
+      ]);
     });
   }
+
+  it("cuts the trace-id space into slices that cover every id exactly once", async () => {
+    for (const count of [2, 3, 16, 255, 256]) {
+      const conditions = Array.from({ length: count }, (_, index) => inSlice("t", { index, count }));
+      const rs = await store.client.query({
+        // every first byte, followed by the lowest and the highest rest
+        query: `SELECT arrayMap(t -> [${conditions.join(", ")}], [
+            toFixedString(concat(char(number), repeat(char(0), 15)), 16),
+            toFixedString(concat(char(number), repeat(char(255), 15)), 16)]) AS hits
+          FROM numbers(256) ORDER BY number`,
+        format: "JSONEachRow",
+      });
+      const rows = await rs.json<{ hits: number[][] }>();
+      expect(rows).toHaveLength(256);
+      rows.forEach((row, byte) => {
+        for (const hits of row.hits) {
+          expect(
+            hits.reduce((a, b) => a + Number(b), 0),
+            `byte ${byte} of ${count} slices`,
+          ).toBe(1);
+          // slice i starts at first byte floor(256 i / count): in order, and as even as bytes allow
+          const expected = Array.from({ length: count }, (_, i) => i).findLast(
+            (i) => Math.floor((256 * i) / count) <= byte,
+          );
+          expect(hits.indexOf(1), `byte ${byte} of ${count} slices`).toBe(expected);
+        }
+      });
+    }
+    expect(inSlice("t", { index: 0, count: 1 })).toBe("1");
+  });
 
   it("reads a replayed span once: stored again in other batches, its call and its request count once", async () => {
     const tenant = "replay";
@@ -149,6 +193,9 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     });
     const until = BigInt(Date.now() + 60_000);
     expect(await calls(tenant, 0n, until)).toEqual([
+      { source: "gateway", target_kind: "service", target: "auth", is_late: 0 },
+    ]);
+    expect(await calls(tenant, 0n, until, 16)).toEqual([
       { source: "gateway", target_kind: "service", target: "auth", is_late: 0 },
     ]);
     const red = await store.client.query({
@@ -373,5 +420,16 @@ describe("service RED across the upgrade to job-built rollups (migration 0013)",
       });
       expect(await services.json(), table).toEqual([{ calls: "2" }]);
     }
+  });
+});
+
+describe("sliceCount", () => {
+  it("gives one slice per spansPerSlice arrivals, at least 1 and at most 256", () => {
+    expect(sliceCount(0, 200_000)).toBe(1);
+    expect(sliceCount(200_000, 200_000)).toBe(1);
+    expect(sliceCount(200_001, 200_000)).toBe(2);
+    expect(sliceCount(1_650_000, 200_000)).toBe(9);
+    expect(sliceCount(1e12, 200_000)).toBe(256);
+    expect(sliceCount(1_650_000, 0)).toBe(1); // 0 = never slice
   });
 });

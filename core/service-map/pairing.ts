@@ -44,41 +44,90 @@ export interface PairingRange {
 }
 
 /**
+ * One of `count` slices of the trace-id space, cut by the first byte of the trace id: slice `index`
+ * holds the calls whose parent span's trace id falls in its range. A window's pairing done in
+ * slices reads and groups each slice's traces separately (the primary key of `sm_half_edges`,
+ * (tenant, trace_id, span_id), prunes every read to the slice), so each query holds a fraction of the
+ * window in memory and runs a fraction of the time; the union of the slices' calls is the unsliced
+ * result, each call in exactly one slice.
+ */
+export interface PairingSlice {
+  index: number;
+  /** 1 to 256. */
+  count: number;
+}
+
+/** Slices of at most about `spansPerSlice` arrivals each, for a window of `arrivals` spans. */
+export function sliceCount(arrivals: number, spansPerSlice: number): number {
+  if (!(spansPerSlice > 0) || !(arrivals > 0)) return 1;
+  return Math.min(256, Math.max(1, Math.ceil(arrivals / spansPerSlice)));
+}
+
+/** SQL condition: `column` (a FixedString trace id) lies in the slice's range; "1" for no slicing. */
+export function inSlice(column: string, slice: PairingSlice | undefined): string {
+  if (!slice || slice.count <= 1) return "1";
+  const count = Math.min(256, Math.max(1, Math.trunc(slice.count)));
+  const index = Math.min(count - 1, Math.max(0, Math.trunc(slice.index)));
+  const byte = (i: number) =>
+    `unhex('${Math.floor((256 * i) / count)
+      .toString(16)
+      .padStart(2, "0")}')`;
+  const parts: string[] = [];
+  if (index > 0) parts.push(`${column} >= ${byte(index)}`);
+  if (index < count - 1) parts.push(`${column} < ${byte(index + 1)}`);
+  return parts.join(" AND ");
+}
+
+/**
  * SELECT producing one row per call: tenant, minute, source, target_kind, target, trace_id,
  * duration_ns, is_error, is_late. `db` is the database name; `tenantParam` is a placeholder the
- * caller binds.
+ * caller binds. With `slice`, only the calls of that slice (see PairingSlice).
  */
-export function pairingSql(db: string, r: PairingRange): string {
+export function pairingSql(db: string, r: PairingRange, slice?: PairingSlice): string {
   const tenant = r.tenantParam ? `AND tenant = ${r.tenantParam}` : "";
   // Times are inlined as integer literals (computed in code, never user input) rather than bound:
   // over chDB, parameters of concurrent queries on the shared session can leak into each other.
   const from = `toInt64(${BigInt(r.doneFromMs)})`;
   const until = `toInt64(${BigInt(r.untilMs)})`;
   const late = `toInt64(${Math.trunc(r.latenessMs)})`;
+  const at = (ms: string) => `fromUnixTimestamp64Milli(${ms})`;
   const minute = [
     r.minuteFrom ? `AND minute >= ${r.minuteFrom}` : "",
     r.minuteTo ? `AND minute < ${r.minuteTo}` : "",
   ].join(" ");
+  const lookback = Math.max(1, Math.trunc(r.lookbackBounds ?? LATE_HORIZON));
+  // Rows within one lateness bound before the window, and within the lookback.
+  const withinBound = `inserted_at >= ${at(`${from} - ${late}`)} AND inserted_at < ${at(until)} ${tenant}`;
+  const horizon = `inserted_at >= ${at(`${from} - ${late} * ${lookback}`)} AND inserted_at < ${at(until)} ${tenant}`;
   // Candidate traces, the only ones that can hold a call done in [from, until):
   //  - a service edge is done when its later span arrives, so one of its spans arrived in the window;
   //  - a virtual edge is done one lateness bound after its CLIENT/PRODUCER span (which has a peer)
   //    arrived, so that span arrived in the window shifted back by one bound;
-  //  - a CONSUMER linked to a PRODUCER in another trace pairs across the two traces: both sides of
-  //    every cross-trace link that arrived within one bound before the window.
-  // Their spans are then read back `lookback` bounds before the window, which also keeps the
-  // lookup to the newest fifteen-minute partitions instead of the whole day.
-  const inWindow = `inserted_at >= fromUnixTimestamp64Milli(${from})
-      AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
-  const virtualDue = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late})
-      AND inserted_at < fromUnixTimestamp64Milli(${until} - ${late}) ${tenant}`;
-  const withinBound = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late})
-      AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
-  const lookback = Math.max(1, Math.trunc(r.lookbackBounds ?? LATE_HORIZON));
-  const horizon = `inserted_at >= fromUnixTimestamp64Milli(${from} - ${late} * ${lookback})
-      AND inserted_at < fromUnixTimestamp64Milli(${until}) ${tenant}`;
-  // One read of the candidate rows, no self-join: every span is emitted under its own key (as a
-  // potential parent) and, if it has one, under its parent's key (as a child); one GROUP BY then
-  // holds each span together with all its children, from which calls are read off.
+  //  - a CONSUMER linked to a PRODUCER in another trace is a child in the producer's trace: that
+  //    trace, for every cross-trace link that arrived within one bound before the window.
+  // One scan of the last bound's arrivals (pruned to the slice) finds the first two. The links are
+  // read by their reference: not pruned by the key, but the all-zero references of the usual case
+  // are skipped by reading that one column first (PREWHERE in this order: ten times cheaper than
+  // with the time condition first).
+  const zero = "toFixedString('', 16)";
+  const candidates = `
+      SELECT arrayJoin(arrayFilter(t -> notEmpty(t), [
+          if(inserted_at >= ${at(from)}, trace_id, ${zero}),
+          if(inserted_at < ${at(`${until} - ${late}`)} AND peer_kind != '', trace_id, ${zero})])) AS t
+        FROM ${db}.sm_half_edges WHERE ${withinBound} AND ${inSlice("trace_id", slice)}
+      UNION ALL
+      SELECT ref_trace_id FROM ${db}.sm_half_edges
+        PREWHERE notEmpty(ref_trace_id) AND ${withinBound} WHERE ${inSlice("ref_trace_id", slice)}`;
+  const columns = `tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name, kind, start_time, duration_ns,
+        is_error, peer_kind, peer_name, inserted_at`;
+  // The candidate traces' spans back to the lookback, plus the CONSUMER spans of other traces
+  // linked into them (children under a key of these traces). Trace ids alone, not (tenant, trace
+  // id): a trace id shared by two tenants only adds rows, and calls are keyed by tenant below.
+  // Then one GROUP BY, no self-join: every span is emitted under its own key (as a potential
+  // parent) and, if it has one, under its parent's key (as a child); the GROUP BY holds each span
+  // together with all its children, from which calls are read off. Keys outside the slice (a
+  // linked CONSUMER's own key, its producer's key read in its own trace's slice) are left to
+  // their slice.
   return `
 SELECT tenant, o.1 AS minute, o.2 AS source, o.3 AS target_kind, o.4 AS target, lower(hex(o.5)) AS trace_id,
   o.6 AS duration_ns, o.7 AS is_error, o.8 AS is_late, o.9 AS done
@@ -97,7 +146,7 @@ FROM
       service, kind, start, dur, err, peer_kind, peer_name, ins
     FROM
     (
-      -- deduplicated half edges of the candidate traces (a replayed span is read once); an
+      -- deduplicated half edges (a replayed span, or one read by both parts, is read once); an
       -- all-zero ref_trace_id means the span's own trace, an all-zero ref_span_id no parent
       SELECT tenant, trace_id, span_id, if(empty(any(ref_trace_id)), trace_id, any(ref_trace_id)) AS ref_trace,
         any(ref_span_id) AS ref_span,
@@ -107,19 +156,18 @@ FROM
         any(duration_ns) AS dur, any(is_error) AS err,
         toString(any(peer_kind)) AS peer_kind, toString(any(peer_name)) AS peer_name,
         min(toUnixTimestamp64Milli(inserted_at)) AS ins
-      FROM ${db}.sm_half_edges
-      WHERE (tenant, trace_id) IN (
-          SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${inWindow}
-          UNION DISTINCT
-          SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${virtualDue} AND peer_kind != ''
-          UNION DISTINCT
-          SELECT tenant, trace_id FROM ${db}.sm_half_edges WHERE ${withinBound} AND notEmpty(ref_trace_id)
-          UNION DISTINCT
-          SELECT tenant, ref_trace_id FROM ${db}.sm_half_edges WHERE ${withinBound} AND notEmpty(ref_trace_id))
-        AND ${horizon}
+      FROM
+      (
+        SELECT ${columns} FROM ${db}.sm_half_edges PREWHERE ${horizon}
+          WHERE ${inSlice("trace_id", slice)} AND trace_id IN (${candidates})
+        UNION ALL
+        SELECT ${columns} FROM ${db}.sm_half_edges PREWHERE notEmpty(ref_trace_id) AND ${horizon}
+          WHERE ${inSlice("ref_trace_id", slice)} AND ref_trace_id IN (${candidates})
+      )
       GROUP BY tenant, trace_id, span_id
     )
     ARRAY JOIN if(notEmpty(ref_span), [(trace_id, span_id, 1), (ref_trace, ref_span, 0)], [(trace_id, span_id, 1)]) AS k
+    WHERE ${inSlice("k.1", slice)}
   )
   GROUP BY tenant, k_trace, k_span
 )

@@ -88,7 +88,8 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     setup = await target.setup();
     app = await startApp({
       storage: setup.storage,
-      serviceMap: { windowMs: 1000, latenessMs: LATENESS_MS, visibilityMarginMs: 300 },
+      // windows of more than 60 arrivals are paired in slices of the trace-id space
+      serviceMap: { windowMs: 1000, latenessMs: LATENESS_MS, visibilityMarginMs: 300, pairingSliceSpans: 60 },
       pipeline: { batchMaxDelayMs: 20 },
     });
     exporter = new OTLPTraceExporter({ url: app.listeners.otlpHttp });
@@ -214,6 +215,12 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
       svc1mv2: svc1m,
       svc1h: svc1m,
     });
+    // some windows were paired in several slices (pairingSliceSpans: 60 above)
+    const sliced = await app.store.client.query({
+      query: `SELECT max(slices) AS n FROM ${db}.sm_window_slices`,
+      format: "JSONEachRow",
+    });
+    expect(Number((await sliced.json<{ n: string }>())[0].n)).toBeGreaterThan(1);
     // the first window that paired calls: finishing it again would double them without dedup
     const first = await app.store.client.query({
       query: `SELECT toString(min(window_end)) AS w FROM ${db}.sm_edges_1m WHERE calls > 0`,
@@ -245,6 +252,9 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
         latenessMs: LATENESS_MS,
         visibilityMarginMs: 300,
         maxWindowsPerRun: 100_000,
+        // another slice size than the app's job: it must re-finish with the slices recorded for
+        // each window, or calls inserted under one cut would be inserted again under another
+        pairingSliceSpans: 7,
       },
     );
     // The app's own job keeps finishing new windows meanwhile; one recorded after the DELETE puts
