@@ -9,7 +9,8 @@
  * pairing job at steady state (which the short OTLP runs hardly include) as a share of that ingest.
  * BENCH_DATA_DIR keeps the data between runs (generation and pairing are skipped when present);
  * BENCH_ONLY_OTLP=1 runs only the OTLP ratio (BENCH_OTLP_SECONDS per run, BENCH_OTLP_ROUNDS rounds),
- * BENCH_ONLY_JOB=1 only the steady-state pairing job (twice).
+ * BENCH_ONLY_JOB=1 only the steady-state pairing job (twice; BENCH_SLICE_SPANS and BENCH_SPILL_BYTES set
+ * the job's pairingSliceSpans and pairingSpillBytes).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -234,7 +235,15 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
   await waitForMerges(store, db, { limitSeconds: 60 });
   const job = createServiceMapJob(
     { store: scratch, logger: createLogger("warn"), registry: new (await import("prom-client")).Registry() },
-    { jobEnabled: true, windowMs, latenessMs: 300_000, visibilityMarginMs: 0, maxWindowsPerRun: 1 },
+    {
+      jobEnabled: true,
+      windowMs,
+      latenessMs: 300_000,
+      visibilityMarginMs: 0,
+      maxWindowsPerRun: 1,
+      ...(process.env.BENCH_SLICE_SPANS ? { pairingSliceSpans: Number(process.env.BENCH_SLICE_SPANS) } : {}),
+      ...(process.env.BENCH_SPILL_BYTES ? { pairingSpillBytes: Number(process.env.BENCH_SPILL_BYTES) } : {}),
+    },
   );
   // the watermark one window before the end: the next run finishes exactly the last window
   await store.client.command({

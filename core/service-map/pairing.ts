@@ -170,13 +170,17 @@ FROM
     WHERE ${inSlice("k.1", slice)}
   )
   GROUP BY tenant, k_trace, k_span
+  -- a key without its own span (a parent not read: not arrived, or outside the lookback) has no calls
+  HAVING has_self
 )
+-- calls done outside the window are dropped before they become rows
 ARRAY JOIN arrayConcat(
   arrayMap(ch -> (toStartOfMinute(ch.2), p_service, 'service', ch.1, ch.6,
       if(p_kind = 'CLIENT', p_dur, ch.3), if(p_kind = 'CLIENT', p_err, ch.4),
       toUInt8(abs(ch.5 - p_ins) > ${late}), greatest(ch.5, p_ins)),
-    arrayFilter(ch -> has_self AND ch.1 != p_service, children)),
-  if(has_self AND p_peer_kind != '' AND NOT arrayExists(ch -> ch.1 != p_service AND ch.5 <= p_ins + ${late}, children),
+    arrayFilter(ch -> ch.1 != p_service AND greatest(ch.5, p_ins) >= ${from} AND greatest(ch.5, p_ins) < ${until}, children)),
+  if(p_peer_kind != '' AND p_ins + ${late} >= ${from} AND p_ins + ${late} < ${until}
+      AND NOT arrayExists(ch -> ch.1 != p_service AND ch.5 <= p_ins + ${late}, children),
     [(toStartOfMinute(p_start), p_service, p_peer_kind, p_peer_name, k_trace, p_dur, p_err, toUInt8(0), p_ins + ${late})],
     [])) AS o
 WHERE done >= ${from} AND done < ${until} ${minute}`;
