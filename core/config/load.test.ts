@@ -30,7 +30,7 @@ describe("configuration", () => {
   });
 
   it("bounds the service-map pairing's memory by default, and lets it be raised or unbounded", () => {
-    expect(loadConfig({ env: {} }).serviceMap.pairingSpillBytes).toBe(300_000_000);
+    expect(loadConfig({ env: {} }).serviceMap.pairingSpillBytes).toBe(1_000_000_000);
     expect(loadConfig({ env: { SKALD_SERVICE_MAP_SPILL_BYTES: "0" } }).serviceMap.pairingSpillBytes).toBe(0);
     expect(() => loadConfig({ env: { SKALD_SERVICE_MAP_SPILL_BYTES: "-1" } })).toThrow(/pairingSpillBytes/);
     expect(loadConfig({ env: {} }).serviceMap.pairingSliceSpans).toBe(200_000);

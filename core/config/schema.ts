@@ -295,8 +295,8 @@ export const serviceMapSchema = z
     visibilityMarginMs: positiveInt.default(2000),
     /** Windows finished per wake-up at most (catch-up after downtime is spread out). */
     maxWindowsPerRun: positiveInt.default(360),
-    /** GROUP BY memory of one window's pairing before it spills to disk (core/service-map/job.ts); 0 = never. */
-    pairingSpillBytes: z.number().int().nonnegative().default(300_000_000),
+    /** GROUP BY memory of one slice of a window's pairing before it spills to disk (core/service-map/job.ts); 0 = never. */
+    pairingSpillBytes: z.number().int().nonnegative().default(1_000_000_000),
     /** Arrivals per slice of one window's pairing, one query per slice (core/service-map/job.ts); 0 = one query per window. */
     pairingSliceSpans: z.number().int().nonnegative().default(200_000),
   })

@@ -5,7 +5,7 @@ import { EDGE_AGGREGATES, pairingSql, sliceCount } from "./pairing.js";
 import { RED_COLUMNS, redSql } from "./red.js";
 
 /** Default of ServiceMapJobConfig.pairingSpillBytes (config `serviceMap.pairingSpillBytes`). */
-export const PAIRING_SPILL_BYTES = 300_000_000;
+export const PAIRING_SPILL_BYTES = 1_000_000_000;
 
 /** What users set (config section `serviceMap`). */
 export interface ServiceMapJobConfig {
@@ -20,13 +20,12 @@ export interface ServiceMapJobConfig {
   /** Windows finished per wake-up at most (catch-up after downtime is spread out). */
   maxWindowsPerRun: number;
   /**
-   * Memory a window's pairing may hold in its GROUP BYs before ClickHouse spills them to disk
-   * (`max_bytes_before_external_group_by`; 0 = never spill). A 30 s window at ~55,000 distinct
-   * spans/s (bench:ingest) pairs about 1.7M spans with their partners: `skald start` peaked at
-   * 2,301 MiB RSS unbounded, 1,570 MiB at 1 GB and 964 MiB at 300 MB (the default), at about the
-   * same ingest rate. Spilling costs the job CPU: at 300,000 spans a window (bench:service-map,
-   * BENCH_ONLY_JOB=1), 1.14-1.19 CPU-s per 100k spans unbounded, 1.39-1.42 at 1 GB, 1.67-1.96 at
-   * 300 MB. Raise it where memory is plentiful.
+   * Memory one slice of a window's pairing may hold in its GROUP BYs before ClickHouse spills them
+   * to disk (`max_bytes_before_external_group_by`; 0 = never spill). Slices (below) are what keep
+   * memory bounded; this is the backstop for a slice that is not small (a huge trace). A bound that
+   * is reached costs CPU: at 300,000 spans a window (bench:service-map, BENCH_ONLY_JOB=1, 2 slices),
+   * 1.29-1.32 CPU-s per 100k spans with no bound, 2.07-2.18 at 300 MB (the old default, which
+   * slices of this size reach).
    */
   pairingSpillBytes?: number;
   /**
@@ -34,6 +33,8 @@ export interface ServiceMapJobConfig {
    * n arrivals is paired in ceil(n / this) slices of the trace-id space, one query each (see
    * PairingSlice), so no one query holds the whole window and, on the embedded store (which runs
    * one query at a time), inserts wait for one slice, not the window. 0 = one query per window.
+   * A 30 s window at ~55,000 distinct spans/s (bench:ingest) pairs about 1.7M spans with their
+   * partners: `skald start` peaked at 2,301 MiB RSS in one query, 977 MiB in slices of 200,000.
    */
   pairingSliceSpans?: number;
 }
