@@ -61,6 +61,12 @@ export async function openStore(config: StorageConfig): Promise<Store> {
     // On a cluster, writes go to Distributed tables: answer only once the shards hold the rows
     // (the default queues them on the node first, which would acknowledge before they are durable).
     ...(config.cluster ? { distributed_foreground_insert: 1 } : {}),
+    // Queries such as the service-map pairing read a Distributed table filtered by an IN subquery
+    // over a Distributed table, which ClickHouse refuses by default on more than one shard
+    // ("Double-distributed IN/JOIN subqueries is denied"). GLOBAL IN computes the set once over
+    // the whole cluster, so the answer is the single node's (a linked trace on another shard
+    // included); the cost is shipping the set to the shards.
+    ...(config.cluster ? { distributed_product_mode: "global" } : {}),
   };
   const tls = clickhouseTlsOf(config);
   if (config.url) {
