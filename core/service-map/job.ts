@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/store.js";
 import { EDGE_AGGREGATES, pairingSql, sliceCount } from "./pairing.js";
@@ -87,6 +87,28 @@ export function createServiceMapJob(
         registers,
       }),
   );
+  const windowSeconds = metric(
+    deps.registry,
+    "skald_service_map_window_duration_seconds",
+    (registers) =>
+      new Histogram({
+        name: "skald_service_map_window_duration_seconds",
+        help: "Time to finish one arrival window of the service-map job (pairing in slices, RED, watermark).",
+        buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+        registers,
+      }),
+  );
+  const lastWindow = metric(
+    deps.registry,
+    "skald_service_map_last_window",
+    (registers) =>
+      new Gauge({
+        name: "skald_service_map_last_window",
+        help: "The last window the service-map job finished: its span arrivals and the slices its pairing was cut into (serviceMap.pairingSliceSpans).",
+        labelNames: ["what"],
+        registers,
+      }),
+  );
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let stopped = false;
@@ -102,6 +124,7 @@ export function createServiceMapJob(
       `SELECT count() AS n FROM ${db}.sm_windows WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
     );
     if (Number(finished?.n ?? 0) > 0) return true; // another runner finished it
+    const endTimer = windowSeconds.startTimer();
     // Slices of about pairingSliceSpans arrivals each...
     const arrivals = await one<{ n: string }>(
       `SELECT count() AS n FROM ${db}.sm_half_edges
@@ -152,6 +175,9 @@ export function createServiceMapJob(
     await store.client.command({
       query: `INSERT INTO ${db}.sm_windows (window_end) SELECT fromUnixTimestamp64Milli(toInt64(${b}))`,
     });
+    endTimer();
+    lastWindow.set({ what: "arrivals" }, Number(arrivals?.n ?? 0));
+    lastWindow.set({ what: "slices" }, slices);
     return true;
   }
 

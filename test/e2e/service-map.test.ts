@@ -166,6 +166,12 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     expect(lateEdge?.late).toBe(1);
     const metrics = await (await fetch(app.graphqlUrl.replace("/graphql", "/metrics"))).text();
     expect(metrics).toMatch(/^skald_service_map_late_calls_total 1$/m);
+    // the job's own figures: windows finished (with their duration), the last one's arrivals and slices
+    expect(
+      Number(metrics.match(/^skald_service_map_window_duration_seconds_count (\d+)$/m)?.[1]),
+    ).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^skald_service_map_last_window\{what="slices"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^skald_service_map_last_window\{what="arrivals"\} \d+$/m);
     for (const e of map.edges) {
       const t = truth.get(`${e.source}->${e.target}`);
       if (!t) continue;
