@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PAIRING_SLICE_SPANS, PAIRING_SPILL_BYTES } from "../service-map/pairing.js";
 import { TENANT_RE } from "../tenant.js";
 
 const port = z.number().int().min(0).max(65535);
@@ -296,9 +297,9 @@ export const serviceMapSchema = z
     /** Windows finished per wake-up at most (catch-up after downtime is spread out). */
     maxWindowsPerRun: positiveInt.default(360),
     /** GROUP BY memory of one slice of a window's pairing before it spills to disk (core/service-map/job.ts); 0 = never. */
-    pairingSpillBytes: z.number().int().nonnegative().default(1_000_000_000),
+    pairingSpillBytes: z.number().int().nonnegative().default(PAIRING_SPILL_BYTES),
     /** Arrivals per slice of one window's pairing, one query per slice (core/service-map/job.ts); 0 = one query per window. */
-    pairingSliceSpans: z.number().int().nonnegative().default(200_000),
+    pairingSliceSpans: z.number().int().nonnegative().default(PAIRING_SLICE_SPANS),
   })
   .strict();
 

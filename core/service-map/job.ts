@@ -1,11 +1,14 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/store.js";
-import { EDGE_AGGREGATES, pairingSql, sliceCount } from "./pairing.js";
+import {
+  EDGE_AGGREGATES,
+  PAIRING_SLICE_SPANS,
+  PAIRING_SPILL_BYTES,
+  pairingSql,
+  sliceCount,
+} from "./pairing.js";
 import { RED_COLUMNS, redSql } from "./red.js";
-
-/** Default of ServiceMapJobConfig.pairingSpillBytes (config `serviceMap.pairingSpillBytes`). */
-export const PAIRING_SPILL_BYTES = 1_000_000_000;
 
 /** What users set (config section `serviceMap`). */
 export interface ServiceMapJobConfig {
@@ -38,9 +41,6 @@ export interface ServiceMapJobConfig {
    */
   pairingSliceSpans?: number;
 }
-
-/** Default of ServiceMapJobConfig.pairingSliceSpans. */
-export const PAIRING_SLICE_SPANS = 200_000;
 
 export interface ServiceMapJob {
   /** Starts the timer; returns at once. Safe to call twice. */
@@ -118,37 +118,42 @@ export function createServiceMapJob(
     return (await rs.json<T>())[0];
   }
 
-  /** False when stopped before the window was finished. */
-  async function finishWindow(a: bigint, b: bigint): Promise<boolean> {
-    const finished = await one<{ n: string }>(
-      `SELECT count() AS n FROM ${db}.sm_windows WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
+  /**
+   * How many slices window [a, b) is paired in: about pairingSliceSpans arrivals each, unless a
+   * runner decided first (migrations/0016). The first decision recorded for the window is the one
+   * every runner uses, so a retry with another setting repeats the same dedup tokens.
+   */
+  async function slicesOf(a: bigint, b: bigint): Promise<{ arrivals: number; slices: number }> {
+    const counted = await one<{ n: string }>(
+      `SELECT count() AS n FROM ${db}.sm_half_edges WHERE inserted_at >= ${at(a)} AND inserted_at < ${at(b)}`,
     );
-    if (Number(finished?.n ?? 0) > 0) return true; // another runner finished it
-    const endTimer = windowSeconds.startTimer();
-    // Slices of about pairingSliceSpans arrivals each...
-    const arrivals = await one<{ n: string }>(
-      `SELECT count() AS n FROM ${db}.sm_half_edges
-        WHERE inserted_at >= fromUnixTimestamp64Milli(toInt64(${a})) AND inserted_at < fromUnixTimestamp64Milli(toInt64(${b}))`,
-    );
-    const wanted = sliceCount(Number(arrivals?.n ?? 0), config.pairingSliceSpans ?? PAIRING_SLICE_SPANS);
-    // ...unless a runner with another setting decided first (migrations/0016): the first decision
-    // recorded for the window is the one every runner uses.
+    const arrivals = Number(counted?.n ?? 0);
+    const wanted = sliceCount(arrivals, config.pairingSliceSpans ?? PAIRING_SLICE_SPANS);
     await store.client.command({
-      query: `INSERT INTO ${db}.sm_window_slices (window_end, slices)
-        SELECT fromUnixTimestamp64Milli(toInt64(${b})), ${wanted}
+      query: `INSERT INTO ${db}.sm_window_slices (window_end, slices) SELECT ${at(b)}, ${wanted}
         SETTINGS insert_deduplication_token = 'sm-slices-${b}'`,
     });
     const decided = await one<{ n: string }>(
-      `SELECT argMin(slices, decided_at) AS n FROM ${db}.sm_window_slices
-        WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
+      `SELECT argMin(slices, decided_at) AS n FROM ${db}.sm_window_slices WHERE window_end = ${at(b)}`,
     );
-    const slices = Math.min(256, Math.max(1, Number(decided?.n ?? wanted) || wanted));
+    // 0 (nothing read back) keeps this runner's own count
+    return { arrivals, slices: Number(decided?.n ?? 0) || wanted };
+  }
+
+  /** False when stopped before the window was finished. */
+  async function finishWindow(a: bigint, b: bigint): Promise<boolean> {
+    const finished = await one<{ n: string }>(
+      `SELECT count() AS n FROM ${db}.sm_windows WHERE window_end = ${at(b)}`,
+    );
+    if (Number(finished?.n ?? 0) > 0) return true; // another runner finished it
+    const endTimer = windowSeconds.startTimer();
+    const { arrivals, slices } = await slicesOf(a, b);
     const spill = Math.max(0, Math.trunc(config.pairingSpillBytes ?? PAIRING_SPILL_BYTES));
     for (let index = 0; index < slices; index++) {
       if (stopped) return false; // the window is finished on the next run, from its first slice
       const token = slices === 1 ? `sm-edges-${b}` : `sm-edges-${b}-${index}-of-${slices}`;
       const select = `SELECT tenant, minute, source, target_kind, target,
-          fromUnixTimestamp64Milli(toInt64(${b})) AS window_end, ${EDGE_AGGREGATES}
+          ${at(b)} AS window_end, ${EDGE_AGGREGATES}
         FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs }, { index, count: slices })})
         GROUP BY tenant, minute, source, target_kind, target
         SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1,
@@ -161,7 +166,7 @@ export function createServiceMapJob(
       });
     }
     const lateRow = await one<{ n: string }>(
-      `SELECT sum(late) AS n FROM ${db}.sm_edges_1m WHERE window_end = fromUnixTimestamp64Milli(toInt64(${b}))`,
+      `SELECT sum(late) AS n FROM ${db}.sm_edges_1m WHERE window_end = ${at(b)}`,
     );
     lateCalls.inc(Number(lateRow?.n ?? 0));
     // RED of the entry spans that arrived in the window (red.ts); the views on sm_red_1m fill the
@@ -173,10 +178,10 @@ export function createServiceMapJob(
         SETTINGS insert_deduplication_token = 'sm-red-${b}', deduplicate_blocks_in_dependent_materialized_views = 1`,
     });
     await store.client.command({
-      query: `INSERT INTO ${db}.sm_windows (window_end) SELECT fromUnixTimestamp64Milli(toInt64(${b}))`,
+      query: `INSERT INTO ${db}.sm_windows (window_end) SELECT ${at(b)}`,
     });
     endTimer();
-    lastWindow.set({ what: "arrivals" }, Number(arrivals?.n ?? 0));
+    lastWindow.set({ what: "arrivals" }, arrivals);
     lastWindow.set({ what: "slices" }, slices);
     return true;
   }
@@ -232,6 +237,9 @@ export function createServiceMapJob(
     },
   };
 }
+
+/** An arrival time in milliseconds as a SQL DateTime64(3) (computed in code, inlined; see pairingSql). */
+const at = (ms: bigint): string => `fromUnixTimestamp64Milli(toInt64(${ms}))`;
 
 /** Registers a metric once per registry (several modules or apps may share one in tests). */
 function metric<T>(registry: Registry, name: string, make: (registers: Registry[]) => T): T {

@@ -43,6 +43,11 @@ export interface PairingRange {
   minuteTo?: string;
 }
 
+/** Default arrivals per slice of a window's pairing (config `serviceMap.pairingSliceSpans`; job.ts). */
+export const PAIRING_SLICE_SPANS = 200_000;
+/** Default GROUP BY memory of one slice before it spills (config `serviceMap.pairingSpillBytes`; job.ts). */
+export const PAIRING_SPILL_BYTES = 1_000_000_000;
+
 /**
  * One of `count` slices of the trace-id space, cut by the first byte of the trace id: slice `index`
  * holds the calls whose parent span's trace id falls in its range. A window's pairing done in
