@@ -26,7 +26,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ONLY = process.env.BENCH_VARIANTS?.split(";");
 
 /** Materialized views on `spans` (and what they cascade into). */
-const SPAN_VIEWS = ["trace_index_mv", "operations_mv", "sm_half_edges_mv", "sm_red_1m_mv"];
+const SPAN_VIEWS = ["trace_index_mv", "operations_mv", "sm_arrivals_mv"];
 
 interface Variant {
   name: string;

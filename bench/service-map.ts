@@ -222,7 +222,7 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
   // one insert per 30 s of arrivals, as parts the size live ingest would merge them into
   for (let from = 0; from < total; from += rate * 30) {
     await store.client.command({
-      query: `INSERT INTO ${db}.sm_half_edges (tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name,
+      query: `INSERT INTO ${db}.sm_arrivals (tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name,
           kind, start_time, duration_ns, is_error, peer_kind, peer_name, inserted_at, is_entry, operation, version, instance)
         SELECT 'default', toFixedString(MD5(toString(intDiv(n, 8))), 16), toFixedString(substring(MD5(toString(n)), 1, 8), 8),
           toFixedString('', 16), if(n % 8 = 0, toFixedString('', 8), toFixedString(substring(MD5(toString(n - n % 8)), 1, 8), 8)),
@@ -278,7 +278,7 @@ async function main() {
   }
   const db = store.database;
   const [have] = await (
-    await store.client.query({ query: `SELECT count() AS n FROM ${db}.sm_half_edges`, format: "JSONEachRow" })
+    await store.client.query({ query: `SELECT count() AS n FROM ${db}.sm_arrivals`, format: "JSONEachRow" })
   ).json<{ n: string }>();
   if (Number(have.n) < SPANS) {
     const s = await generate(store, db, SPANS, SPANS, BigInt(Date.now()) * 1_000_000n);

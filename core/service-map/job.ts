@@ -125,7 +125,7 @@ export function createServiceMapJob(
    */
   async function slicesOf(a: bigint, b: bigint): Promise<{ arrivals: number; slices: number }> {
     const counted = await one<{ n: string }>(
-      `SELECT count() AS n FROM ${db}.sm_half_edges WHERE inserted_at >= ${at(a)} AND inserted_at < ${at(b)}`,
+      `SELECT count() AS n FROM ${db}.sm_arrivals WHERE inserted_at >= ${at(a)} AND inserted_at < ${at(b)}`,
     );
     const arrivals = Number(counted?.n ?? 0);
     const wanted = sliceCount(arrivals, config.pairingSliceSpans ?? PAIRING_SLICE_SPANS);
@@ -191,9 +191,9 @@ export function createServiceMapJob(
     const state = await one<{ now: string; wm: string; first: string }>(
       `SELECT toUnixTimestamp64Milli(now64(3)) AS now,
         (SELECT toUnixTimestamp64Milli(max(window_end)) FROM ${db}.sm_windows) AS wm,
-        (SELECT toUnixTimestamp64Milli(min(inserted_at)) FROM ${db}.sm_half_edges) AS first,
+        (SELECT toUnixTimestamp64Milli(min(inserted_at)) FROM ${db}.sm_arrivals) AS first,
         (SELECT count() FROM ${db}.sm_windows) AS windows,
-        (SELECT count() FROM ${db}.sm_half_edges) AS spans`,
+        (SELECT count() FROM ${db}.sm_arrivals) AS spans`,
     );
     if (!state) return 0;
     const s = state as unknown as { now: string; wm: string; first: string; windows: string; spans: string };

@@ -79,7 +79,7 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     });
   const arrival = async (tenant: string, spanId: string) => {
     const rs = await store.client.query({
-      query: `SELECT toUnixTimestamp64Milli(inserted_at) AS ins FROM ${store.database}.sm_half_edges
+      query: `SELECT toUnixTimestamp64Milli(inserted_at) AS ins FROM ${store.database}.sm_arrivals
               WHERE tenant = {t:String} AND span_id = unhex({s:String})`,
       query_params: { t: tenant, s: spanId },
       format: "JSONEachRow",
@@ -431,5 +431,91 @@ describe("sliceCount", () => {
     expect(sliceCount(1_650_000, 200_000)).toBe(9);
     expect(sliceCount(1e12, 200_000)).toBe(256);
     expect(sliceCount(1_650_000, 0)).toBe(1); // 0 = never slice
+  });
+});
+
+/**
+ * Migration 0017 replaces sm_half_edges with sm_arrivals, sorted by arrival first: half edges that
+ * arrived before the upgrade are carried over, pair with those that arrive after it, and older
+ * Skald versions still read every row under the old name.
+ */
+describe("service-map half edges across the upgrade to arrival order (migration 0017)", () => {
+  const before = storeBefore(17);
+
+  it("copies the old rows once, pairs across the upgrade, and leaves sm_half_edges as a view", async () => {
+    const { store } = before;
+    const db = store.database;
+    const insert = (s: Span, token: string) =>
+      store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("arr", [s]), { insert_deduplication_token: token });
+    const gateway = span(
+      { traceId: "f".repeat(32), spanId: "7".repeat(16), kind: SpanKind.CLIENT },
+      "gateway",
+    );
+    await insert(gateway, "arr-1");
+    await before.upgrade();
+    const auth = span(
+      {
+        traceId: gateway.traceId,
+        spanId: "8".repeat(16),
+        parentSpanId: gateway.spanId,
+        kind: SpanKind.SERVER,
+      },
+      "auth",
+    );
+    await insert(auth, "arr-2");
+    const tables = async () => {
+      const rs = await store.client.query({
+        query: `SELECT name, engine, sorting_key FROM system.tables
+          WHERE database = {db:String} AND name IN ('sm_half_edges', 'sm_arrivals', 'sm_half_edges_entry_mv')
+          ORDER BY name`,
+        query_params: { db },
+        format: "JSONEachRow",
+      });
+      return rs.json();
+    };
+    const rows = async (table: string) => {
+      const rs = await store.client.query({
+        query: `SELECT lower(hex(span_id)) AS span, service_name AS service FROM ${db}.${table}
+          WHERE tenant = 'arr' ORDER BY span`,
+        format: "JSONEachRow",
+      });
+      return rs.json();
+    };
+    const expected = [
+      { span: gateway.spanId, service: "gateway" },
+      { span: auth.spanId, service: "auth" },
+    ];
+    expect(await tables()).toEqual([
+      {
+        name: "sm_arrivals",
+        engine: "MergeTree",
+        sorting_key: "tenant, toStartOfInterval(inserted_at, toIntervalSecond(10)), trace_id, span_id",
+      },
+      { name: "sm_half_edges", engine: "View", sorting_key: "" },
+    ]);
+    expect(await rows("sm_arrivals")).toEqual(expected);
+    // what a version before 0017 reads
+    expect(await rows("sm_half_edges")).toEqual(expected);
+    const calls = async () => {
+      const rs = await store.client.query({
+        query: `SELECT source, target, trace_id, is_late FROM (${pairingSql(db, {
+          doneFromMs: 0n,
+          untilMs: BigInt(Date.now() + 60_000),
+          latenessMs: 300_000,
+        })}) WHERE tenant = 'arr'`,
+        format: "JSONEachRow",
+      });
+      return rs.json();
+    };
+    expect(await calls()).toEqual([
+      { source: "gateway", target: "auth", trace_id: gateway.traceId, is_late: 0 },
+    ]);
+    // a re-run of the migration (interrupted before it was recorded) copies nothing twice
+    const [m] = loadMigrations().filter((m) => m.version === 17);
+    for (const sql of renderMigration(m.sql, { database: db, cluster: "", retentionDays: { spans: 7 } }))
+      await store.client.command({ query: sql });
+    expect(await rows("sm_arrivals")).toEqual(expected);
+    expect(await tables()).toHaveLength(2);
+    expect(await calls()).toHaveLength(1);
   });
 });

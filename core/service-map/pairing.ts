@@ -2,7 +2,7 @@
  * The one pairing query, shared by the background job (finished arrival windows) and the query
  * reader (the still-open window), so both count the same calls the same way.
  *
- * Input: `sm_half_edges` (migrations/0002_service_map.sql, 0011). Arrival time `ins` is the
+ * Input: `sm_arrivals` (migrations/0017; before it sm_half_edges, 0011). Arrival time `ins` is the
  * ClickHouse server clock when the span was inserted. A call is *done* (ready to count) at:
  *  - service edge (parent P in service A, child C in service B != A): max(P.ins, C.ins). It counts
  *    if |P.ins - C.ins| <= lateness, else it is *late*: counted in the `late` column and the
@@ -24,7 +24,7 @@
  * a batch) are read once: rows are grouped by span id first. (Keeping children once per span id
  * inside the pairing's one GROUP BY instead saved 16% of the job's CPU with unique spans, but its
  * cost grew with the number of copies: a client re-sending the same spans could make it crawl.)
- * Ids are bytes in sm_half_edges (migrations/0011); trace ids leave as hex text.
+ * Ids are bytes in sm_arrivals (migrations/0011, 0017); trace ids leave as hex text.
  */
 /** How many lateness bounds back partners are looked for (see above). */
 export const LATE_HORIZON = 4;
@@ -51,8 +51,9 @@ export const PAIRING_SPILL_BYTES = 1_000_000_000;
 /**
  * One of `count` slices of the trace-id space, cut by the first byte of the trace id: slice `index`
  * holds the calls whose parent span's trace id falls in its range. A window's pairing done in
- * slices reads and groups each slice's traces separately (the primary key of `sm_half_edges`,
- * (tenant, trace_id, span_id), prunes every read to the slice), so each query holds a fraction of the
+ * slices reads and groups each slice's traces separately (the primary key of `sm_arrivals`,
+ * (tenant, ten-second arrival bucket, trace_id, span_id), prunes every read to the slice within
+ * each bucket), so each query holds a fraction of the
  * window in memory and runs a fraction of the time; the union of the slices' calls is the unsliced
  * result, each call in exactly one slice.
  */
@@ -144,9 +145,9 @@ function serviceEdgesSql(db: string, b: PairingBounds, slice: PairingSlice | und
   // of the usual case are skipped by reading that one column first (PREWHERE in this order: ten
   // times cheaper than with the time condition first).
   const candidates = `
-      SELECT trace_id FROM ${db}.sm_half_edges PREWHERE ${b.window} WHERE ${inSlice("trace_id", slice)}
+      SELECT trace_id FROM ${db}.sm_arrivals PREWHERE ${b.window} WHERE ${inSlice("trace_id", slice)}
       UNION ALL
-      SELECT ref_trace_id FROM ${db}.sm_half_edges
+      SELECT ref_trace_id FROM ${db}.sm_arrivals
         PREWHERE notEmpty(ref_trace_id) AND ${b.window} WHERE ${inSlice("ref_trace_id", slice)}`;
   const columns = `tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name, kind, start_time, duration_ns,
         is_error, inserted_at`;
@@ -179,10 +180,10 @@ FROM
         any(duration_ns) AS dur, any(is_error) AS err, min(toUnixTimestamp64Milli(inserted_at)) AS ins
       FROM
       (
-        SELECT ${columns} FROM ${db}.sm_half_edges
+        SELECT ${columns} FROM ${db}.sm_arrivals
           PREWHERE ${b.horizon} AND trace_id IN (${candidates}) WHERE ${inSlice("trace_id", slice)}
         UNION ALL
-        SELECT ${columns} FROM ${db}.sm_half_edges
+        SELECT ${columns} FROM ${db}.sm_arrivals
           PREWHERE notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${candidates})
           WHERE ${inSlice("ref_trace_id", slice)}
       )
@@ -210,7 +211,7 @@ ARRAY JOIN arrayFilter(ch -> ch.1 != p_service AND greatest(ch.5, p_ins) >= ${b.
  * database.
  */
 function virtualEdgesSql(db: string, b: PairingBounds, slice: PairingSlice | undefined): string {
-  const keys = `SELECT trace_id, span_id FROM ${db}.sm_half_edges
+  const keys = `SELECT trace_id, span_id FROM ${db}.sm_arrivals
         PREWHERE peer_kind != '' AND ${b.window} WHERE ${inSlice("trace_id", slice)}`;
   const traces = `SELECT trace_id FROM (${keys})`;
   return `
@@ -236,7 +237,7 @@ FROM
       (
         SELECT tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name, start_time, duration_ns,
             is_error, peer_kind, peer_name, inserted_at
-          FROM ${db}.sm_half_edges
+          FROM ${db}.sm_arrivals
           PREWHERE ${b.horizon} AND trace_id IN (${traces}) WHERE ${inSlice("trace_id", slice)}
       )
       ARRAY JOIN [(trace_id, span_id, 1), (trace_id, ref_span_id, 0)] AS k
@@ -245,7 +246,7 @@ FROM
     SELECT tenant, ref_trace_id AS k_trace, ref_span_id AS k_span, 0 AS is_self, toString(service_name) AS service,
         start_time AS start, duration_ns AS dur, is_error AS err, '' AS peer_kind, '' AS peer_name,
         toUnixTimestamp64Milli(inserted_at) AS ins
-      FROM ${db}.sm_half_edges
+      FROM ${db}.sm_arrivals
       PREWHERE notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${traces})
       WHERE ${inSlice("ref_trace_id", slice)} AND (ref_trace_id, ref_span_id) IN (${keys})
   )

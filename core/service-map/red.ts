@@ -4,7 +4,7 @@
  * the watermark, added to the rollups), so both count the same spans the same way.
  *
  * A request is an entry span: SERVER, CONSUMER, or a root of any kind (`is_entry`, set by
- * sm_half_edges_entry_mv). It counts in the minute it started, under its service, operation,
+ * sm_arrivals_mv). It counts in the minute it started, under its service, operation,
  * `service.version` and instance, in the arrival window it was stored in, however late. A span
  * stored twice (an ingester replaying a batch) counts once within a window.
  */
@@ -55,7 +55,7 @@ FROM
   SELECT tenant, trace_id, any(service_name) AS service, any(operation) AS operation,
     any(version) AS version, any(instance) AS instance, any(start_time) AS start,
     any(duration_ns) AS dur, any(is_error) AS err
-  FROM ${db}.sm_half_edges
+  FROM ${db}.sm_arrivals
   WHERE ${conditions.join(" AND ")}
   GROUP BY tenant, trace_id, span_id
 )

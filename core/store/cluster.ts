@@ -15,6 +15,9 @@
  *   DROP VIEW IF EXISTS {database}.v         → v, every node (views keep their names)
  *   CREATE VIEW ... AS SELECT ... FROM {database}.t
  *                                            → v on every node, reading the Distributed table t
+ *   INSERT INTO {database}.t SELECT ... FROM {database}.y
+ *                                            → as written, once: the Distributed tables read every
+ *                                              shard and send each row to its shard by t's key
  *
  * Readers and writers keep using the plain names (`spans`, `trace_index`, ...): on a cluster those
  * are the Distributed tables, so no query changes between single node and cluster.
@@ -39,6 +42,7 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   // ids kept as bytes: hashed as the hex text spans are sharded by, so a trace's half edges sit
   // on its spans' shard whether a view or a direct insert wrote them
   sm_half_edges: "cityHash64(lower(hex(trace_id)))",
+  sm_arrivals: "cityHash64(lower(hex(trace_id)))", // 0017: sm_half_edges sorted by arrival first
   sm_edges_1m: "cityHash64(tenant, source, target_kind, target)",
   sm_edges_10m: "cityHash64(tenant, source, target_kind, target)",
   sm_edges_1m_v2: "cityHash64(tenant, source, target_kind, target)", // 0014: 256-row granules
@@ -73,6 +77,7 @@ const CREATE_MV = /^CREATE MATERIALIZED VIEW IF NOT EXISTS \{database\}\.(\w+)/;
 const ALTER_TABLE = /^ALTER TABLE \{database\}\.(\w+)/;
 const CREATE_VIEW = /^CREATE VIEW IF NOT EXISTS \{database\}\.(\w+)/;
 const DROP = /^DROP (TABLE|VIEW) IF EXISTS \{database\}\.(\w+)/;
+const INSERT_SELECT = /^INSERT INTO \{database\}\.\w+\s/;
 const COLUMN_CHANGE = /\b(ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b/;
 
 /** Single-quoted SQL string literal. */
@@ -112,7 +117,7 @@ export function clusterStatements(statement: string, cluster: string, sharding =
     const local = statement.replace(ALTER_TABLE, `ALTER TABLE {database}.${altered}${LOCAL_SUFFIX}`);
     return COLUMN_CHANGE.test(statement) ? [local, statement] : [local];
   }
-  if (CREATE_VIEW.test(statement)) return [statement];
+  if (CREATE_VIEW.test(statement) || INSERT_SELECT.test(statement)) return [statement];
   const dropped = DROP.exec(statement);
   if (dropped) {
     if (dropped[1] === "VIEW") return [statement];

@@ -78,7 +78,7 @@ interface EdgeRow {
  * Whole hours and ten-minute runs the watermark has passed come from sm_edges_1h and
  * sm_edges_10m_v2, the ragged minutes from sm_edges_1m_v2 (the fine-grained twins of sm_edges_10m
  * and sm_edges_1m, migrations/0014: every sketch in a granule read is deserialised). Raw spans are
- * never read: the live part reads sm_half_edges, one day of slim rows, for recent arrivals only.
+ * never read: the live part reads sm_arrivals, one day of slim rows, for recent arrivals only.
  */
 export async function readEdges(
   sql: SqlRunner,
@@ -95,7 +95,7 @@ export async function readEdges(
   const wmRows = await sql.rows<{ wm: string; n: string; fresh: string }>(
     "serviceMap.watermark",
     `SELECT toUnixTimestamp64Milli(max(window_end)) AS wm, count() AS n,
-       (SELECT count() FROM (SELECT 1 FROM ${db}.sm_half_edges
+       (SELECT count() FROM (SELECT 1 FROM ${db}.sm_arrivals
           WHERE tenant = ${wp.bind("String", tenant)}
             AND inserted_at >= (SELECT max(window_end) FROM ${db}.sm_windows) - toIntervalMillisecond(${wp.bind("UInt32", Math.trunc(latenessMs))})
           LIMIT 1)) AS fresh

@@ -67,7 +67,7 @@ describe("service-map readers never scan raw spans over long windows", () => {
       stepMs: HOUR,
     });
     // rollups, plus the entries stored since the job's watermark from the slim half-edge table
-    expect(tablesIn(seen[0].sql)).toEqual(["sm_half_edges", "sm_red_1h", "sm_red_1m_v2", "sm_windows"]);
+    expect(tablesIn(seen[0].sql)).toEqual(["sm_arrivals", "sm_red_1h", "sm_red_1m_v2", "sm_windows"]);
     expect(seen[0].sql).toContain("version AS k");
   });
 });
