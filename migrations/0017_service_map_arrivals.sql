@@ -80,7 +80,8 @@ FROM
     FROM {database}.spans
 );
 
-INSERT INTO {database}.sm_arrivals
+INSERT INTO {database}.sm_arrivals (tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name, kind, start_time,
+    duration_ns, is_error, peer_kind, peer_name, inserted_at, is_entry, operation, version, instance)
 SELECT tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name, kind, start_time, duration_ns, is_error,
     peer_kind, peer_name, inserted_at, is_entry, operation, version, instance
 FROM {database}.sm_half_edges

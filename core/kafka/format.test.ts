@@ -2,26 +2,58 @@ import { describe, expect, it } from "vitest";
 import { generateRequest } from "../../test/support/otlp-encode.js";
 import { decodeTracesProto, transcodeTracesProto } from "../otlp/index.js";
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
-import { encodeSpansRowBinary } from "../store/span-row-binary.js";
+import { encodeSpanRows, encodeSpansRowBinary } from "../store/span-row-binary.js";
 import {
   decodeSpanMessage,
   encodeRowMessages,
   encodeSpanMessages,
   FORMAT_SPANS_ROWBINARY_V1,
+  FORMAT_SPANS_ROWBINARY_V2,
   FORMAT_SPANS_TSV_V1,
   HEADER_FORMAT,
   HEADER_ROWS,
   HEADER_TENANT,
   SPAN_COLUMNS_ROWBINARY_V1,
+  SPAN_COLUMNS_ROWBINARY_V2,
   SPAN_COLUMNS_V1,
 } from "./format.js";
 import { kafkaPartitionOf } from "./partition.js";
 import { checkSpanRows } from "./span-rows-check.js";
 
 describe("Kafka span message format", () => {
-  it("spans-tsv/1 columns are today's encoder columns (change the encoder → bump the format)", () => {
-    expect([...SPAN_COLUMNS]).toEqual([...SPAN_COLUMNS_V1]);
-    expect([...SPAN_COLUMNS]).toEqual([...SPAN_COLUMNS_ROWBINARY_V1]);
+  it("spans-rowbinary/2 columns are today's encoder columns (change the encoder → bump the format)", () => {
+    expect([...SPAN_COLUMNS]).toEqual([...SPAN_COLUMNS_ROWBINARY_V2]);
+    // the older formats keep their own frozen lists: v2 added local_parent, last
+    expect([...SPAN_COLUMNS_V1, "local_parent"]).toEqual([...SPAN_COLUMNS]);
+    expect([...SPAN_COLUMNS_ROWBINARY_V1]).toEqual([...SPAN_COLUMNS_V1]);
+  });
+
+  it("still reads spans-rowbinary/1 (rows without local_parent) from collectors of the previous version", () => {
+    const spans = decodeTracesProto(
+      generateRequest({ service: "s", count: 8, attrs: 2, perTrace: 4 }).body,
+    ).spans;
+    const { body, rowStarts } = encodeSpanRows("acme", spans);
+    // the same rows without their last byte: what a spans-rowbinary/1 collector wrote
+    const v1 = Buffer.concat(spans.map((_, i) => body.subarray(rowStarts[i], rowStarts[i + 1] - 1)));
+    const headers = (format: string) => ({
+      [HEADER_FORMAT]: format,
+      [HEADER_TENANT]: "acme",
+      [HEADER_ROWS]: "8",
+    });
+    expect(decodeSpanMessage({ value: v1, headers: headers(FORMAT_SPANS_ROWBINARY_V1) }, "d")).toMatchObject({
+      ok: true,
+      format: "RowBinary",
+      rows: 8,
+      columns: SPAN_COLUMNS_ROWBINARY_V1,
+    });
+    // read as the other version, the rows do not add up: refused, never shifted
+    expect(decodeSpanMessage({ value: v1, headers: headers(FORMAT_SPANS_ROWBINARY_V2) }, "d").ok).toBe(false);
+    expect(decodeSpanMessage({ value: body, headers: headers(FORMAT_SPANS_ROWBINARY_V1) }, "d").ok).toBe(
+      false,
+    );
+    expect(decodeSpanMessage({ value: body, headers: headers(FORMAT_SPANS_ROWBINARY_V2) }, "d").ok).toBe(
+      true,
+    );
   });
 
   it("writes one message per partition, every trace of it on the partition of its trace id, that the reader turns back into the same rows", () => {
@@ -37,7 +69,7 @@ describe("Kafka span message format", () => {
       const mine = spans.filter((s) => kafkaPartitionOf(s.traceId, 4) === m.partition);
       expect(m.key).toBe(mine[0].traceId);
       expect(m.headers).toEqual({
-        [HEADER_FORMAT]: FORMAT_SPANS_ROWBINARY_V1,
+        [HEADER_FORMAT]: FORMAT_SPANS_ROWBINARY_V2,
         [HEADER_TENANT]: "acme",
         [HEADER_ROWS]: String(mine.length),
       });
@@ -46,7 +78,7 @@ describe("Kafka span message format", () => {
         ok: true,
         format: "RowBinary",
         rows: mine.length,
-        columns: SPAN_COLUMNS_ROWBINARY_V1,
+        columns: SPAN_COLUMNS_ROWBINARY_V2,
       });
       // exactly the rows of that partition's spans, in request order
       expect(m.value).toEqual(encodeSpansRowBinary("acme", mine));
@@ -71,13 +103,13 @@ describe("Kafka span message format", () => {
     });
   });
 
-  it("dead-letters spans-rowbinary/1 values that would not be exactly their rows of their tenant", () => {
+  it("dead-letters spans-rowbinary/2 values that would not be exactly their rows of their tenant", () => {
     const spans = decodeTracesProto(
       generateRequest({ service: "s", count: 4, attrs: 2, perTrace: 4 }).body,
     ).spans;
     const value = encodeSpansRowBinary("acme", spans);
     const headers = (rows: number, tenant = "acme") => ({
-      [HEADER_FORMAT]: FORMAT_SPANS_ROWBINARY_V1,
+      [HEADER_FORMAT]: FORMAT_SPANS_ROWBINARY_V2,
       [HEADER_TENANT]: tenant,
       [HEADER_ROWS]: String(rows),
     });
@@ -95,6 +127,9 @@ describe("Kafka span message format", () => {
     p += 1 + badKind[p];
     badKind[p] = 9;
     expect(reason(badKind, headers(4))).toMatch(/row 1: unknown span kind/);
+    const badLocal = Buffer.from(value);
+    badLocal[badLocal.length - 1] = 2; // the last row's local_parent
+    expect(reason(badLocal, headers(4))).toMatch(/row 4: local_parent missing or not 0 or 1/);
     // every cut inside a row is refused, never read past or miscounted
     const one = encodeSpansRowBinary("acme", spans.slice(0, 1));
     expect(checkSpanRows(one, "acme")).toEqual({ rows: 1 });

@@ -8,9 +8,11 @@
  * whoever partitions it, and a trace stays in one partition. (Earlier collectors wrote one trace
  * per message. No reader relied on that, so the format's version did not change.) Headers:
  *
- *   skald-format  "spans-rowbinary/1" (what Skald's collectors write): the value is RowBinary rows in
- *                 SPAN_COLUMNS_ROWBINARY_V1 order (core/store/span-row-binary.ts; the exact bytes
+ *   skald-format  "spans-rowbinary/2" (what Skald's collectors write): the value is RowBinary rows in
+ *                 SPAN_COLUMNS_ROWBINARY_V2 order (core/store/span-row-binary.ts; the exact bytes
  *                 Skald inserts into ClickHouse `spans`), every row of the header's tenant.
+ *                 "spans-rowbinary/1" (collectors before migrations/0018, still read): the same
+ *                 without the last column, local_parent.
  *                 "spans-tsv/1" (what collectors before it wrote, still read): TabSeparated rows in
  *                 SPAN_COLUMNS_V1 order, each line ending in "\n".
  *                 "otlp-proto/1", or no header at all: the value is an OTLP ExportTraceServiceRequest
@@ -48,6 +50,7 @@ export const HEADER_ROWS = "skald-rows";
 
 export const FORMAT_SPANS_TSV_V1 = "spans-tsv/1";
 export const FORMAT_SPANS_ROWBINARY_V1 = "spans-rowbinary/1";
+export const FORMAT_SPANS_ROWBINARY_V2 = "spans-rowbinary/2";
 export const FORMAT_OTLP_PROTO_V1 = "otlp-proto/1";
 
 /**
@@ -91,11 +94,21 @@ export const SPAN_COLUMNS_V1: readonly string[] = Object.freeze([
   "dropped_links_count",
 ]);
 
-/** The columns of "spans-rowbinary/1", frozen like SPAN_COLUMNS_V1 (a unit test checks them). */
+/** The columns of "spans-rowbinary/1", frozen like SPAN_COLUMNS_V1. */
 export const SPAN_COLUMNS_ROWBINARY_V1: readonly string[] = Object.freeze([...SPAN_COLUMNS_V1]);
+
+/**
+ * The columns of "spans-rowbinary/2" (what collectors write now), frozen like SPAN_COLUMNS_V1: v1's
+ * and `local_parent` (migrations/0018), the row's last byte. A v1 message's rows take 0 there.
+ */
+export const SPAN_COLUMNS_ROWBINARY_V2: readonly string[] = Object.freeze([
+  ...SPAN_COLUMNS_V1,
+  "local_parent",
+]);
 
 /** What the ingester reads; listed in dead-letter reasons. */
 export const READABLE_FORMATS = [
+  FORMAT_SPANS_ROWBINARY_V2,
   FORMAT_SPANS_ROWBINARY_V1,
   FORMAT_SPANS_TSV_V1,
   FORMAT_OTLP_PROTO_V1,
@@ -199,7 +212,7 @@ function message(
     partition,
     value,
     headers: {
-      [HEADER_FORMAT]: FORMAT_SPANS_ROWBINARY_V1,
+      [HEADER_FORMAT]: FORMAT_SPANS_ROWBINARY_V2,
       [HEADER_TENANT]: tenant,
       [HEADER_ROWS]: String(rows),
     },
@@ -265,8 +278,15 @@ export function decodeSpanMessage(msg: RawMessage, defaultTenant: string): Decod
   const tenant = header(msg, HEADER_TENANT) ?? defaultTenant;
   if (!TENANT_RE.test(tenant))
     return { ok: false, reason: `invalid ${HEADER_TENANT} header "${tenant.slice(0, 80)}"` };
+  if (format === FORMAT_SPANS_ROWBINARY_V2) {
+    return rowBinaryMessage(msg, format, tenant, value, SPAN_COLUMNS_ROWBINARY_V2, (v, t) =>
+      checkSpanRows(v, t, 2),
+    );
+  }
   if (format === FORMAT_SPANS_ROWBINARY_V1) {
-    return rowBinaryMessage(msg, format, tenant, value, SPAN_COLUMNS_ROWBINARY_V1, checkSpanRows);
+    return rowBinaryMessage(msg, format, tenant, value, SPAN_COLUMNS_ROWBINARY_V1, (v, t) =>
+      checkSpanRows(v, t, 1),
+    );
   }
   if (format === FORMAT_SPANS_TSV_V1) {
     const rowsText = header(msg, HEADER_ROWS);

@@ -1,13 +1,17 @@
 import { RowCursor } from "./row-cursor.js";
 
 /**
- * Checks a spans-rowbinary/1 message value without decoding it into objects: walks the rows
- * column by column (SPAN_COLUMNS_ROWBINARY_V1 in core/kafka/format.ts), checking that every length
+ * Checks a spans-rowbinary/1 or /2 message value without decoding it into objects: walks the rows
+ * column by column (SPAN_COLUMNS_ROWBINARY_V1 or _V2 in core/kafka/format.ts), checking that every length
  * stays inside the value, enum values are known, and every row's tenant is the message's tenant.
  * Costs a few hundred nanoseconds per span; what it accepts, ClickHouse parses into exactly
  * `rows` rows, so one bad message can never shift the rows of the others in a batch.
  */
-export function checkSpanRows(value: Buffer, tenant: string): { rows: number } | { error: string } {
+export function checkSpanRows(
+  value: Buffer,
+  tenant: string,
+  version: 1 | 2 = 2,
+): { rows: number } | { error: string } {
   const tenants = [Buffer.from(tenant, "utf8")];
   const c = new RowCursor(value);
   let rows = 0;
@@ -39,6 +43,10 @@ export function checkSpanRows(value: Buffer, tenant: string): { rows: number } |
       !c.fixed(4)
     ) {
       return fail("truncated links");
+    }
+    if (version >= 2) {
+      if (c.p >= c.end || value[c.p] > 1) return fail("local_parent missing or not 0 or 1");
+      c.p++;
     }
     rows++;
   }

@@ -3,8 +3,10 @@
  * same content. (The round trip against the real SDK serializer is in decode-traces.roundtrip.test.ts.)
  */
 import { describe, expect, it } from "vitest";
+import { type GenSpan, ProtoWriter, writeSpan } from "../../test/support/otlp-encode.js";
 import type { DecodedTraces } from "../model/span.js";
-import { decodeTracesJson, OtlpDecodeError } from "./index.js";
+import { encodeSpans, localParents } from "../store/span-encoder.js";
+import { decodeTracesJson, OtlpDecodeError, transcodeTracesProto } from "./index.js";
 // the decoder, checked against the transcoder on every input (transcode-parity.ts)
 import { decodeTracesProto } from "./transcode-parity.js";
 
@@ -616,5 +618,56 @@ describe("parity with the JSON decoder", () => {
     expect(fromProto.spans).toHaveLength(1);
     expect(fromProto.rejectReason).toBe("span 1: span_id must be 8 bytes, got 4");
     expect(decodeTracesJson(json)).toEqual(fromProto);
+  });
+});
+
+describe("local_parent (the parent came in the same ResourceSpans)", () => {
+  it("marks a span whose parent is in its own ResourceSpans, in any scope or order, and no other", () => {
+    const id = (n: number, len: number) => Buffer.alloc(len, n);
+    const [t, u] = [id(1, 16), id(2, 16)];
+    const [p1, p2, c1, c2, c3, x] = [11, 12, 13, 14, 15, 16].map((n) => id(n, 8));
+    const s = (traceId: Buffer, spanId: Buffer, parentSpanId?: Buffer): GenSpan => ({
+      traceId,
+      spanId,
+      parentSpanId,
+      name: "op",
+      startNs: 1n,
+      endNs: 2n,
+    });
+    const scope = (w: ProtoWriter, spans: GenSpan[]) =>
+      w.message(2, (ss) => {
+        for (const g of spans) ss.message(2, (sw) => writeSpan(sw, g));
+      });
+    const resource = (w: ProtoWriter) =>
+      w.message(1, (res) =>
+        res.message(1, (kv) => kv.string(1, "service.name").message(2, (v) => v.string(1, "a"))),
+      );
+    const body = new ProtoWriter()
+      .message(1, (rs) => {
+        resource(rs);
+        // a child before its parent; a child whose parent is in the next ResourceSpans (same
+        // service name: still not marked); a span of another trace naming p1's id as its parent
+        scope(rs, [s(t, c1, p1), s(t, p1), s(t, c2, p2), s(u, x, p1)]);
+        scope(rs, [s(t, c3, p1)]); // another scope of the same resource
+      })
+      .message(1, (rs) => {
+        resource(rs);
+        scope(rs, [s(t, p2, p1)]);
+      })
+      .finish();
+    const want = [1, 0, 0, 0, 1, 0];
+    // the decoder's spans through the encoders, and the transcoder's rows (checked equal to the
+    // encoder's by transcode-parity)
+    const decoded = decodeTracesProto(body);
+    expect([...localParents(decoded.spans)]).toEqual(want);
+    const { rows } = transcodeTracesProto(body, "t");
+    expect(Array.from({ length: rows.count }, (_, i) => rows.body[rows.rowStarts[i + 1] - 1])).toEqual(want);
+    expect(
+      encodeSpans("t", decoded.spans)
+        .toString()
+        .trimEnd()
+        .split("\n")
+        .map((l) => Number(l.split("\t").at(-1))),
+    ).toEqual(want);
   });
 });

@@ -164,6 +164,7 @@ function resourceSpans(st: State, end: number): void {
   }
   resource.serviceName = serviceNameOf(resource.attributes);
   const res = { service: column(resource.serviceName), columns: resourceBytes(resource) };
+  const first = st.count;
   r.pos = start;
   while (r.pos < end) {
     const tag = r.tag(end, "ResourceSpans");
@@ -172,6 +173,33 @@ function resourceSpans(st: State, end: number): void {
     else if (e >= 0) r.pos = e;
     else r.skip(tag, end, "ResourceSpans");
   }
+  markLocalParents(st.w, first, st.count);
+}
+
+const localIds = new Set<string>();
+
+/**
+ * Sets the local_parent column (the last byte of each row; see localParents in
+ * core/store/span-encoder.ts) of rows [first, count), the rows of one ResourceSpans: 1 when the
+ * row's parent is one of these rows. A row's ids are hex text in the row: the trace id's 32
+ * characters at traceAt[i], the span id's length byte and 16 characters after it, then the parent
+ * id's length byte (0 for a root) and characters.
+ */
+function markLocalParents(w: RowBinaryWriter, first: number, count: number): void {
+  if (count - first < 2) return;
+  const body = w.view();
+  localIds.clear();
+  for (let i = first; i < count; i++) {
+    const t = traceAt[i];
+    localIds.add(body.toString("latin1", t, t + 49));
+  }
+  for (let i = first; i < count; i++) {
+    const t = traceAt[i];
+    if (body[t + 49] !== 16) continue;
+    const parent = body.toString("latin1", t, t + 33) + body.toString("latin1", t + 50, t + 66);
+    if (localIds.has(parent)) w.setUint8((i + 1 < count ? rowStarts[i + 1] : w.length) - 1, 1);
+  }
+  localIds.clear();
 }
 
 interface ResourceColumns {
@@ -273,6 +301,7 @@ function span(st: State, end: number, res: ResourceColumns, scope: Buffer): void
       droppedLinksCount: f.droppedLinks,
     });
   }
+  w.uint8(0); // local_parent, set once the whole ResourceSpans is read (markLocalParents)
   row(st.count++, rowStart, trace);
   r.pos = end;
 }

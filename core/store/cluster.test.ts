@@ -143,7 +143,7 @@ describe("cluster mode of the migrations, generated text", () => {
     expect(clusterStatements(copy, CLUSTER)).toEqual([copy]);
     const rendered = cluster.filter((s) => s.sql.startsWith("INSERT INTO"));
     expect(rendered.map((s) => s.m)).toEqual(["0017_service_map_arrivals"]);
-    expect(rendered[0].sql).toMatch(/^INSERT INTO skald\.sm_arrivals\n/);
+    expect(rendered[0].sql).toMatch(/^INSERT INTO skald\.sm_arrivals \(tenant, /);
     expect(rendered[0].sql).toContain("FROM skald.sm_half_edges\n");
   });
 
@@ -160,6 +160,14 @@ describe("cluster mode of the migrations, generated text", () => {
     const traceIndex = views.find((v) => createdView(v.sql) === "trace_index_mv")?.sql ?? "";
     expect(traceIndex).toContain("TO skald.trace_index_local");
     expect(traceIndex).toContain("FROM skald.spans_local");
+    // a view's query replaced in place keeps the view's name and reads the local tables
+    const modified = cluster.filter((s) =>
+      /^ALTER TABLE skald\.\w+ ON CLUSTER \S+\s+MODIFY QUERY/.test(s.sql),
+    );
+    expect(modified.map((s) => s.m)).toEqual(["0018_service_map_local_parent"]);
+    expect(modified[0].sql).toMatch(/^ALTER TABLE skald\.sm_arrivals_mv ON CLUSTER/);
+    expect(modified[0].sql).toContain("FROM skald.spans_local");
+    expect(modified[0].sql).not.toMatch(/skald\.spans\b(?!_local)/);
   });
 
   it("retention TTLs stay on the local tables", () => {

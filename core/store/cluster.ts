@@ -8,6 +8,9 @@
  *                                              whose local table took the insert, so it must read
  *                                              and write local tables)
  *   ALTER TABLE {database}.t ...             → on t_local; column changes also on t
+ *   ALTER TABLE {database}.v MODIFY QUERY SELECT ... FROM y
+ *                                            → v keeps its name, reads y_local (as CREATE
+ *                                              MATERIALIZED VIEW)
  *   CREATE TABLE ... AS SELECT ... FROM {database}.y
  *                                            → t_local filled FROM y_local: each node copies its
  *                                              own rows (only right when t and y share a sharding key)
@@ -78,6 +81,7 @@ const ALTER_TABLE = /^ALTER TABLE \{database\}\.(\w+)/;
 const CREATE_VIEW = /^CREATE VIEW IF NOT EXISTS \{database\}\.(\w+)/;
 const DROP = /^DROP (TABLE|VIEW) IF EXISTS \{database\}\.(\w+)/;
 const INSERT_SELECT = /^INSERT INTO \{database\}\.\w+\s/;
+const MODIFY_QUERY = /^ALTER TABLE \{database\}\.\w+ \{on_cluster\}\s+MODIFY QUERY\b/;
 const COLUMN_CHANGE = /\b(ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b/;
 
 /** Single-quoted SQL string literal. */
@@ -113,6 +117,13 @@ export function clusterStatements(statement: string, cluster: string, sharding =
     ];
   }
   const altered = ALTER_TABLE.exec(statement)?.[1];
+  if (altered && MODIFY_QUERY.test(statement)) {
+    return [
+      statement.replace(/\{database\}\.(\w+)/g, (whole, name: string) =>
+        name === altered ? whole : `{database}.${name}${LOCAL_SUFFIX}`,
+      ),
+    ];
+  }
   if (altered) {
     const local = statement.replace(ALTER_TABLE, `ALTER TABLE {database}.${altered}${LOCAL_SUFFIX}`);
     return COLUMN_CHANGE.test(statement) ? [local, statement] : [local];

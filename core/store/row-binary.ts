@@ -152,6 +152,11 @@ export class RowBinaryWriter {
     this.pos += end - start;
   }
 
+  /** Overwrites the byte at `at` (written earlier) with `v`. */
+  setUint8(at: number, v: number): void {
+    if (at < this.pos) this.buf[at] = v;
+  }
+
   /** Drops everything written after `length` bytes (a row given up half way). */
   truncate(length: number): void {
     if (length < this.pos) this.pos = length;

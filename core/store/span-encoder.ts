@@ -36,7 +36,32 @@ export const SPAN_COLUMNS = [
   "links.dropped_attributes_count",
   "links.flags",
   "dropped_links_count",
+  "local_parent",
 ] as const;
+
+/**
+ * The `local_parent` column of each span (migrations/0018): 1 when its parent span came in the same
+ * ResourceSpans of the request (the same Resource object here: so the same service), else 0. Such a
+ * span is never the child of a call between services, and the service-map job need not look for its
+ * parent. 0 is always safe (the job then looks); the protobuf transcoder computes the same values.
+ */
+export function localParents(spans: readonly Span[]): Uint8Array {
+  const out = new Uint8Array(spans.length);
+  const byResource = new Map<Resource, Set<string>>();
+  for (const s of spans) {
+    let ids = byResource.get(s.resource);
+    if (ids === undefined) {
+      ids = new Set();
+      byResource.set(s.resource, ids);
+    }
+    ids.add(s.traceId + s.spanId);
+  }
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
+    if (s.parentSpanId !== "" && byResource.get(s.resource)?.has(s.traceId + s.parentSpanId)) out[i] = 1;
+  }
+  return out;
+}
 
 const KINDS = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"];
 const STATUSES = ["UNSET", "OK", "ERROR"];
@@ -80,8 +105,10 @@ function resourceColumns(r: Resource): string {
  */
 export function encodeSpans(tenant: string, spans: readonly Span[]): Buffer {
   const t = tsvString(tenant);
+  const local = localParents(spans);
   let out = "";
-  for (const s of spans) {
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
     const duration = s.endTimeUnixNano > s.startTimeUnixNano ? s.endTimeUnixNano - s.startTimeUnixNano : 0n;
     out += `${t}\t${s.traceId}\t${s.spanId}\t${s.parentSpanId}\t${tsvString(s.traceState)}\t${s.flags}\t`;
     out += `${tsvString(s.name)}\t${KINDS[s.kind] ?? "UNSPECIFIED"}\t${tsvString(s.resource.serviceName)}\t`;
@@ -105,7 +132,7 @@ export function encodeSpans(tenant: string, spans: readonly Span[]): Buffer {
       out += `[${ln.map((l) => tsvQuoted(attributesJson(l.attributes))).join(",")}]\t`;
       out += `[${ln.map((l) => l.droppedAttributesCount).join(",")}]\t[${ln.map((l) => l.flags).join(",")}]\t`;
     }
-    out += `${s.droppedLinksCount}\n`;
+    out += `${s.droppedLinksCount}\t${local[i]}\n`;
   }
   return Buffer.from(out, "utf8");
 }

@@ -1,6 +1,6 @@
 import type { Attr, Resource, Span, SpanRows } from "../model/span.js";
 import { RowBinaryWriter } from "./row-binary.js";
-import { attributesJson } from "./span-encoder.js";
+import { attributesJson, localParents } from "./span-encoder.js";
 
 const MAX_NANOS = 9_223_372_036_854_775_807n; // DateTime64(9) ends at 2262-04-11
 
@@ -54,7 +54,8 @@ const writer = new RowBinaryWriter(1 << 20);
 export function encodeSpansRowBinary(tenant: string, spans: readonly Span[]): Buffer {
   const w = writer;
   w.reset();
-  for (const s of spans) writeSpanRow(w, tenant, s);
+  const local = localParents(spans);
+  for (let i = 0; i < spans.length; i++) writeSpanRow(w, tenant, spans[i], local[i]);
   return w.toBuffer();
 }
 
@@ -67,16 +68,27 @@ export function encodeSpanRows(tenant: string, spans: readonly Span[]): SpanRows
   w.reset();
   const rowStarts = new Uint32Array(spans.length + 1);
   const traceAt = new Uint32Array(spans.length);
+  const local = localParents(spans);
   spans.forEach((s, i) => {
     rowStarts[i] = w.length;
-    writeSpanRow(w, tenant, s, traceAt, i);
+    writeSpanRow(w, tenant, s, local[i], traceAt, i);
   });
   rowStarts[spans.length] = w.length;
   return { body: w.toBuffer(), count: spans.length, rowStarts, traceAt };
 }
 
-/** One span's row; notes where its trace id's text starts in `traceAt[i]` when given. */
-function writeSpanRow(w: RowBinaryWriter, tenant: string, s: Span, traceAt?: Uint32Array, i = 0): void {
+/**
+ * One span's row (`local` is its local_parent column, see localParents); notes where its trace id's
+ * text starts in `traceAt[i]` when given.
+ */
+function writeSpanRow(
+  w: RowBinaryWriter,
+  tenant: string,
+  s: Span,
+  local: number,
+  traceAt?: Uint32Array,
+  i = 0,
+): void {
   w.string(tenant);
   if (traceAt) traceAt[i] = w.length + 1; // after the one-byte length of 32 hex characters
   w.string(s.traceId);
@@ -98,6 +110,7 @@ function writeSpanRow(w: RowBinaryWriter, tenant: string, s: Span, traceAt?: Uin
   w.string(s.scope.name);
   w.string(s.scope.version);
   writeEventsAndLinks(w, s);
+  w.uint8(local);
 }
 
 /** The event and link columns of one span, events.time through dropped_links_count. */
