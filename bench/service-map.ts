@@ -10,7 +10,8 @@
  * BENCH_DATA_DIR keeps the data between runs (generation and pairing are skipped when present);
  * BENCH_ONLY_OTLP=1 runs only the OTLP ratio (BENCH_OTLP_SECONDS per run, BENCH_OTLP_ROUNDS rounds),
  * BENCH_ONLY_JOB=1 only the steady-state pairing job (twice; BENCH_SLICE_SPANS and BENCH_SPILL_BYTES set
- * the job's pairingSliceSpans and pairingSpillBytes).
+ * the job's pairingSliceSpans and pairingSpillBytes; BENCH_JOB_CROSSING=0 makes its traces stay in
+ * one service).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -217,18 +218,27 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
   const endMs = Math.floor(Date.now() / windowMs) * windowMs;
   const startMs = endMs - 21 * 60_000;
   const total = rate * 21 * 60;
-  const service = "concat('svc-', toString((intDiv(n, 8) + n % 8) % 20))";
+  // BENCH_JOB_CROSSING=0: every trace stays in one service, its spans come with their parent
+  // (remote_child 0), as on bench:ingest's and the OTLP ratio's load; else each span of a trace is
+  // in another service than its parent (remote_child 1 but for the root)
+  const crossing = process.env.BENCH_JOB_CROSSING !== "0";
+  const service = crossing
+    ? "concat('svc-', toString((intDiv(n, 8) + n % 8) % 20))"
+    : "concat('svc-', toString(intDiv(n, 8) % 20))";
+  const remote = crossing ? "n % 8 != 0" : "0";
   const at = `fromUnixTimestamp64Milli(toInt64(${startMs} + intDiv(n * 1000, ${rate})))`;
   // one insert per 30 s of arrivals, as parts the size live ingest would merge them into
   for (let from = 0; from < total; from += rate * 30) {
     await store.client.command({
       query: `INSERT INTO ${db}.sm_arrivals (tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name,
-          kind, start_time, duration_ns, is_error, peer_kind, peer_name, inserted_at, is_entry, operation, version, instance)
+          kind, start_time, duration_ns, is_error, peer_kind, peer_name, inserted_at, is_entry, operation, version, instance,
+          remote_child)
         SELECT 'default', toFixedString(MD5(toString(intDiv(n, 8))), 16), toFixedString(substring(MD5(toString(n)), 1, 8), 8),
           toFixedString('', 16), if(n % 8 = 0, toFixedString('', 8), toFixedString(substring(MD5(toString(n - n % 8)), 1, 8), 8)),
           ${service}, if(n % 8 >= 6, 'CLIENT', 'SERVER'), ${at}, 1000000 + cityHash64(n) % 500000000, n % 97 = 0,
           if(n % 8 >= 6, if(n % 2 = 0, 'database', 'cache'), ''), if(n % 8 >= 6, concat('db-', toString(n % 5)), ''),
-          ${at}, n % 8 < 6, concat('op-', toString(n % 10)), '1.4.2', concat(${service}, '-', toString(intDiv(n, 8) % 2))
+          ${at}, n % 8 < 6, concat('op-', toString(n % 10)), '1.4.2', concat(${service}, '-', toString(intDiv(n, 8) % 2)),
+          ${remote}
         FROM (SELECT number + ${from} AS n FROM numbers(${Math.min(rate * 30, total - from)}))`,
     });
   }
@@ -256,7 +266,7 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
   await store.client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
   const per100k = (jobCpu / (rate * 30)) * 100_000;
   console.log(
-    `pairing job at steady state (${fmt(rate)} spans/s arriving for 21 min, lateness bound 5 min): ${windows} window of ${fmt(rate * 30)} spans in ${jobCpu.toFixed(2)} CPU s, ${per100k.toFixed(2)} CPU-s per 100k spans`,
+    `pairing job at steady state (${fmt(rate)} spans/s arriving for 21 min, lateness bound 5 min, ${crossing ? "traces crossing services" : "traces of one service"}): ${windows} window of ${fmt(rate * 30)} spans in ${jobCpu.toFixed(2)} CPU s, ${per100k.toFixed(2)} CPU-s per 100k spans`,
   );
   return per100k;
 }

@@ -104,7 +104,7 @@ export function createServiceMapJob(
     (registers) =>
       new Gauge({
         name: "skald_service_map_last_window",
-        help: "The last window the service-map job finished: its span arrivals and the slices its pairing was cut into (serviceMap.pairingSliceSpans).",
+        help: "The last window the service-map job finished: its span arrivals, the slices its pairing was cut into (serviceMap.pairingSliceSpans), and 1 if it read every trace of the window (most crossed services) rather than those with a child of another service.",
         labelNames: ["what"],
         registers,
       }),
@@ -123,11 +123,23 @@ export function createServiceMapJob(
    * runner decided first (migrations/0016). The first decision recorded for the window is the one
    * every runner uses, so a retry with another setting repeats the same dedup tokens.
    */
-  async function slicesOf(a: bigint, b: bigint): Promise<{ arrivals: number; slices: number }> {
-    const counted = await one<{ n: string }>(
-      `SELECT count() AS n FROM ${db}.sm_arrivals WHERE inserted_at >= ${at(a)} AND inserted_at < ${at(b)}`,
+  async function slicesOf(
+    a: bigint,
+    b: bigint,
+  ): Promise<{ arrivals: number; slices: number; candidates: "children" | "arrivals" }> {
+    const counted = await one<{ n: string; traces: string; childTraces: string }>(
+      `SELECT count() AS n, uniq(trace_id) AS traces, uniqIf(trace_id, remote_child = 1) AS childTraces
+        FROM ${db}.sm_arrivals WHERE inserted_at >= ${at(a)} AND inserted_at < ${at(b)}`,
     );
     const arrivals = Number(counted?.n ?? 0);
+    // Which traces the pairing reads (PairingRange.candidates; the calls are the same either way).
+    // Reading only those with a child of another service (and the lookback's children, to find
+    // parents that came after their child) saves most when few traces cross services; when most
+    // do, reading every trace of the window is cheaper. On bench:service-map's estate, where every
+    // trace crosses services, "children" cost a quarter more; on traces of one service, "arrivals"
+    // cost twice as much and more.
+    const crossing = Number(counted?.childTraces ?? 0) / Math.max(1, Number(counted?.traces ?? 0));
+    const candidates = crossing >= CROSSING_SHARE_READ_ALL ? "arrivals" : "children";
     const wanted = sliceCount(arrivals, config.pairingSliceSpans ?? PAIRING_SLICE_SPANS);
     await store.client.command({
       query: `INSERT INTO ${db}.sm_window_slices (window_end, slices) SELECT ${at(b)}, ${wanted}
@@ -137,7 +149,7 @@ export function createServiceMapJob(
       `SELECT argMin(slices, decided_at) AS n FROM ${db}.sm_window_slices WHERE window_end = ${at(b)}`,
     );
     // 0 (nothing read back) keeps this runner's own count
-    return { arrivals, slices: Number(decided?.n ?? 0) || wanted };
+    return { arrivals, slices: Number(decided?.n ?? 0) || wanted, candidates };
   }
 
   /** False when stopped before the window was finished. */
@@ -147,14 +159,14 @@ export function createServiceMapJob(
     );
     if (Number(finished?.n ?? 0) > 0) return true; // another runner finished it
     const endTimer = windowSeconds.startTimer();
-    const { arrivals, slices } = await slicesOf(a, b);
+    const { arrivals, slices, candidates } = await slicesOf(a, b);
     const spill = Math.max(0, Math.trunc(config.pairingSpillBytes ?? PAIRING_SPILL_BYTES));
     for (let index = 0; index < slices; index++) {
       if (stopped) return false; // the window is finished on the next run, from its first slice
       const token = slices === 1 ? `sm-edges-${b}` : `sm-edges-${b}-${index}-of-${slices}`;
       const select = `SELECT tenant, minute, source, target_kind, target,
           ${at(b)} AS window_end, ${EDGE_AGGREGATES}
-        FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs }, { index, count: slices })})
+        FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs, candidates }, { index, count: slices })})
         GROUP BY tenant, minute, source, target_kind, target
         SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1,
           max_bytes_before_external_group_by = ${spill}`;
@@ -183,6 +195,7 @@ export function createServiceMapJob(
     endTimer();
     lastWindow.set({ what: "arrivals" }, arrivals);
     lastWindow.set({ what: "slices" }, slices);
+    lastWindow.set({ what: "crossing_traces_read_all" }, candidates === "arrivals" ? 1 : 0);
     return true;
   }
 
@@ -237,6 +250,12 @@ export function createServiceMapJob(
     },
   };
 }
+
+/**
+ * Share of a window's traces with a span whose parent is in another service (remote_child), from
+ * which the pairing reads every trace of the window (PairingRange.candidates "arrivals").
+ */
+const CROSSING_SHARE_READ_ALL = 0.7;
 
 /** An arrival time in milliseconds as a SQL DateTime64(3) (computed in code, inlined; see pairingSql). */
 const at = (ms: bigint): string => `fromUnixTimestamp64Milli(toInt64(${ms}))`;

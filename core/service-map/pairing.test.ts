@@ -5,6 +5,7 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STORE_TARGETS } from "../../test/support/targets.js";
 import { loadConfig } from "../config/load.js";
+import { SPAN_COLUMNS_V1 } from "../kafka/format.js";
 import { createLogger } from "../log.js";
 import { type Span, SpanKind, type SpanLink } from "../model/span.js";
 import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../store/migrations.js";
@@ -86,22 +87,28 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     });
     return BigInt((await rs.json<{ ins: string }>())[0].ins);
   };
-  /** The calls done in [fromMs, untilMs), paired in `slices` slices of the trace-id space (concatenated). */
+  /**
+   * The calls done in [fromMs, untilMs), paired in `slices` slices of the trace-id space
+   * (concatenated); the same whichever traces the pairing reads (both ways are checked).
+   */
   const calls = async (tenant: string, fromMs: bigint, untilMs: bigint, slices = 1) => {
-    const all: unknown[] = [];
-    for (let index = 0; index < slices; index++) {
-      const rs = await store.client.query({
-        query: `SELECT source, target_kind, target, is_late FROM (${pairingSql(
-          store.database,
-          { doneFromMs: fromMs, untilMs, latenessMs: 300_000 },
-          { index, count: slices },
-        )}) WHERE tenant = {t:String}`,
-        query_params: { t: tenant },
-        format: "JSONEachRow",
-      });
-      all.push(...(await rs.json()));
+    const by = { children: [] as unknown[], arrivals: [] as unknown[] };
+    for (const candidates of ["children", "arrivals"] as const) {
+      for (let index = 0; index < slices; index++) {
+        const rs = await store.client.query({
+          query: `SELECT source, target_kind, target, is_late FROM (${pairingSql(
+            store.database,
+            { doneFromMs: fromMs, untilMs, latenessMs: 300_000, candidates },
+            { index, count: slices },
+          )}) WHERE tenant = {t:String} ORDER BY target`,
+          query_params: { t: tenant },
+          format: "JSONEachRow",
+        });
+        by[candidates].push(...(await rs.json()));
+      }
     }
-    return all;
+    expect(by.children, "the same calls whichever traces are read").toEqual(by.arrivals);
+    return by.children;
   };
 
   for (const order of ["consumer first", "producer first"] as const) {
@@ -144,6 +151,85 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
       ]);
     });
   }
+
+  it("finds the parent that came with its own parent (local_parent) after its children in other services", async () => {
+    const tenant = "local-parent";
+    const trace = "c".repeat(32);
+    const root = span({ traceId: trace, spanId: "1".repeat(16), kind: SpanKind.SERVER }, "gateway");
+    const client = {
+      ...span(
+        { traceId: trace, spanId: "2".repeat(16), parentSpanId: root.spanId, kind: SpanKind.CLIENT },
+        "gateway",
+      ),
+      resource: root.resource, // one ResourceSpans
+    };
+    // a second request of the gateway's, in a trace of its own (so that neither call's trace is
+    // found through the other's)
+    const root2 = {
+      ...span({ traceId: "e".repeat(32), spanId: "6".repeat(16), kind: SpanKind.SERVER }, "gateway"),
+      resource: root.resource,
+    };
+    const producer = {
+      ...span(
+        {
+          traceId: root2.traceId,
+          spanId: "3".repeat(16),
+          parentSpanId: root2.spanId,
+          kind: SpanKind.PRODUCER,
+        },
+        "gateway",
+      ),
+      resource: root.resource, // one ResourceSpans
+    };
+    // the children end first and come first: auth's SERVER span, and mailer's CONSUMER in a trace
+    // of its own, linked to the producer
+    const server = span(
+      { traceId: trace, spanId: "4".repeat(16), parentSpanId: client.spanId, kind: SpanKind.SERVER },
+      "auth",
+    );
+    const consumer = span(
+      { traceId: "d".repeat(32), spanId: "5".repeat(16), kind: SpanKind.CONSUMER, links: [linkTo(producer)] },
+      "mailer",
+    );
+    await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, [server, consumer]), {
+      insert_deduplication_token: `pairing-${tenant}-children`,
+    });
+    await new Promise((r) => setTimeout(r, 1100));
+    // the gateway's spans in one request: the client and the producer came with their parent
+    await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, [client, producer, root, root2]), {
+      insert_deduplication_token: `pairing-${tenant}-gateway`,
+    });
+    const flags = await store.client.query({
+      query: `SELECT s.span_id AS span, s.local_parent AS local_parent, a.remote_child AS remote_child
+        FROM ${store.database}.spans AS s
+        JOIN ${store.database}.sm_arrivals AS a ON a.tenant = s.tenant AND lower(hex(a.span_id)) = s.span_id
+        WHERE s.tenant = {t:String} ORDER BY span`,
+      query_params: { t: tenant },
+      format: "JSONEachRow",
+    });
+    // stored: whether the parent came in the same ResourceSpans; for the job: whether the span may
+    // be the child of a call between services
+    expect(await flags.json()).toEqual([
+      { span: root.spanId, local_parent: 0, remote_child: 0 },
+      { span: client.spanId, local_parent: 1, remote_child: 0 },
+      { span: producer.spanId, local_parent: 1, remote_child: 0 },
+      { span: server.spanId, local_parent: 0, remote_child: 1 },
+      { span: consumer.spanId, local_parent: 0, remote_child: 1 },
+      { span: root2.spanId, local_parent: 0, remote_child: 0 },
+    ]);
+    const t1 = await arrival(tenant, server.spanId);
+    const t2 = await arrival(tenant, client.spanId);
+    expect(t2).toBeGreaterThan(t1);
+    const sorted = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).sort();
+    const both = sorted([
+      { source: "gateway", target_kind: "service", target: "auth", is_late: 0 },
+      { source: "gateway", target_kind: "service", target: "mailer", is_late: 0 },
+    ]);
+    // the gateway's window counts both calls, in one slice or in 16; the children's counts none
+    expect(sorted(await calls(tenant, t2, t2 + 1n))).toEqual(both);
+    expect(sorted(await calls(tenant, t2, t2 + 1n, 16))).toEqual(both);
+    expect(await calls(tenant, t1, t2)).toEqual([]);
+  });
 
   it("cuts the trace-id space into slices that cover every id exactly once", async () => {
     for (const count of [2, 3, 16, 255, 256]) {
@@ -245,6 +331,21 @@ function storeBefore(version: number) {
 }
 
 /**
+ * Inserts a span as a Skald of before migrations/0018 did: without local_parent (so into stores
+ * of any version).
+ */
+function insertOld(store: Store, tenant: string, s: Span, token: string): Promise<void> {
+  const lines = encodeSpans(tenant, [s])
+    .toString("utf8")
+    .split("\n")
+    .filter((l) => l !== "");
+  const old = lines.map((l) => `${l.slice(0, l.lastIndexOf("\t"))}\n`).join("");
+  return store.insertTsv("spans", SPAN_COLUMNS_V1, Buffer.from(old, "utf8"), {
+    insert_deduplication_token: token,
+  });
+}
+
+/**
  * Migration 0011 replaces sm_spans (hex ids) with sm_half_edges (ids as bytes): half edges that
  * arrived before the upgrade are carried over and pair with those that arrive after it.
  */
@@ -253,8 +354,7 @@ describe("service-map half edges across the upgrade to binary ids (migration 001
 
   it("copies the old rows (same-trace parents as zeros, cross-trace links as bytes) and pairs across the upgrade", async () => {
     const { store } = before;
-    const insert = (s: Span, token: string) =>
-      store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("up", [s]), { insert_deduplication_token: token });
+    const insert = (s: Span, token: string) => insertOld(store, "up", s, token);
     const gateway = span(
       { traceId: "c".repeat(32), spanId: "3".repeat(16), kind: SpanKind.CLIENT },
       "gateway",
@@ -359,8 +459,7 @@ describe("service RED across the upgrade to job-built rollups (migration 0013)",
   it("counts every entry span once, before and after", async () => {
     const { store } = before;
     const db = store.database;
-    const insert = (s: Span, token: string) =>
-      store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("up", [s]), { insert_deduplication_token: token });
+    const insert = (s: Span, token: string) => insertOld(store, "up", s, token);
     const server = (spanId: string, version: string) => {
       const s = span(
         { traceId: spanId.repeat(2), spanId, kind: SpanKind.SERVER, name: "GET /pay" },
@@ -445,8 +544,7 @@ describe("service-map half edges across the upgrade to arrival order (migration 
   it("copies the old rows once, pairs across the upgrade, and leaves sm_half_edges as a view", async () => {
     const { store } = before;
     const db = store.database;
-    const insert = (s: Span, token: string) =>
-      store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("arr", [s]), { insert_deduplication_token: token });
+    const insert = (s: Span, token: string) => insertOld(store, "arr", s, token);
     const gateway = span(
       { traceId: "f".repeat(32), spanId: "7".repeat(16), kind: SpanKind.CLIENT },
       "gateway",

@@ -38,6 +38,14 @@ export interface PairingRange {
   tenantParam?: string;
   /** How many lateness bounds before `doneFromMs` partners are looked for (default LATE_HORIZON). */
   lookbackBounds?: number;
+  /**
+   * Which traces the service edges read (see serviceEdgesSql): "children" (the default), those
+   * that may hold a call done in the window; "arrivals", every trace with an arrival in the
+   * window. Both give the same calls; "arrivals" skips reading the lookback's children, cheaper
+   * when most of the window's traces have a child of another service anyway (the job chooses,
+   * job.ts).
+   */
+  candidates?: "children" | "arrivals";
   /** Event-time filter on the call's minute, as SQL expressions (the reader). */
   minuteFrom?: string;
   minuteTo?: string;
@@ -105,10 +113,16 @@ export function pairingSql(db: string, r: PairingRange, slice?: PairingSlice): s
   const lookback = Math.max(1, Math.trunc(r.lookbackBounds ?? LATE_HORIZON));
   const horizon = `inserted_at >= ${at(`${from} - ${late} * ${lookback}`)} AND inserted_at < ${at(until)} ${tenant}`;
   const arrived = (a: string, b: string) => `inserted_at >= ${at(a)} AND inserted_at < ${at(b)} ${tenant}`;
-  const services = serviceEdgesSql(db, { from, until, late, horizon, window: arrived(from, until) }, slice);
+  const before = arrived(`${from} - ${late} * ${lookback}`, from);
+  const services = serviceEdgesSql(
+    db,
+    { from, until, late, horizon, window: arrived(from, until), before },
+    slice,
+    r.candidates ?? "children",
+  );
   // a virtual edge is done one lateness bound after its CLIENT/PRODUCER span arrived
   const due = arrived(`${from} - ${late}`, `${until} - ${late}`);
-  const virtuals = virtualEdgesSql(db, { from, until, late, horizon, window: due }, slice);
+  const virtuals = virtualEdgesSql(db, { from, until, late, horizon, window: due, before }, slice);
   const minute = [r.minuteFrom ? `minute >= ${r.minuteFrom}` : "", r.minuteTo ? `minute < ${r.minuteTo}` : ""]
     .filter((c) => c !== "")
     .join(" AND ");
@@ -126,29 +140,65 @@ interface PairingBounds {
   horizon: string;
   /** Condition on `inserted_at` (and tenant): the arrivals that make a trace a candidate. */
   window: string;
+  /** Condition on `inserted_at` (and tenant): arrivals within the horizon, before the window. */
+  before: string;
 }
 
 /**
- * Service edges done in the window: one of the call's two spans arrived in it, so the candidates
- * are the traces of the window's arrivals, plus the producer traces that the window's linked
- * CONSUMER spans point to. Their spans back to the horizon are read, plus the CONSUMER spans of
- * other traces linked into them (children under a key of these traces). Trace ids alone, not
- * (tenant, trace id): a trace id shared by two tenants only adds rows, and calls are keyed by
- * tenant below. Then one GROUP BY, no self-join: every span is emitted under its own key (as a
- * potential parent) and, if it has one, under its parent's key (as a child); the GROUP BY holds
- * each span together with all its children, from which calls are read off. Keys outside the
- * slice (a linked CONSUMER's own key, its producer's key read in its own trace's slice) are left
- * to their slice.
+ * Service edges done in the window: one of the call's two spans arrived in it. The child of a call
+ * is never a span whose parent came in its own ResourceSpans (same resource, so same service;
+ * `remote_child` = 0 in sm_arrivals, migrations/0018). So the candidates ("children") are the
+ * parent traces of the window's other spans with a parent (own trace, or the producer trace a
+ * linked CONSUMER points to), plus the traces of the window's remaining arrivals whose span is the
+ * parent of such a child that arrived before, within the horizon (found by span id, a superset).
+ * A trace whose spans all came with their parents (one service) is not read at all. Or
+ * ("arrivals", and before migrations/0018): every trace with an arrival in the window, which saves
+ * reading the horizon's children when most traces cross services anyway. Their spans back to the
+ * horizon are read, plus the CONSUMER spans of other traces linked into them (children under a key
+ * of these traces). Trace ids alone, not (tenant, trace id): a trace id shared by two tenants only
+ * adds rows, and calls are keyed by tenant below. Then one GROUP BY, no self-join: every span is
+ * emitted under its own key (as a potential parent) and, if it has one, under its parent's key (as
+ * a child); the GROUP BY holds each span together with all its children, from which calls are read
+ * off. Keys outside the slice (a linked CONSUMER's own key, its producer's key read in its own
+ * trace's slice) are left to their slice.
  */
-function serviceEdgesSql(db: string, b: PairingBounds, slice: PairingSlice | undefined): string {
+function serviceEdgesSql(
+  db: string,
+  b: PairingBounds,
+  slice: PairingSlice | undefined,
+  mode: "children" | "arrivals",
+): string {
+  // Spans that may be the child of a call (remote_child; migrations/0018) and the traces of the
+  // window's other arrivals, which may be the parent of such a child that came first.
+  const children = (when: string) => `remote_child = 1 AND ${when}`;
+  const parents = `SELECT span_id FROM ${db}.sm_arrivals
+        PREWHERE ${b.window} WHERE remote_child = 0 AND ${inSlice("trace_id", slice)}`;
   // The links are read by their reference: not pruned by the key, but the all-zero references
   // of the usual case are skipped by reading that one column first (PREWHERE in this order: ten
-  // times cheaper than with the time condition first).
-  const candidates = `
-      SELECT trace_id FROM ${db}.sm_arrivals PREWHERE ${b.window} WHERE ${inSlice("trace_id", slice)}
+  // times cheaper than with the time condition first). Producer traces of linked CONSUMER spans:
+  // of the window's, and of earlier ones whose producer trace had an arrival in the window.
+  const linked = `
+      SELECT ref_trace_id FROM ${db}.sm_arrivals
+        PREWHERE notEmpty(ref_trace_id) AND ${b.window} WHERE ${inSlice("ref_trace_id", slice)}
       UNION ALL
       SELECT ref_trace_id FROM ${db}.sm_arrivals
-        PREWHERE notEmpty(ref_trace_id) AND ${b.window} WHERE ${inSlice("ref_trace_id", slice)}`;
+        PREWHERE notEmpty(ref_trace_id) AND ${b.before} WHERE ${inSlice("ref_trace_id", slice)}
+          AND ref_trace_id IN (SELECT trace_id FROM ${db}.sm_arrivals
+            PREWHERE ${b.window} WHERE ${inSlice("trace_id", slice)})`;
+  // Subqueries are not shared within a query (each IN computes its own set): the costliest, which
+  // reads the children of the whole lookback, is named once.
+  const candidates =
+    mode === "arrivals"
+      ? `
+      SELECT trace_id FROM ${db}.sm_arrivals PREWHERE ${b.window} WHERE ${inSlice("trace_id", slice)}
+      UNION ALL ${linked}`
+      : `
+      SELECT trace_id FROM ${db}.sm_arrivals
+        PREWHERE ${children(b.window)} WHERE ${inSlice("trace_id", slice)}
+      UNION ALL
+      SELECT trace_id FROM ${db}.sm_arrivals
+        PREWHERE ${children(b.before)} AND ref_span_id IN (${parents}) WHERE ${inSlice("trace_id", slice)}
+      UNION ALL ${linked}`;
   const columns = `tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name, kind, start_time, duration_ns,
         is_error, inserted_at`;
   // The IN is in the PREWHERE: the other columns are then read only for granules that hold a
@@ -184,7 +234,7 @@ FROM
           PREWHERE ${b.horizon} AND trace_id IN (${candidates}) WHERE ${inSlice("trace_id", slice)}
         UNION ALL
         SELECT ${columns} FROM ${db}.sm_arrivals
-          PREWHERE notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${candidates})
+          PREWHERE notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${linked})
           WHERE ${inSlice("ref_trace_id", slice)}
       )
       GROUP BY tenant, trace_id, span_id
