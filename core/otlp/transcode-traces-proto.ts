@@ -176,30 +176,79 @@ function resourceSpans(st: State, end: number): void {
   markLocalParents(st.w, first, st.count);
 }
 
-const localIds = new Set<string>();
+/** Per row: its span id and its parent id (0 = none) as 32-bit halves, for markLocalParents. */
+let spanLo = new Int32Array(1024);
+let spanHi = new Int32Array(1024);
+let parentLo = new Int32Array(1024);
+let parentHi = new Int32Array(1024);
+let hasParent = new Uint8Array(1024);
+let slots = new Int32Array(4096);
+
+const le32 = (b: Uint8Array, p: number): number =>
+  b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
+
+/** Notes row i's span id and parent id (read from the request) for markLocalParents. */
+function noteIds(i: number, buf: Uint8Array, f: SpanFields): void {
+  if (i >= spanLo.length) {
+    const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const next = make(a.length * 2);
+      next.set(a);
+      return next;
+    };
+    spanLo = grow(spanLo, (n) => new Int32Array(n));
+    spanHi = grow(spanHi, (n) => new Int32Array(n));
+    parentLo = grow(parentLo, (n) => new Int32Array(n));
+    parentHi = grow(parentHi, (n) => new Int32Array(n));
+    hasParent = grow(hasParent, (n) => new Uint8Array(n));
+  }
+  spanLo[i] = le32(buf, f.spanIdPos);
+  spanHi[i] = le32(buf, f.spanIdPos + 4);
+  const parent = f.parentLen === 8 && !isAllZero(buf, f.parentPos, 8);
+  hasParent[i] = parent ? 1 : 0;
+  parentLo[i] = parent ? le32(buf, f.parentPos) : 0;
+  parentHi[i] = parent ? le32(buf, f.parentPos + 4) : 0;
+}
+
+const slotOf = (lo: number, hi: number, mask: number): number => (Math.imul(lo, 0x9e3779b1) ^ hi) & mask;
 
 /**
  * Sets the local_parent column (the last byte of each row; see localParents in
  * core/store/span-encoder.ts) of rows [first, count), the rows of one ResourceSpans: 1 when the
- * row's parent is one of these rows. A row's ids are hex text in the row: the trace id's 32
- * characters at traceAt[i], the span id's length byte and 16 characters after it, then the parent
- * id's length byte (0 for a root) and characters.
+ * row's parent is one of these rows (same span id and trace id). An open-addressing table of span
+ * ids, not a Map of strings: the Map cost the transcoder 40% more CPU.
  */
 function markLocalParents(w: RowBinaryWriter, first: number, count: number): void {
-  if (count - first < 2) return;
+  const n = count - first;
+  if (n < 2) return;
+  let size = 4;
+  while (size < n * 2) size *= 2;
+  if (slots.length < size) slots = new Int32Array(size);
+  const mask = size - 1;
+  slots.fill(-1, 0, size);
+  for (let i = first; i < count; i++) {
+    let h = slotOf(spanLo[i], spanHi[i], mask);
+    while (slots[h] >= 0) h = (h + 1) & mask;
+    slots[h] = i;
+  }
   const body = w.view();
-  localIds.clear();
   for (let i = first; i < count; i++) {
-    const t = traceAt[i];
-    localIds.add(body.toString("latin1", t, t + 49));
+    if (hasParent[i] === 0) continue;
+    const lo = parentLo[i];
+    const hi = parentHi[i];
+    for (let h = slotOf(lo, hi, mask); slots[h] >= 0; h = (h + 1) & mask) {
+      const j = slots[h];
+      if (spanLo[j] !== lo || spanHi[j] !== hi || !sameTrace(body, traceAt[i], traceAt[j])) continue;
+      w.setUint8((i + 1 < count ? rowStarts[i + 1] : w.length) - 1, 1);
+      break;
+    }
   }
-  for (let i = first; i < count; i++) {
-    const t = traceAt[i];
-    if (body[t + 49] !== 16) continue;
-    const parent = body.toString("latin1", t, t + 33) + body.toString("latin1", t + 50, t + 66);
-    if (localIds.has(parent)) w.setUint8((i + 1 < count ? rowStarts[i + 1] : w.length) - 1, 1);
-  }
-  localIds.clear();
+}
+
+/** The 32 hex characters of two rows' trace ids are equal. */
+function sameTrace(body: Buffer, a: number, b: number): boolean {
+  if (a === b) return true;
+  for (let k = 0; k < 32; k++) if (body[a + k] !== body[b + k]) return false;
+  return true;
 }
 
 interface ResourceColumns {
@@ -302,6 +351,7 @@ function span(st: State, end: number, res: ResourceColumns, scope: Buffer): void
     });
   }
   w.uint8(0); // local_parent, set once the whole ResourceSpans is read (markLocalParents)
+  noteIds(st.count, buf, f);
   row(st.count++, rowStart, trace);
   r.pos = end;
 }
