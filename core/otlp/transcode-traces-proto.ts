@@ -132,15 +132,18 @@ export function transcodeTracesProto(buf: Uint8Array, tenant: string): Transcode
   };
 }
 
+/** A copy of `a` twice as long (the per-row arrays grow with the request). */
+function doubled<T extends Uint32Array | Int32Array | Uint8Array>(a: T): T {
+  const next = new (a.constructor as new (n: number) => T)(a.length * 2);
+  next.set(a);
+  return next;
+}
+
 /** Notes where row `i` starts and where its trace id is. */
 function row(i: number, start: number, trace: number): void {
   if (i + 1 >= rowStarts.length) {
-    const more = new Uint32Array(rowStarts.length * 2);
-    more.set(rowStarts);
-    rowStarts = more;
-    const t = new Uint32Array(traceAt.length * 2);
-    t.set(traceAt);
-    traceAt = t;
+    rowStarts = doubled(rowStarts);
+    traceAt = doubled(traceAt);
   }
   rowStarts[i] = start;
   traceAt[i] = trace;
@@ -190,16 +193,11 @@ const le32 = (b: Uint8Array, p: number): number =>
 /** Notes row i's span id and parent id (read from the request) for markLocalParents. */
 function noteIds(i: number, buf: Uint8Array, f: SpanFields): void {
   if (i >= spanLo.length) {
-    const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const next = make(a.length * 2);
-      next.set(a);
-      return next;
-    };
-    spanLo = grow(spanLo, (n) => new Int32Array(n));
-    spanHi = grow(spanHi, (n) => new Int32Array(n));
-    parentLo = grow(parentLo, (n) => new Int32Array(n));
-    parentHi = grow(parentHi, (n) => new Int32Array(n));
-    hasParent = grow(hasParent, (n) => new Uint8Array(n));
+    spanLo = doubled(spanLo);
+    spanHi = doubled(spanHi);
+    parentLo = doubled(parentLo);
+    parentHi = doubled(parentHi);
+    hasParent = doubled(hasParent);
   }
   spanLo[i] = le32(buf, f.spanIdPos);
   spanHi[i] = le32(buf, f.spanIdPos + 4);
