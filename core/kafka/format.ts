@@ -106,6 +106,12 @@ export const SPAN_COLUMNS_ROWBINARY_V2: readonly string[] = Object.freeze([
   "local_parent",
 ]);
 
+/** The spans-rowbinary versions the ingester reads: their columns, and how checkSpanRows walks them. */
+const ROWBINARY_VERSIONS: Readonly<Record<string, { columns: readonly string[]; version: 1 | 2 }>> = {
+  [FORMAT_SPANS_ROWBINARY_V1]: { columns: SPAN_COLUMNS_ROWBINARY_V1, version: 1 },
+  [FORMAT_SPANS_ROWBINARY_V2]: { columns: SPAN_COLUMNS_ROWBINARY_V2, version: 2 },
+};
+
 /** What the ingester reads; listed in dead-letter reasons. */
 export const READABLE_FORMATS = [
   FORMAT_SPANS_ROWBINARY_V2,
@@ -278,14 +284,10 @@ export function decodeSpanMessage(msg: RawMessage, defaultTenant: string): Decod
   const tenant = header(msg, HEADER_TENANT) ?? defaultTenant;
   if (!TENANT_RE.test(tenant))
     return { ok: false, reason: `invalid ${HEADER_TENANT} header "${tenant.slice(0, 80)}"` };
-  if (format === FORMAT_SPANS_ROWBINARY_V2) {
-    return rowBinaryMessage(msg, format, tenant, value, SPAN_COLUMNS_ROWBINARY_V2, (v, t) =>
-      checkSpanRows(v, t, 2),
-    );
-  }
-  if (format === FORMAT_SPANS_ROWBINARY_V1) {
-    return rowBinaryMessage(msg, format, tenant, value, SPAN_COLUMNS_ROWBINARY_V1, (v, t) =>
-      checkSpanRows(v, t, 1),
+  const rowBinary = ROWBINARY_VERSIONS[format];
+  if (rowBinary) {
+    return rowBinaryMessage(msg, format, tenant, value, rowBinary.columns, (v, t) =>
+      checkSpanRows(v, t, rowBinary.version),
     );
   }
   if (format === FORMAT_SPANS_TSV_V1) {

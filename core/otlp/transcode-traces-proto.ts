@@ -133,7 +133,7 @@ export function transcodeTracesProto(buf: Uint8Array, tenant: string): Transcode
 }
 
 /** A copy of `a` twice as long (the per-row arrays grow with the request). */
-function doubled<T extends Uint32Array | Int32Array | Uint8Array>(a: T): T {
+function doubled<T extends Uint32Array | Int32Array>(a: T): T {
   const next = new (a.constructor as new (n: number) => T)(a.length * 2);
   next.set(a);
   return next;
@@ -179,12 +179,14 @@ function resourceSpans(st: State, end: number): void {
   markLocalParents(st.w, first, st.count);
 }
 
-/** Per row: its span id and its parent id (0 = none) as 32-bit halves, for markLocalParents. */
+/**
+ * Per row: its span id and its parent id as 32-bit halves, for markLocalParents. A parent of zeros
+ * is none (valid span ids are never all zero, so it matches no row).
+ */
 let spanLo = new Int32Array(1024);
 let spanHi = new Int32Array(1024);
 let parentLo = new Int32Array(1024);
 let parentHi = new Int32Array(1024);
-let hasParent = new Uint8Array(1024);
 let slots = new Int32Array(4096);
 
 const le32 = (b: Uint8Array, p: number): number =>
@@ -197,12 +199,10 @@ function noteIds(i: number, buf: Uint8Array, f: SpanFields): void {
     spanHi = doubled(spanHi);
     parentLo = doubled(parentLo);
     parentHi = doubled(parentHi);
-    hasParent = doubled(hasParent);
   }
   spanLo[i] = le32(buf, f.spanIdPos);
   spanHi[i] = le32(buf, f.spanIdPos + 4);
-  const parent = f.parentLen === 8 && !isAllZero(buf, f.parentPos, 8);
-  hasParent[i] = parent ? 1 : 0;
+  const parent = f.parentLen === 8;
   parentLo[i] = parent ? le32(buf, f.parentPos) : 0;
   parentHi[i] = parent ? le32(buf, f.parentPos + 4) : 0;
 }
@@ -230,9 +230,9 @@ function markLocalParents(w: RowBinaryWriter, first: number, count: number): voi
   }
   const body = w.view();
   for (let i = first; i < count; i++) {
-    if (hasParent[i] === 0) continue;
     const lo = parentLo[i];
     const hi = parentHi[i];
+    if ((lo | hi) === 0) continue; // a root
     for (let h = slotOf(lo, hi, mask); slots[h] >= 0; h = (h + 1) & mask) {
       const j = slots[h];
       if (spanLo[j] !== lo || spanHi[j] !== hi || !sameTrace(body, traceAt[i], traceAt[j])) continue;

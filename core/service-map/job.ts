@@ -5,6 +5,7 @@ import {
   EDGE_AGGREGATES,
   PAIRING_SLICE_SPANS,
   PAIRING_SPILL_BYTES,
+  type PairingCandidates,
   pairingSql,
   sliceCount,
 } from "./pairing.js";
@@ -121,12 +122,14 @@ export function createServiceMapJob(
   /**
    * How many slices window [a, b) is paired in: about pairingSliceSpans arrivals each, unless a
    * runner decided first (migrations/0016). The first decision recorded for the window is the one
-   * every runner uses, so a retry with another setting repeats the same dedup tokens.
+   * every runner uses, so a retry with another setting repeats the same dedup tokens. The same
+   * count of the window's arrivals decides which traces the pairing reads (either way gives the
+   * same calls, so runners need not agree on it).
    */
   async function slicesOf(
     a: bigint,
     b: bigint,
-  ): Promise<{ arrivals: number; slices: number; candidates: "children" | "arrivals" }> {
+  ): Promise<{ arrivals: number; slices: number; candidates: PairingCandidates }> {
     const counted = await one<{ n: string; traces: string; childTraces: string }>(
       `SELECT count() AS n, uniq(trace_id) AS traces, uniqIf(trace_id, remote_child = 1) AS childTraces
         FROM ${db}.sm_arrivals WHERE inserted_at >= ${at(a)} AND inserted_at < ${at(b)}`,

@@ -45,11 +45,14 @@ export interface PairingRange {
    * when most of the window's traces have a child of another service anyway (the job chooses,
    * job.ts).
    */
-  candidates?: "children" | "arrivals";
+  candidates?: PairingCandidates;
   /** Event-time filter on the call's minute, as SQL expressions (the reader). */
   minuteFrom?: string;
   minuteTo?: string;
 }
+
+/** Which traces the service edges read (PairingRange.candidates). */
+export type PairingCandidates = "children" | "arrivals";
 
 /** Default arrivals per slice of a window's pairing (config `serviceMap.pairingSliceSpans`; job.ts). */
 export const PAIRING_SLICE_SPANS = 200_000;
@@ -122,7 +125,7 @@ export function pairingSql(db: string, r: PairingRange, slice?: PairingSlice): s
   );
   // a virtual edge is done one lateness bound after its CLIENT/PRODUCER span arrived
   const due = arrived(`${from} - ${late}`, `${until} - ${late}`);
-  const virtuals = virtualEdgesSql(db, { from, until, late, horizon, window: due, before }, slice);
+  const virtuals = virtualEdgesSql(db, { from, until, late, horizon, window: due }, slice);
   const minute = [r.minuteFrom ? `minute >= ${r.minuteFrom}` : "", r.minuteTo ? `minute < ${r.minuteTo}` : ""]
     .filter((c) => c !== "")
     .join(" AND ");
@@ -140,7 +143,7 @@ interface PairingBounds {
   horizon: string;
   /** Condition on `inserted_at` (and tenant): the arrivals that make a trace a candidate. */
   window: string;
-  /** Condition on `inserted_at` (and tenant): arrivals within the horizon, before the window. */
+  /** Condition on `inserted_at` (and tenant): arrivals within the horizon, before the window (service edges). */
   before: string;
 }
 
@@ -166,10 +169,10 @@ function serviceEdgesSql(
   db: string,
   b: PairingBounds,
   slice: PairingSlice | undefined,
-  mode: "children" | "arrivals",
+  mode: PairingCandidates,
 ): string {
-  // Spans that may be the child of a call (remote_child; migrations/0018) and the traces of the
-  // window's other arrivals, which may be the parent of such a child that came first.
+  // Spans that may be the child of a call (remote_child; migrations/0018), and the span ids of the
+  // window's other arrivals, each perhaps the parent of such a child that came first.
   const children = (when: string) => `remote_child = 1 AND ${when}`;
   const parents = `SELECT span_id FROM ${db}.sm_arrivals
         PREWHERE ${b.window} WHERE remote_child = 0 AND ${inSlice("trace_id", slice)}`;
@@ -260,7 +263,11 @@ ARRAY JOIN arrayFilter(ch -> ch.1 != p_service AND greatest(ch.5, p_ins) >= ${b.
  * half already read them when they arrived), halves what a window groups when most traces call a
  * database.
  */
-function virtualEdgesSql(db: string, b: PairingBounds, slice: PairingSlice | undefined): string {
+function virtualEdgesSql(
+  db: string,
+  b: Omit<PairingBounds, "before">,
+  slice: PairingSlice | undefined,
+): string {
   const keys = `SELECT trace_id, span_id FROM ${db}.sm_arrivals
         PREWHERE peer_kind != '' AND ${b.window} WHERE ${inSlice("trace_id", slice)}`;
   const traces = `SELECT trace_id FROM (${keys})`;

@@ -108,22 +108,9 @@ export function clusterStatements(statement: string, cluster: string, sharding =
     ];
   }
   const view = CREATE_MV.exec(statement)?.[1];
-  if (view) {
-    // every table the view names (TO and FROM) becomes the local one; the view itself keeps its name
-    return [
-      statement.replace(/\{database\}\.(\w+)/g, (whole, name: string) =>
-        name === view ? whole : `{database}.${name}${LOCAL_SUFFIX}`,
-      ),
-    ];
-  }
+  if (view) return [onLocalTables(statement, view)];
   const altered = ALTER_TABLE.exec(statement)?.[1];
-  if (altered && MODIFY_QUERY.test(statement)) {
-    return [
-      statement.replace(/\{database\}\.(\w+)/g, (whole, name: string) =>
-        name === altered ? whole : `{database}.${name}${LOCAL_SUFFIX}`,
-      ),
-    ];
-  }
+  if (altered && MODIFY_QUERY.test(statement)) return [onLocalTables(statement, altered)];
   if (altered) {
     const local = statement.replace(ALTER_TABLE, `ALTER TABLE {database}.${altered}${LOCAL_SUFFIX}`);
     return COLUMN_CHANGE.test(statement) ? [local, statement] : [local];
@@ -138,6 +125,16 @@ export function clusterStatements(statement: string, cluster: string, sharding =
     ];
   }
   throw new Error(`cluster mode: cannot lay out this statement: ${statement.slice(0, 80)}`);
+}
+
+/**
+ * A materialized view's statement with every table it names (TO and FROM) replaced by the local
+ * one; the view itself keeps its name.
+ */
+function onLocalTables(statement: string, view: string): string {
+  return statement.replace(/\{database\}\.(\w+)/g, (whole, name: string) =>
+    name === view ? whole : `{database}.${name}${LOCAL_SUFFIX}`,
+  );
 }
 
 /** The table that holds the rows (and the TTL) of `table`: itself, or its local table on a cluster. */
