@@ -30,6 +30,7 @@ import {
 } from "../../core/flows/testing/build.js";
 import { NODE_FLAGS } from "../../core/node-flags.js";
 import { startApp } from "../support/app.js";
+import { freePort } from "../support/clickhouse-server.js";
 import { openBrowser } from "./ui-harness.js";
 
 type App = Awaited<ReturnType<typeof startApp>>;
@@ -586,12 +587,7 @@ describe("authentication, roles and tenants", () => {
   });
 
   it("a role without a query server (here `skald recorder`) serves /metrics only to an admin when authentication is on", async () => {
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, "127.0.0.1", () => {
-        const p = (probe.address() as AddressInfo).port;
-        probe.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), "skald-auth-recorder-"));
     const configFile = join(dir, "skald.json");
     writeFileSync(

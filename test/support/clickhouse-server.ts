@@ -24,15 +24,31 @@ export function libchdbPath(): string {
   return join(dirname(require.resolve("@chdb/lib-linux-x64-gnu/package.json")), "libchdb.so");
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed to child processes come from below the kernel's ephemeral range (32768-60999 on
+ * Linux): a port taken with `listen(0)` and released can be taken again as the source port of any
+ * outgoing connection before the child binds it (a CI run lost a restart to that). Ports here are
+ * given out once per process, from a random start, each checked bindable first.
+ */
+const PORT_LOW = 20_000;
+const PORT_SPAN = 12_000;
+let nextPort = PORT_LOW + Math.floor(Math.random() * PORT_SPAN);
+
+function bindable(port: number, host?: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORT_SPAN; tries++) {
+    const port = nextPort;
+    nextPort = PORT_LOW + ((nextPort - PORT_LOW + 1) % PORT_SPAN);
+    if ((await bindable(port, "127.0.0.1")) && (await bindable(port))) return port;
+  }
+  throw new Error(`no free port in ${PORT_LOW}-${PORT_LOW + PORT_SPAN - 1}`);
 }
 
 async function waitForPing(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { packageRoot } from "../../core/paths.js";
+import { freePort } from "./clickhouse-server.js";
 
 /**
  * A real single-node Apache Kafka broker (KRaft, combined broker + controller) on 127.0.0.1, run
@@ -168,17 +168,6 @@ export async function ensureKafkaJars(version: KafkaMinor): Promise<string> {
   const avail = kafkaAvailable(version);
   if (!avail.ok) throw new Error(`fetch-kafka.sh ${version} finished but: ${avail.reason}`);
   return kafkaLibsDir(version);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
 }
 
 /** A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (Uuid.toString's form). */
