@@ -9,7 +9,7 @@
  * pairing job at steady state (which the short OTLP runs hardly include) as a share of that ingest.
  * BENCH_DATA_DIR keeps the data between runs (generation and pairing are skipped when present);
  * BENCH_ONLY_OTLP=1 runs only the OTLP ratio (BENCH_OTLP_SECONDS per run, BENCH_OTLP_ROUNDS rounds),
- * BENCH_ONLY_JOB=1 only the steady-state pairing job (twice; BENCH_SLICE_SPANS and BENCH_SPILL_BYTES set
+ * BENCH_ONLY_JOB=1 only the steady-state pairing job (BENCH_JOB_RUNS times, default twice; BENCH_SLICE_SPANS and BENCH_SPILL_BYTES set
  * the job's pairingSliceSpans and pairingSpillBytes; BENCH_JOB_CROSSING=0 makes its traces stay in
  * one service).
  */
@@ -188,7 +188,7 @@ async function otlpRatio(): Promise<number> {
       totals[name].sec += r.seconds;
       totals[name].cpu += r.cpu;
       console.log(
-        `  OTLP run ${round + 1} ${name} service map: ${fmt(r.accepted / r.seconds)} spans/s, ${((r.cpu / r.accepted) * 100_000).toFixed(2)} CPU-s per 100k spans`,
+        `  OTLP run ${round + 1} ${name} service map: ${fmt(r.accepted / r.seconds)} spans/s, ${((r.cpu / r.accepted) * 100_000).toFixed(2)} CPU-s per 100k spans, peak RSS ${fmt(r.rssPeak / 2 ** 20)} MiB`,
       );
       rmSync(dir, { recursive: true, force: true });
     }
@@ -281,7 +281,8 @@ async function main() {
   const retentionDays = { ...retentionDaysOf(config.storage), spans: 7 };
   await migrate(store, retentionDays);
   if (process.env.BENCH_ONLY_JOB === "1") {
-    for (let i = 0; i < 2; i++) await steadyStateJob(store, retentionDays);
+    for (let i = 0; i < Number(process.env.BENCH_JOB_RUNS ?? 2); i++)
+      await steadyStateJob(store, retentionDays);
     await store.close();
     if (!keep) rmSync(dataDir, { recursive: true, force: true });
     return;

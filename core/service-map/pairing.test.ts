@@ -11,7 +11,7 @@ import { type Span, SpanKind, type SpanLink } from "../model/span.js";
 import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../store/migrations.js";
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { openStore, type Store } from "../store/store.js";
-import { createServiceMapJob } from "./job.js";
+import { createServiceMapJob, pairedSpans } from "./job.js";
 import { inSlice, pairingSql, sliceCount } from "./pairing.js";
 import { redSql } from "./red.js";
 
@@ -296,6 +296,43 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
       { service: "gateway", calls: "1" },
     ]);
   });
+  it("counts a replayed database call once: in the window its first copy is due, not in its copy's", async () => {
+    const tenant = "replay-virtual";
+    const query = span(
+      {
+        traceId: "e".repeat(32),
+        spanId: "6".repeat(16),
+        kind: SpanKind.CLIENT,
+        attributes: [
+          { key: "db.system", value: "postgresql", type: "string" },
+          { key: "server.address", value: "pg-1", type: "string" },
+        ],
+      },
+      "billing",
+    );
+    await insert(tenant, query);
+    await new Promise((r) => setTimeout(r, 50));
+    // stored again later (a client retrying, an ingester replaying): the same span id
+    await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, [query]), {
+      insert_deduplication_token: `pairing-${tenant}-replay`,
+    });
+    const rs = await store.client.query({
+      query: `SELECT toUnixTimestamp64Milli(inserted_at) AS ins FROM ${store.database}.sm_arrivals
+              WHERE tenant = {t:String} ORDER BY ins`,
+      query_params: { t: tenant },
+      format: "JSONEachRow",
+    });
+    const [first, again] = (await rs.json<{ ins: string }>()).map((r) => BigInt(r.ins));
+    expect(again).toBeGreaterThan(first);
+    const late = 300_000n;
+    const call = { source: "billing", target_kind: "database", target: "postgresql@pg-1", is_late: 0 };
+    for (const slices of [1, 16]) {
+      // due one lateness bound after its first arrival
+      expect(await calls(tenant, first + late, first + late + 1n, slices)).toEqual([call]);
+      // the copy's own due time finds the first copy, which arrived before its window
+      expect(await calls(tenant, again + late, again + late + 1n, slices)).toEqual([]);
+    }
+  });
 });
 
 /**
@@ -530,6 +567,15 @@ describe("sliceCount", () => {
     expect(sliceCount(1_650_000, 200_000)).toBe(9);
     expect(sliceCount(1e12, 200_000)).toBe(256);
     expect(sliceCount(1_650_000, 0)).toBe(1); // 0 = never slice
+  });
+
+  it("slices by the spans the pairing groups: every arrival when it reads every trace, else the candidates' and peers", () => {
+    expect(pairedSpans(1_800_000, "arrivals", 0.9, 1000)).toBe(1_800_000);
+    // half the traces cross services, a tenth of the spans have a peer
+    expect(pairedSpans(1_000_000, "children", 0.5, 100_000)).toBe(600_000);
+    // one service, no peers: only the window's ids, an eighth of a grouped span each
+    expect(pairedSpans(1_800_000, "children", 0, 0)).toBe(225_000);
+    expect(sliceCount(pairedSpans(1_600_000, "children", 0, 0), 200_000)).toBe(1);
   });
 });
 
