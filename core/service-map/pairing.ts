@@ -188,10 +188,10 @@ function serviceEdgesSql(
   // of the window's, and of earlier ones whose producer trace had an arrival in the window.
   const linked = `
       SELECT ref_trace_id FROM ${db}.sm_arrivals
-        PREWHERE remote_child = 1 AND notEmpty(ref_trace_id) AND ${b.window} WHERE ${inSlice("ref_trace_id", slice)}
+        PREWHERE notEmpty(ref_trace_id) AND ${b.window} WHERE ${inSlice("ref_trace_id", slice)}
       UNION ALL
       SELECT ref_trace_id FROM ${db}.sm_arrivals
-        PREWHERE remote_child = 1 AND notEmpty(ref_trace_id) AND ${b.before} WHERE ${inSlice("ref_trace_id", slice)}
+        PREWHERE notEmpty(ref_trace_id) AND ${b.before} WHERE ${inSlice("ref_trace_id", slice)}
           AND ref_trace_id IN (SELECT trace_id FROM ${db}.sm_arrivals
             PREWHERE ${b.window} WHERE ${inSlice("trace_id", slice)})`;
   // Subqueries are not shared within a query (each IN computes its own set): the costliest, which
@@ -243,7 +243,7 @@ FROM
           PREWHERE ${b.horizon} AND trace_id IN (${candidates}) WHERE ${inSlice("trace_id", slice)}
         UNION ALL
         SELECT ${columns} FROM ${db}.sm_arrivals
-          PREWHERE remote_child = 1 AND notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${linked})
+          PREWHERE notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${linked})
           WHERE ${inSlice("ref_trace_id", slice)}
       )
       GROUP BY tenant, trace_id, span_id
@@ -300,7 +300,7 @@ function virtualEdgesSql(
   const linked = `
     SELECT tenant, ref_trace_id AS k_trace, ref_span_id AS k_span, ${partner("0", "toString(service_name)")}
       FROM ${db}.sm_arrivals
-      PREWHERE remote_child = 1 AND notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${traces})
+      PREWHERE notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${traces})
       WHERE ${inSlice("ref_trace_id", slice)}`;
   // is_self: 1 for a due span (or, reading the traces, any copy of it), 2 for a copy that arrived
   // before the window, 0 for a child
