@@ -78,15 +78,17 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, [s]), {
       insert_deduplication_token: `pairing-${tenant}-${seq++}`,
     });
-  const arrival = async (tenant: string, spanId: string) => {
+  /** Arrival times of every stored copy of a span, earliest first. */
+  const arrivals = async (tenant: string, spanId: string) => {
     const rs = await store.client.query({
       query: `SELECT toUnixTimestamp64Milli(inserted_at) AS ins FROM ${store.database}.sm_arrivals
-              WHERE tenant = {t:String} AND span_id = unhex({s:String})`,
+              WHERE tenant = {t:String} AND span_id = unhex({s:String}) ORDER BY ins`,
       query_params: { t: tenant, s: spanId },
       format: "JSONEachRow",
     });
-    return BigInt((await rs.json<{ ins: string }>())[0].ins);
+    return (await rs.json<{ ins: string }>()).map((r) => BigInt(r.ins));
   };
+  const arrival = async (tenant: string, spanId: string) => (await arrivals(tenant, spanId))[0];
   /**
    * The calls done in [fromMs, untilMs), paired in `slices` slices of the trace-id space
    * (concatenated); the same whichever traces the pairing reads (both ways are checked).
@@ -316,13 +318,7 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, [query]), {
       insert_deduplication_token: `pairing-${tenant}-replay`,
     });
-    const rs = await store.client.query({
-      query: `SELECT toUnixTimestamp64Milli(inserted_at) AS ins FROM ${store.database}.sm_arrivals
-              WHERE tenant = {t:String} ORDER BY ins`,
-      query_params: { t: tenant },
-      format: "JSONEachRow",
-    });
-    const [first, again] = (await rs.json<{ ins: string }>()).map((r) => BigInt(r.ins));
+    const [first, again] = await arrivals(tenant, query.spanId);
     expect(again).toBeGreaterThan(first);
     const late = 300_000n;
     const call = { source: "billing", target_kind: "database", target: "postgresql@pg-1", is_late: 0 };

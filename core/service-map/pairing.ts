@@ -283,8 +283,9 @@ function virtualEdgesSql(
   slice: PairingSlice | undefined,
   mode: PairingCandidates,
 ): string {
-  const due = `peer_kind != '' AND ${b.window}`;
-  const keys = `SELECT trace_id, span_id FROM ${db}.sm_arrivals PREWHERE ${due} WHERE ${inSlice("trace_id", slice)}`;
+  // the due spans: their keys, and (mode "children") their rows
+  const due = `FROM ${db}.sm_arrivals PREWHERE peer_kind != '' AND ${b.window} WHERE ${inSlice("trace_id", slice)}`;
+  const keys = `SELECT trace_id, span_id ${due}`;
   const traces = `SELECT trace_id FROM (${keys})`;
   const columns = (self: string) => `${self} AS is_self, toString(service_name) AS service,
         start_time AS start, duration_ns AS dur, is_error AS err, toString(peer_kind) AS vkind,
@@ -320,8 +321,7 @@ function virtualEdgesSql(
     UNION ALL ${linked}`
       : `
     SELECT tenant, trace_id AS k_trace, span_id AS k_span, ${columns("1")}
-      FROM ${db}.sm_arrivals
-      PREWHERE ${due} WHERE ${inSlice("trace_id", slice)}
+      ${due}
     UNION ALL
     SELECT tenant, trace_id AS k_trace, span_id AS k_span, ${partner("2", "''")}
       FROM ${db}.sm_arrivals
