@@ -1,24 +1,28 @@
 /**
  * npm run bench:ingest — OTLP gRPC ingest into `skald start` on the embedded store.
- * BENCH_CLIENTS (default 64) closed-loop clients send pre-encoded requests of 512 spans with 10
+ * BENCH_CLIENTS (default 256) closed-loop clients send pre-encoded requests of 512 spans with 10
  * attributes each for BENCH_SECONDS (default 60). A closed loop carries at most clients × 512 spans
- * per request latency: 8 clients (4,096 spans in flight) measure how fast a durable
- * acknowledgement comes back rather than how many spans Skald can take, so the default offers
- * enough load to use the machine's cores. Prints accepted spans/s, request latency, Skald's CPU-seconds per
- * 100k spans (comparable across runs on a busy machine), peak RSS, then checks stored = accepted
- * and bytes on disk per span after merges. Every request sent carries span and trace ids of its own
- * (BENCH_REPEAT_IDS=1: the same 64 requests over and over, as before stop 18).
+ * per request latency (Little's law), so too few clients measure how fast a durable
+ * acknowledgement comes back rather than how many spans Skald can take: with 64 clients (32,768
+ * spans in flight) Skald's batches held 15,000-31,000 spans, below `pipeline.batchMaxRows`, and
+ * each span cost more CPU than in the ~42,000-span batches 256 clients make. The default offers
+ * enough load to keep the two cores busy, so request latency is mostly queueing.
+ * Prints accepted spans/s, request latency, Skald's CPU-seconds per 100k spans (comparable across
+ * runs on a busy machine) and by thread, the load generator's own CPU (it shares the cores), the
+ * mean insert batch, peak RSS, then checks stored = accepted and bytes on disk per span after
+ * merges. Every request sent carries span and trace ids of its own (BENCH_REPEAT_IDS=1: the same
+ * 64 requests over and over, as before stop 18).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../core/config/load.js";
 import { openStore } from "../core/store/store.js";
-import { otlpLoad, SPANS_PER_REQUEST } from "./otlp-load.js";
+import { otlpLoad, SPANS_PER_REQUEST, threadsPer100k } from "./otlp-load.js";
 import { fmt, percentile } from "./support.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 60);
-const clients = Number(process.env.BENCH_CLIENTS ?? 64);
+const clients = Number(process.env.BENCH_CLIENTS ?? 256);
 const distinct = process.env.BENCH_REPEAT_IDS !== "1";
 
 async function main() {
@@ -37,6 +41,17 @@ async function main() {
   console.log(
     `skald CPU during the load: ${r.cpu.toFixed(1)} s = ${((r.cpu / accepted) * 100_000).toFixed(2)} CPU-seconds per 100k spans (decode, encode, ClickHouse insert and merges)`,
   );
+  // MergeMutate: ClickHouse's background merges; Unknown and ThreadPool: its queries (the
+  // inserts with their views, the service-map job); node: JavaScript (gRPC, decoding, encoding, GC)
+  console.log(`  by thread: ${threadsPer100k(r)}`);
+  console.log(
+    `load generator CPU (this process, same two cores): ${((r.clientCpu / accepted) * 100_000).toFixed(2)} CPU-seconds per 100k spans`,
+  );
+  const perSpan = (r.cpu + r.clientCpu) / accepted;
+  console.log(
+    `estimate: two cores doing nothing else would take ${fmt(2 / perSpan)} spans/s at these costs (Skald and the load generator)`,
+  );
+  console.log(`mean insert batch: ${fmt(r.batchSpans)} spans`);
   console.log(
     `request latency: p50 ${percentile(r.latencies, 50).toFixed(1)} ms, p99 ${percentile(r.latencies, 99).toFixed(1)} ms`,
   );

@@ -6,7 +6,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { freePort } from "../test/support/clickhouse-server.js";
 import { generateRequest, idOffsetsOf, withIdsVaried } from "../test/support/otlp-encode.js";
-import { peakRss, processCpuSeconds, rawTraceClient, spawnSkald, stopSkald } from "./support.js";
+import { peakRss, processCpuSeconds, rawTraceClient, spawnSkald, stopSkald, ThreadCpu } from "./support.js";
 
 export const SPANS_PER_REQUEST = 512;
 
@@ -85,6 +85,12 @@ export interface LoadResult {
   exitCode: number | null;
   /** Size of one request body. */
   requestBytes: number;
+  /** CPU seconds of the Skald process by thread name during the load, largest first. */
+  threadCpu: [string, number][];
+  /** CPU seconds of this process (the load generator) during the load. */
+  clientCpu: number;
+  /** Mean spans per insert batch (skald_batch_spans). */
+  batchSpans: number;
 }
 
 /**
@@ -98,11 +104,12 @@ export async function otlpLoad(
   uniqueIds = false,
 ): Promise<LoadResult> {
   const grpcPort = await freePort();
+  const httpPort = await freePort();
   const child = await spawnSkald({
     SKALD_DATA_DIR: dataDir,
     SKALD_OTLP_GRPC_PORT: String(grpcPort),
     SKALD_OTLP_HTTP_PORT: String(await freePort()),
-    SKALD_HTTP_PORT: String(await freePort()),
+    SKALD_HTTP_PORT: String(httpPort),
   });
   const generated = Array.from({ length: 64 }, (_, i) =>
     generateRequest({ service: `svc-${i % 8}`, count: SPANS_PER_REQUEST, attrs: 10 }),
@@ -110,11 +117,14 @@ export async function otlpLoad(
   const requests = generated.map((r) => r.body);
   const idOffsets = uniqueIds ? generated.map((r) => idOffsetsOf(r.body, r.spanIds, r.traceIds)) : undefined;
   let rssPeak = 0;
+  const threads = new ThreadCpu(child.pid ?? 0);
   const rssTimer = setInterval(() => {
     rssPeak = Math.max(rssPeak, peakRss(child.pid ?? 0));
+    threads.sample();
   }, 500);
   const started = performance.now();
   const cpu0 = processCpuSeconds(child.pid);
+  const clientCpu0 = process.cpuUsage();
   const { accepted, refused, latencies } = await closedLoop({
     targets: [`127.0.0.1:${grpcPort}`],
     clients,
@@ -124,6 +134,16 @@ export async function otlpLoad(
   });
   const elapsed = (performance.now() - started) / 1000;
   const cpu = processCpuSeconds(child.pid) - cpu0;
+  const clientUsage = process.cpuUsage(clientCpu0);
+  const threadCpu = threads.byName();
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  /** Sum of a metric's samples over its labels. */
+  const metric = (name: string) =>
+    [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, "gm"))].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+  const batchSpans = metric("skald_batch_spans_sum") / metric("skald_batch_spans_count");
   clearInterval(rssTimer);
   rssPeak = Math.max(rssPeak, peakRss(child.pid ?? 0));
   const exitCode = await stopSkald(child);
@@ -136,5 +156,16 @@ export async function otlpLoad(
     rssPeak,
     exitCode,
     requestBytes: requests[0].length,
+    threadCpu,
+    batchSpans,
+    clientCpu: (clientUsage.user + clientUsage.system) / 1e6,
   };
+}
+
+/** "name cpu, …": a load's CPU by thread (its `limit` largest) in CPU-seconds per 100k spans. */
+export function threadsPer100k(r: LoadResult, limit = 12): string {
+  return r.threadCpu
+    .slice(0, limit)
+    .map(([name, cpu]) => `${name} ${((cpu / r.accepted) * 100_000).toFixed(2)}`)
+    .join(", ");
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { traceServiceDefinition } from "../collector/otlp-grpc.js";
@@ -30,14 +30,69 @@ export async function stopSkald(child: ChildProcess): Promise<number | null> {
   return exited;
 }
 
+/** The name and CPU seconds (user + system) of a /proc stat file (a process's or a thread's). */
+function readStat(path: string): { name: string; cpu: number } {
+  const stat = readFileSync(path, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return {
+    name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+    cpu: (Number(fields[11]) + Number(fields[12])) / 100, // utime, stime in clock ticks (USER_HZ 100)
+  };
+}
+
 /** CPU seconds (user + system) a process used so far, from /proc; 0 if unknown. */
 export function processCpuSeconds(pid: number | undefined): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    return readStat(`/proc/${pid}/stat`).cpu;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * CPU seconds per thread name of a process, for a breakdown of where its CPU went (Node's main
+ * thread, libuv workers, ClickHouse's query and merge pools). Sample it while the load runs:
+ * threads that exit between samples keep what they used up to the last sample.
+ */
+export class ThreadCpu {
+  private readonly first = new Map<string, number>();
+  private readonly last = new Map<string, { name: string; cpu: number }>();
+
+  constructor(private readonly pid: number) {
+    for (const [tid, t] of this.read()) this.first.set(tid, t.cpu);
+  }
+
+  sample(): void {
+    for (const [tid, t] of this.read()) this.last.set(tid, t);
+  }
+
+  /** CPU seconds since construction by thread name (digits folded), largest first. */
+  byName(): [string, number][] {
+    this.sample();
+    const sums = new Map<string, number>();
+    for (const [tid, t] of this.last) {
+      const name = t.name.replace(/\d+/g, "#");
+      sums.set(name, (sums.get(name) ?? 0) + t.cpu - (this.first.get(tid) ?? 0));
+    }
+    return [...sums].filter(([, cpu]) => cpu > 0).sort((a, b) => b[1] - a[1]);
+  }
+
+  private read(): Map<string, { name: string; cpu: number }> {
+    const out = new Map<string, { name: string; cpu: number }>();
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${this.pid}/task`);
+    } catch {
+      return out;
+    }
+    for (const tid of tids) {
+      try {
+        out.set(tid, readStat(`/proc/${this.pid}/task/${tid}/stat`));
+      } catch {
+        // the thread exited
+      }
+    }
+    return out;
   }
 }
 
