@@ -14,7 +14,7 @@
  * 64 requests over and over, as before stop 18).
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../core/config/load.js";
 import { openStore } from "../core/store/store.js";
@@ -48,8 +48,9 @@ async function main() {
     `load generator CPU (this process, same two cores): ${((r.clientCpu / accepted) * 100_000).toFixed(2)} CPU-seconds per 100k spans`,
   );
   const perSpan = (r.cpu + r.clientCpu) / accepted;
+  const cores = availableParallelism();
   console.log(
-    `estimate: two cores doing nothing else would take ${fmt(2 / perSpan)} spans/s at these costs (Skald and the load generator)`,
+    `estimate: ${cores} cores doing nothing else would take ${fmt(cores / perSpan)} spans/s at these costs (Skald and the load generator)`,
   );
   console.log(`mean insert batch: ${fmt(r.batchSpans)} spans`);
   console.log(
