@@ -304,7 +304,10 @@ function virtualEdgesSql(
       PREWHERE notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${traces})
       WHERE ${inSlice("ref_trace_id", slice)}`;
   // is_self: 1 for a due span (or, reading the traces, any copy of it), 2 for a copy that arrived
-  // before the window, 0 for a child
+  // before the window, 0 for a child. Rows are matched to the due spans by grouping alone: a row
+  // under a key no due span has (a span id shared by another trace, a child of another span) makes
+  // a group without is_self 1, which HAVING drops, so no branch filters by the keys again (each IN
+  // builds its own set from another read of the window).
   const rows =
     mode === "arrivals"
       ? `
@@ -326,7 +329,7 @@ function virtualEdgesSql(
     SELECT tenant, trace_id AS k_trace, span_id AS k_span, ${partner("2", "''")}
       FROM ${db}.sm_arrivals
       PREWHERE peer_kind != '' AND span_id IN (SELECT span_id FROM (${keys})) AND ${b.before}
-      WHERE ${inSlice("trace_id", slice)} AND (trace_id, span_id) IN (${keys})
+      WHERE ${inSlice("trace_id", slice)}
     UNION ALL
     SELECT tenant, trace_id AS k_trace, ref_span_id AS k_span, ${partner("0", "toString(service_name)")}
       FROM ${db}.sm_arrivals
