@@ -5,7 +5,7 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { freePort } from "../test/support/clickhouse-server.js";
-import { generateRequest, idOffsetsOf, withIdsVaried } from "../test/support/otlp-encode.js";
+import { generateRequest, type IdOffsets, idOffsetsOf, withIdsVaried } from "../test/support/otlp-encode.js";
 import { peakRss, processCpuSeconds, rawTraceClient, spawnSkald, stopSkald, ThreadCpu } from "./support.js";
 
 export const SPANS_PER_REQUEST = 512;
@@ -35,7 +35,7 @@ export async function closedLoop(opts: {
   clients: number;
   requests: Buffer[];
   /** Per request, where its ids are (idOffsetsOf): each send then carries distinct span ids. */
-  idOffsets?: number[][];
+  idOffsets?: IdOffsets[];
   running: () => boolean;
   metadata?: Record<string, string>;
   onRefused?: (err: grpc.ServiceError) => void;

@@ -150,15 +150,32 @@ export function generateRequest(opts: {
   };
 }
 
+/** Where the trace and span ids of an encoded request sit (byte offsets), from `idOffsetsOf`. */
+export interface IdOffsets {
+  spanIds: number[];
+  traceIds: number[];
+}
+
 /**
  * A copy of an encoded request whose trace and span ids (parent ids included) are all XORed with
- * `n` (in their first four bytes), so every `n` gives a request of other spans with the same
- * shape: load generators re-sending a few pre-encoded requests then store distinct spans instead
- * of copies. `idOffsets` comes from `idOffsetsOf` (computed once per request).
+ * one mask: its first four bytes come from `n`, the rest are random. Every `n` then gives a
+ * request of other spans with the same shape (load generators re-send a few pre-encoded requests
+ * and still store distinct spans), and the copies' ids are as random as an SDK's: a copy shares no
+ * byte pattern with another copy of the same request, so the ids compress no better than real
+ * ones. Links and parent ids inside the request keep pointing at the same spans. `idOffsets` comes
+ * from `idOffsetsOf` (computed once per request).
  */
-export function withIdsVaried(body: Buffer, idOffsets: number[], n: number): Buffer {
+export function withIdsVaried(body: Buffer, idOffsets: IdOffsets, n: number): Buffer {
   const out = Buffer.from(body);
-  for (const at of idOffsets) out.writeUInt32LE((out.readUInt32LE(at) ^ n) >>> 0, at);
+  const mask = randomBytes(16);
+  // n times an odd constant: distinct for distinct n, and not a counter in the stored ids
+  mask.writeUInt32LE(Math.imul(n, 0x9e3779b1) >>> 0, 0);
+  const xor = (at: number, bytes: number): void => {
+    for (let w = 0; w < bytes; w += 4)
+      out.writeUInt32LE((out.readUInt32LE(at + w) ^ mask.readUInt32LE(w)) >>> 0, at + w);
+  };
+  for (const at of idOffsets.spanIds) xor(at, 8);
+  for (const at of idOffsets.traceIds) xor(at, 16);
   return out;
 }
 
@@ -166,11 +183,14 @@ export function withIdsVaried(body: Buffer, idOffsets: number[], n: number): Buf
  * Where the ids of `spanIds` and their traces sit in `body` (every occurrence). Ids are random
  * bytes, so searching for them finds only the ids themselves.
  */
-export function idOffsetsOf(body: Buffer, spanIds: string[], traceIds: string[]): number[] {
-  const offsets: number[] = [];
-  for (const hex of [...new Set([...spanIds, ...traceIds])]) {
-    const id = Buffer.from(hex, "hex");
-    for (let at = body.indexOf(id); at >= 0; at = body.indexOf(id, at + id.length)) offsets.push(at);
-  }
-  return offsets;
+export function idOffsetsOf(body: Buffer, spanIds: string[], traceIds: string[]): IdOffsets {
+  const find = (hexes: string[]): number[] => {
+    const offsets: number[] = [];
+    for (const hex of new Set(hexes)) {
+      const id = Buffer.from(hex, "hex");
+      for (let at = body.indexOf(id); at >= 0; at = body.indexOf(id, at + id.length)) offsets.push(at);
+    }
+    return offsets;
+  };
+  return { spanIds: find(spanIds), traceIds: find(traceIds) };
 }
