@@ -45,7 +45,7 @@ async function main() {
   // inserts with their views, the service-map job); node: JavaScript (gRPC, decoding, encoding, GC)
   console.log(`  by thread: ${threadsPer100k(r)}`);
   console.log(
-    `load generator CPU (this process, same two cores): ${((r.clientCpu / accepted) * 100_000).toFixed(2)} CPU-seconds per 100k spans`,
+    `load generator CPU (this process, on the same cores): ${((r.clientCpu / accepted) * 100_000).toFixed(2)} CPU-seconds per 100k spans`,
   );
   const perSpan = (r.cpu + r.clientCpu) / accepted;
   const cores = availableParallelism();

@@ -170,9 +170,10 @@ export function withIdsVaried(body: Buffer, idOffsets: IdOffsets, n: number): Bu
   const mask = randomBytes(16);
   // n times an odd constant: distinct for distinct n, and not a counter in the stored ids
   mask.writeUInt32LE(Math.imul(n, 0x9e3779b1) >>> 0, 0);
+  const words = [0, 4, 8, 12].map((at) => mask.readUInt32LE(at));
   const xor = (at: number, bytes: number): void => {
     for (let w = 0; w < bytes; w += 4)
-      out.writeUInt32LE((out.readUInt32LE(at + w) ^ mask.readUInt32LE(w)) >>> 0, at + w);
+      out.writeUInt32LE((out.readUInt32LE(at + w) ^ words[w >> 2]) >>> 0, at + w);
   };
   for (const at of idOffsets.spanIds) xor(at, 8);
   for (const at of idOffsets.traceIds) xor(at, 16);
