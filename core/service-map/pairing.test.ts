@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeBefore } from "../../test/support/store-before.js";
 import { STORE_TARGETS } from "../../test/support/targets.js";
 import { loadConfig } from "../config/load.js";
 import { SPAN_COLUMNS_V1 } from "../kafka/format.js";
@@ -330,38 +328,6 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     }
   });
 });
-
-/**
- * An embedded store in a fresh directory with the migrations before `version` applied, for the
- * upgrade tests: `upgrade()` then applies the rest, as `skald start` does.
- */
-function storeBefore(version: number) {
-  const ctx = { store: undefined as unknown as Store, dir: "", upgrade: async () => {} };
-  beforeAll(async () => {
-    ctx.dir = mkdtempSync(join(tmpdir(), `skald-sm-upgrade-${version}-`));
-    const storage = loadConfig({ env: {}, overrides: { "storage.dataDir": ctx.dir } }).storage;
-    ctx.store = await openStore(storage);
-    const retentionDays = retentionDaysOf(storage);
-    await ctx.store.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${ctx.store.database}` });
-    for (const m of loadMigrations().filter((m) => m.version < version)) {
-      for (const sql of renderMigration(m.sql, {
-        database: ctx.store.database,
-        cluster: "",
-        retentionDays,
-      })) {
-        await ctx.store.client.command({ query: sql });
-      }
-    }
-    ctx.upgrade = async () => {
-      await migrate(ctx.store, retentionDays);
-    };
-  });
-  afterAll(async () => {
-    await ctx.store?.close();
-    rmSync(ctx.dir, { recursive: true, force: true });
-  });
-  return ctx;
-}
 
 /**
  * Inserts a span as a Skald of before migrations/0018 did: without local_parent (so into stores

@@ -149,12 +149,14 @@ export interface MigrateResult {
 /**
  * Applies pending migrations in order and records them in `schema_migrations`, then brings every
  * table's TTL in line with the configured retention. Safe to run repeatedly and concurrently with
- * itself (statements are idempotent; the record table deduplicates by version).
+ * itself (statements are idempotent; the record table deduplicates by version). `before` stops
+ * short of a version, leaving the store as an older Skald left it (the upgrade tests start there).
  */
 export async function migrate(
   store: Store,
   retentionDays: Record<string, number>,
   tenantDays: Record<string, Record<string, number>> = {},
+  { before = Number.POSITIVE_INFINITY }: { before?: number } = {},
 ): Promise<MigrateResult> {
   const { client, database, cluster } = store;
   const onCluster = cluster ? ` ON CLUSTER ${sqlString(cluster)}` : "";
@@ -173,7 +175,7 @@ export async function migrate(
     format: "JSONEachRow",
   });
   const appliedVersions = new Set((await done.json<{ version: number }>()).map((r) => Number(r.version)));
-  const migrations = loadMigrations();
+  const migrations = loadMigrations().filter((m) => m.version < before);
   const applied: string[] = [];
   for (const m of migrations) {
     if (appliedVersions.has(m.version)) continue;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeBefore } from "../../test/support/store-before.js";
 import { STORE_TARGETS } from "../../test/support/targets.js";
 import { loadConfig } from "../config/load.js";
 import type { Resource, Span } from "../model/span.js";
@@ -207,5 +208,130 @@ describe.each(STORE_TARGETS)("store on $name ClickHouse", (target) => {
     expect(await rs.json()).toEqual([{ tenant: "steady" }]);
     await migrate(store, retention(30));
     expect(await currentTtl(store, "spans")).not.toContain("multiIf");
+  });
+});
+
+/**
+ * Migration 0020 makes some LowCardinality(String) columns plain String (core of the change: their
+ * per-part dictionaries cost the merges more than they saved). Stored spans and service-map arrivals
+ * must read back exactly as before, and new ones keep arriving through the views.
+ */
+describe("the upgrade to plain String side columns (migration 0020)", () => {
+  const before = storeBefore(20);
+  const client = span({
+    spanId: "c1c1c1c1c1c1c1c1",
+    parentSpanId: "b7ad6b7169203331",
+    kind: 3,
+    name: "SELECT orders",
+    attributes: [
+      { key: "db.system", value: "postgresql", type: "string" },
+      { key: "server.address", value: "pg-1", type: "string" },
+      { key: "db.rows", value: "3", type: "int" },
+    ],
+    events: [],
+  });
+  const entry = span({
+    resource: {
+      ...resource,
+      attributes: [
+        ...resource.attributes,
+        { key: "service.version", value: "2.1", type: "string" },
+        { key: "service.instance.id", value: "checkout-7", type: "string" },
+      ],
+    },
+  });
+  const rows = async (table: string, tenant: string) => {
+    const { store } = before;
+    const rs = await store.client.query({
+      query: `SELECT * FROM ${store.database}.${table} WHERE tenant = {t:String} ORDER BY span_id`,
+      query_params: { t: tenant },
+      format: "JSONEachRow",
+    });
+    return rs.json<Record<string, unknown>>();
+  };
+  const types = async (table: string, columns: string[]) => {
+    const { store } = before;
+    const rs = await store.client.query({
+      query: `SELECT column, groupUniqArray(type) AS types FROM system.parts_columns
+              WHERE database = {db:String} AND table = {t:String} AND active AND column IN {c:Array(String)}
+              GROUP BY column ORDER BY column`,
+      query_params: { db: store.database, t: table, c: columns },
+      format: "JSONEachRow",
+    });
+    return rs.json<{ column: string; types: string[] }>();
+  };
+  const spanColumns = [
+    "attribute_types",
+    "events.name",
+    "resource_attribute_types",
+    "scope_name",
+    "scope_version",
+  ];
+  const arrivalColumns = ["instance", "operation", "peer_kind", "peer_name", "service_name", "version"];
+
+  it("reads every stored span and arrival as before, from parts rewritten with the new types", async () => {
+    const { store } = before;
+    await store.insertRowBinary("spans", SPAN_COLUMNS, encodeSpansRowBinary("old", [entry, client]), {
+      insert_deduplication_token: "u20-old",
+    });
+    const spansBefore = await rows("spans", "old");
+    const arrivalsBefore = await rows("sm_arrivals", "old");
+    expect(spansBefore).toHaveLength(2);
+    expect(spansBefore[0].attribute_types).toEqual({ retry: "bool" });
+    expect(spansBefore[0].resource_attribute_types).toEqual({ "host.cpu": "int" });
+    expect(spansBefore[0]["events.name"]).toEqual(["exception"]);
+    expect(
+      arrivalsBefore.map((r) => [
+        r.service_name,
+        r.peer_kind,
+        r.peer_name,
+        r.operation,
+        r.version,
+        r.instance,
+      ]),
+    ).toEqual([
+      ["checkout", "", "", entry.name, "2.1", "checkout-7"],
+      ["checkout", "database", "postgresql@pg-1", "", "", ""],
+    ]);
+    expect(await types("spans", ["scope_name"])).toEqual([
+      { column: "scope_name", types: ["LowCardinality(String)"] },
+    ]);
+
+    await before.upgrade();
+    // the ALTERs' mutations run in the background: wait for them
+    for (let i = 0; ; i++) {
+      const rs = await store.client.query({
+        query: `SELECT count() AS n FROM system.mutations WHERE database = {db:String} AND NOT is_done`,
+        query_params: { db: store.database },
+        format: "JSONEachRow",
+      });
+      if ((await rs.json<{ n: string }>())[0].n === "0") break;
+      if (i > 600) throw new Error("the migration's mutations did not finish in 60 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await types("spans", spanColumns)).toEqual([
+      { column: "attribute_types", types: ["Map(String, String)"] },
+      { column: "events.name", types: ["Array(String)"] },
+      { column: "resource_attribute_types", types: ["Map(String, String)"] },
+      { column: "scope_name", types: ["String"] },
+      { column: "scope_version", types: ["String"] },
+    ]);
+    expect(await types("sm_arrivals", arrivalColumns)).toEqual(
+      arrivalColumns.map((column) => ({ column, types: ["String"] })),
+    );
+    expect(await rows("spans", "old")).toEqual(spansBefore);
+    expect(await rows("sm_arrivals", "old")).toEqual(arrivalsBefore);
+  });
+
+  it("stores new spans and their arrivals as the old version did", async () => {
+    const { store } = before;
+    await store.insertRowBinary("spans", SPAN_COLUMNS, encodeSpansRowBinary("new", [entry, client]), {
+      insert_deduplication_token: "u20-new",
+    });
+    const strip = (rs: Record<string, unknown>[]) => rs.map(({ tenant, inserted_at, ...rest }) => rest);
+    expect(await rows("spans", "new")).toEqual(
+      strip(await rows("spans", "old")).map((r) => ({ tenant: "new", ...r })),
+    );
+    expect(strip(await rows("sm_arrivals", "new"))).toEqual(strip(await rows("sm_arrivals", "old")));
   });
 });
