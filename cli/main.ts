@@ -43,6 +43,10 @@ environment (override the file): SKALD_DATA_DIR, SKALD_CLICKHOUSE_URL, SKALD_CLI
 `;
 
 export async function main(argv: string[]): Promise<void> {
+  // Whoever reads what skald prints may be gone before it ends (`skald start | tee log`, and Ctrl-C
+  // stops tee too): a write to the closed pipe then fails with EPIPE. That must not end the process
+  // in the middle of a drain, so output errors are dropped; the logs and the data path go on.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   const args = [...argv];
   if (args.includes("--help") || args.includes("-h") || args.length === 0) {
     process.stdout.write(HELP);

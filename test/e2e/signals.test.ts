@@ -54,9 +54,15 @@ async function freshEnv(dataDir: string): Promise<Record<string, string>> {
  * Four senders load a running skald; once 2,000 spans are acknowledged (or 30 s passed) it gets
  * `signal` while the senders keep sending. Returns what was acknowledged.
  */
-async function loadThenSignal(env: Record<string, string>, signal: NodeJS.Signals) {
+async function loadThenSignal(env: Record<string, string>, signal: NodeJS.Signals, closeOutput = false) {
   const skald = startSkald(env);
   await skald.ready;
+  if (closeOutput) {
+    // whoever read skald's output is gone (`skald start | tee log`, and Ctrl-C stopped tee too):
+    // skald's next write to either pipe fails with EPIPE
+    skald.child.stdout?.destroy();
+    skald.child.stderr?.destroy();
+  }
   const acked: string[] = [];
   let stop = false;
   const sender = async () => {
@@ -119,6 +125,14 @@ describe("skald start under load: SIGTERM drains, SIGKILL loses nothing acknowle
     const { acked, code, output } = await loadThenSignal(await freshEnv(dataDir), "SIGTERM");
     expect(code, output).toBe(0);
     expect(output).toContain("stopped cleanly");
+    expect(acked.length).toBeGreaterThanOrEqual(2000);
+    await expectStoredOnce(dataDir, acked);
+  });
+
+  it("SIGTERM with nobody left reading its output: still drains every accepted span and exits 0", async () => {
+    const dataDir = newDir();
+    const { acked, code } = await loadThenSignal(await freshEnv(dataDir), "SIGTERM", true);
+    expect(code).toBe(0);
     expect(acked.length).toBeGreaterThanOrEqual(2000);
     await expectStoredOnce(dataDir, acked);
   });
