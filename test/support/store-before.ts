@@ -9,8 +9,8 @@ import { openStore, type Store } from "../../core/store/store.js";
 /**
  * An embedded store in a fresh directory with the migrations before `version` applied, for the
  * upgrade tests (recorded as applied, as an older Skald left them): `upgrade()` then applies the
- * rest, as `skald start` does. Registers its own
- * beforeAll / afterAll in the calling describe block.
+ * rest, as `skald start` does. Registers its own beforeAll / afterAll in the calling describe
+ * block.
  */
 export function storeBefore(version: number) {
   const ctx = { store: undefined as unknown as Store, dir: "", upgrade: async () => {} };
