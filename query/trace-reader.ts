@@ -12,7 +12,8 @@ import { buildWaterfall, type Waterfall } from "./waterfall.js";
 
 /**
  * Trace by id. The time range comes from `trace_index` (one primary-key lookup), so callers need
- * no time bounds and the span reads prune by partition and the trace_id bloom filter. Large
+ * no time bounds and the span reads prune by partition and the trace_id bloom filter; `spans` is
+ * sorted by trace within each service and hour (0021), so the spans found sit together. Large
  * traces are served in pages: the skeleton of every span is read and ordered once (and cached
  * briefly, so paging through a big trace does not redo it), full rows only for the page asked.
  */

@@ -6,8 +6,9 @@ import { HOUR_NS, nowNanos } from "./time.js";
 
 /**
  * Trace search in two steps, so each step uses what the `spans` table is built for:
- *  1. match spans: tenant, time, service and operation hit the sort key, attribute conditions the
- *     bloom-filter skip indexes; group the matches by trace and keep one page of trace ids;
+ *  1. match spans: tenant, service and time hit the sort key (the operation is filtered within
+ *     those granules: since migration 0021 the key orders by trace after the hour), attribute
+ *     conditions the bloom-filter skip indexes; group the matches by trace, keep a page of ids;
  *  2. summarise only those traces: their time bounds from trace_index, then their spans.
  *
  * Order and cursor: traces come newest first by the start of their earliest matching span in the

@@ -39,6 +39,7 @@ export const LOCAL_SUFFIX = "_local";
  */
 export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   spans: "cityHash64(trace_id)",
+  spans_by_trace: "cityHash64(trace_id)", // 0021: spans sorted by trace, the copy REBUILD fills
   trace_index: "cityHash64(trace_id)",
   operations: "cityHash64(tenant, service_name)",
   sm_spans: "cityHash64(trace_id)", // 0002; replaced by sm_half_edges in 0011

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StorageConfig } from "../config/schema.js";
 import { packageRoot } from "../paths.js";
-import { clusterStatements, sqlString, storageTable } from "./cluster.js";
+import { clusterStatements, LOCAL_SUFFIX, sqlString, storageTable } from "./cluster.js";
 import type { Store } from "./store.js";
 
 /**
@@ -14,6 +14,14 @@ import type { Store } from "./store.js";
  *   {engine:<Family>}              <Family>, or Replicated<Family>(keeper path, replica) on a cluster
  *   {ttl:<class>:<time expr>}      TTL <time expr> + toIntervalDay(<days of class>)
  * Every statement is idempotent (IF NOT EXISTS), so a migration interrupted halfway re-runs safely.
+ *
+ * One statement is Skald's own, for what ClickHouse cannot ALTER (a sort key):
+ *   REBUILD {database}.<table> AS {database}.<new table>
+ * copies every row of <table> into <new table> (created by an earlier statement of the migration,
+ * empty, with a COMMENT no earlier layout of <table> had), exchanges the two names and drops the
+ * old table (rebuildTable below). Views that read <table> follow the name, so they see neither the
+ * copy nor a gap. It is idempotent as well: a REBUILD stopped halfway starts its copy again, and
+ * one stopped after the exchange (the table carries the new comment) only drops.
  */
 export interface Migration {
   version: number;
@@ -78,6 +86,11 @@ export function loadMigrations(dir = join(packageRoot(), "migrations")): Migrati
     });
 }
 
+/** Skald's REBUILD step, unrendered: the table and the new table it becomes. */
+export const REBUILD = /^REBUILD \{database\}\.(\w+) AS \{database\}\.(\w+)$/;
+/** The same, rendered: database, table, new table. */
+const REBUILD_RENDERED = /^REBUILD (\w+)\.(\w+) AS \1\.(\w+)$/;
+
 const stripComments = (sql: string): string => sql.replace(/^\s*--.*$/gm, "");
 
 /**
@@ -91,7 +104,9 @@ export function renderMigration(sql: string, ctx: RenderContext): string[] {
     .split(/;\s*$/m)
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
-    .flatMap((statement) => (ctx.cluster ? clusterStatements(statement, ctx.cluster) : [statement]))
+    .flatMap((statement) =>
+      ctx.cluster && !REBUILD.test(statement) ? clusterStatements(statement, ctx.cluster) : [statement],
+    )
     .map((statement) => {
       const table = /CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS \{database\}\.(\w+)/.exec(
         statement,
@@ -131,14 +146,18 @@ function ttlDays(ctx: RenderContext, retentionClass: string): string {
 /** Tables whose TTL follows a retention class, read from the migrations' placeholders. */
 export function ttlBindings(migrations: Migration[]): TtlBinding[] {
   const out: TtlBinding[] = [];
+  const rebuilt = new Set<string>();
   for (const m of migrations) {
     for (const statement of stripComments(m.sql).split(/;\s*$/m)) {
       const table = /CREATE TABLE IF NOT EXISTS \{database\}\.(\w+)/.exec(statement)?.[1];
       const ttl = /\{ttl:(\w+):([^}]+)\}/.exec(statement);
       if (table && ttl) out.push({ table, retentionClass: ttl[1], expression: ttl[2] });
+      const rebuild = REBUILD.exec(statement.trim());
+      if (rebuild) rebuilt.add(rebuild[2]);
     }
   }
-  return out;
+  // a REBUILD's new table takes the old one's name (and keeps its TTL); its own name is gone
+  return out.filter((b) => !rebuilt.has(b.table));
 }
 
 export interface MigrateResult {
@@ -179,7 +198,12 @@ export async function migrate(
   const applied: string[] = [];
   for (const m of migrations) {
     if (appliedVersions.has(m.version)) continue;
-    for (const statement of renderMigration(m.sql, ctx)) await client.command({ query: statement });
+    const statements = renderMigration(m.sql, ctx);
+    for (const statement of statements) {
+      const rebuild = REBUILD_RENDERED.exec(statement);
+      if (rebuild) await rebuildTable(store, rebuild[2], rebuild[3], rebuildMark(statements, rebuild[3], m));
+      else await client.command({ query: statement });
+    }
     await client.insert({
       table: `${database}.schema_migrations`,
       values: [{ version: m.version, name: m.name, checksum: m.checksum }],
@@ -189,6 +213,90 @@ export async function migrate(
   }
   const ttlChanged = await applyRetention(store, ttlBindings(migrations), ctx);
   return { applied, ttlChanged };
+}
+
+/** The COMMENT of the new table a REBUILD fills, from the statement of its migration that creates it. */
+function rebuildMark(statements: string[], next: string, m: Migration): string {
+  const created = statements.find((s) =>
+    new RegExp(`^CREATE TABLE IF NOT EXISTS \\w+\\.${next}(${LOCAL_SUFFIX})?\\s`).test(s),
+  );
+  const mark = created && /\bCOMMENT '([^'\\]+)'\s*$/.exec(created)?.[1];
+  if (!mark) throw new Error(`migration ${m.name}: REBUILD needs ${next} created with a COMMENT before it`);
+  return mark;
+}
+
+/**
+ * REBUILD `table` AS `next`: copies every row of `table` into `next` (which the migration created
+ * with the new layout), checks that both hold as many rows, exchanges the names and drops the old
+ * rows. On a cluster the copy runs once through the Distributed tables (same sharding key, so each
+ * row returns to its shard) and the local tables are exchanged on every node; the Distributed
+ * tables point at the local ones by name and follow.
+ *
+ * Where a stopped run left off: `next` gone means done; `table` carrying `mark` (the new table's
+ * comment) means the exchange happened and only the drop is left; otherwise `next` may hold part of
+ * a copy, so it is emptied and the copy starts again.
+ */
+async function rebuildTable(store: Store, table: string, next: string, mark: string): Promise<void> {
+  const { client, database, cluster } = store;
+  const rows = async <T>(query: string): Promise<T[]> =>
+    (await client.query({ query, format: "JSONEachRow" })).json<T>();
+  const comment = async (name: string): Promise<string | undefined> =>
+    (
+      await rows<{ comment: string }>(
+        `SELECT comment FROM system.tables
+         WHERE database = ${sqlString(database)} AND name = ${sqlString(storageTable(name, cluster))}`,
+      )
+    )[0]?.comment;
+  const columns = (
+    await rows<{ name: string }>(
+      `SELECT name FROM system.columns
+       WHERE database = ${sqlString(database)} AND table = ${sqlString(next)} ORDER BY position`,
+    )
+  ).map((c) => c.name);
+  const sql = rebuildStatements(database, cluster, table, next, columns);
+  if ((await comment(next)) === undefined) return;
+  if ((await comment(table)) !== mark) {
+    await client.command({ query: sql.empty });
+    await client.command({
+      query: sql.copy,
+      // every row once, whatever repeats (the copy's blocks are not retries); on a cluster the
+      // Distributed insert has reached every shard when it returns
+      clickhouse_settings: {
+        insert_deduplicate: 0,
+        ...(cluster ? { distributed_foreground_insert: 1 } : {}),
+      },
+    });
+    const [counts] = await rows<{ old: string; copied: string }>(sql.count);
+    if (counts.old !== counts.copied) {
+      throw new Error(
+        `migration: ${database}.${table} changed while it was copied to ${next} (${counts.old} rows against ` +
+          `${counts.copied} copied): stop whatever writes to it (on a cluster, the ingesters) and run skald migrate again`,
+      );
+    }
+    await client.command({ query: sql.exchange });
+  }
+  for (const query of sql.drop) await client.command({ query });
+}
+
+/** The statements of a REBUILD (exported for the cluster layout tests). */
+export function rebuildStatements(
+  database: string,
+  cluster: string,
+  table: string,
+  next: string,
+  columns: string[],
+): { empty: string; copy: string; count: string; exchange: string; drop: string[] } {
+  const onCluster = cluster ? ` ON CLUSTER ${sqlString(cluster)}` : "";
+  const list = columns.map((c) => `\`${c}\``).join(", ");
+  return {
+    empty: `TRUNCATE TABLE ${database}.${storageTable(next, cluster)}${onCluster}`,
+    copy: `INSERT INTO ${database}.${next} (${list}) SELECT ${list} FROM ${database}.${table}`,
+    count: `SELECT (SELECT count() FROM ${database}.${table}) AS old, (SELECT count() FROM ${database}.${next}) AS copied`,
+    exchange: `EXCHANGE TABLES ${database}.${storageTable(table, cluster)} AND ${database}.${storageTable(next, cluster)}${onCluster}`,
+    drop: (cluster ? [next, storageTable(next, cluster)] : [next]).map(
+      (name) => `DROP TABLE IF EXISTS ${database}.${name}${onCluster} SYNC`,
+    ),
+  };
 }
 
 /**

@@ -3,7 +3,15 @@ import { storeBefore } from "../../test/support/store-before.js";
 import { STORE_TARGETS } from "../../test/support/targets.js";
 import { loadConfig } from "../config/load.js";
 import type { Resource, Span } from "../model/span.js";
-import { currentTtl, loadMigrations, migrate, retentionDaysOf, ttlBindings } from "./migrations.js";
+import {
+  currentTtl,
+  loadMigrations,
+  migrate,
+  rebuildStatements,
+  renderMigration,
+  retentionDaysOf,
+  ttlBindings,
+} from "./migrations.js";
 import { encodeSpans, SPAN_COLUMNS } from "./span-encoder.js";
 import { encodeSpansRowBinary } from "./span-row-binary.js";
 import { openStore, type Store } from "./store.js";
@@ -333,5 +341,134 @@ describe("the upgrade to plain String side columns (migration 0020)", () => {
       strip(await rows("spans", "old")).map((r) => ({ tenant: "new", ...r })),
     );
     expect(strip(await rows("sm_arrivals", "new"))).toEqual(strip(await rows("sm_arrivals", "old")));
+  });
+});
+
+/**
+ * Migration 0021 rebuilds `spans` with a new sort key (by trace within service and hour): every
+ * row copied once, the views that read `spans` firing once per span before and after and never for
+ * the copy, and a rebuild stopped halfway or after its exchange finishing without a duplicate.
+ */
+describe("the upgrade to spans sorted by trace (migration 0021)", () => {
+  const NEW_KEY = "tenant, service_name, toStartOfHour(start_time), trace_id, start_time";
+  // one set of spans (their times included) for every tenant, so tenants compare equal
+  const spans = Array.from({ length: 12 }, (_, i) =>
+    span({
+      traceId: `${(i % 3).toString(16).padStart(2, "0")}f7651916cd43dd8448eb211c80319c`,
+      spanId: `${i.toString(16).padStart(4, "0")}ad6b71692033`,
+      parentSpanId: i % 3 === 0 ? "" : `${(i - 1).toString(16).padStart(4, "0")}ad6b71692033`,
+      name: `op-${i % 4}`,
+      kind: i % 3 === 0 ? 2 : 3,
+    }),
+  ).map((s, i) => ({ ...s, resource: { ...resource, serviceName: `svc-${i % 2}` } }));
+  const read = async (store: Store, query: string) =>
+    (await store.client.query({ query, format: "JSONEachRow" })).json<Record<string, unknown>>();
+  /** What a user reads back: spans, the trace index and operations sums, the service-map arrivals. */
+  const snapshot = async (store: Store, tenant: string) => {
+    const db = store.database;
+    return {
+      spans: await read(store, `SELECT * FROM ${db}.spans WHERE tenant = '${tenant}' ORDER BY span_id`),
+      traces: await read(
+        store,
+        `SELECT trace_id, toString(sum(span_count)) AS n, toString(min(start_time)) AS first
+         FROM ${db}.trace_index WHERE tenant = '${tenant}' GROUP BY trace_id ORDER BY trace_id`,
+      ),
+      operations: await read(
+        store,
+        `SELECT service_name, name, toString(sum(span_count)) AS n FROM ${db}.operations
+         WHERE tenant = '${tenant}' GROUP BY service_name, name ORDER BY service_name, name`,
+      ),
+      arrivals: await read(store, `SELECT count() AS n FROM ${db}.sm_arrivals WHERE tenant = '${tenant}'`),
+    };
+  };
+  const layout = async (store: Store) =>
+    read(
+      store,
+      `SELECT name, sorting_key FROM system.tables
+       WHERE database = '${store.database}' AND name IN ('spans', 'spans_by_trace') ORDER BY name`,
+    );
+  const insert = (store: Store, tenant: string) =>
+    store.insertRowBinary("spans", SPAN_COLUMNS, encodeSpansRowBinary(tenant, spans), {
+      insert_deduplication_token: `u21-${tenant}`,
+    });
+
+  describe("from a store 0020 left", () => {
+    const before = storeBefore(21);
+
+    it("keeps every span, counted once in the trace index, operations and arrivals", async () => {
+      const { store } = before;
+      await insert(store, "old");
+      const old = await snapshot(store, "old");
+      expect(old.spans).toHaveLength(12);
+      expect(old.traces.map((t) => t.n)).toEqual(["4", "4", "4"]);
+      expect(old.operations).toHaveLength(4);
+      expect((await layout(store))[0].sorting_key).toContain(", name, start_time");
+
+      await before.upgrade();
+      expect(await layout(store)).toEqual([{ name: "spans", sorting_key: NEW_KEY }]);
+      expect(await snapshot(store, "old")).toEqual(old);
+    });
+
+    it("feeds the views from the rebuilt table once per new span, and a second migrate changes nothing", async () => {
+      const { store } = before;
+      await insert(store, "new");
+      const strip = (s: Awaited<ReturnType<typeof snapshot>>) => ({
+        ...s,
+        spans: s.spans.map(({ tenant, ...rest }) => rest),
+      });
+      expect(strip(await snapshot(store, "new"))).toEqual(strip(await snapshot(store, "old")));
+      await before.upgrade();
+      expect(await layout(store)).toEqual([{ name: "spans", sorting_key: NEW_KEY }]);
+      expect((await snapshot(store, "new")).spans).toHaveLength(12);
+    });
+  });
+
+  describe("resumed after a stop halfway through the copy", () => {
+    const before = storeBefore(21);
+
+    it("empties the half copy and copies again", async () => {
+      const { store } = before;
+      await insert(store, "old");
+      const old = await snapshot(store, "old");
+      // what a stop left: the new table created, some rows copied, no exchange, 0021 not recorded
+      const [create] = renderMigration(loadMigrations().find((m) => m.version === 21)?.sql ?? "", {
+        database: store.database,
+        cluster: "",
+        retentionDays: retentionDaysOf(loadConfig({ env: {} }).storage),
+      });
+      await store.client.command({ query: create });
+      await store.client.command({
+        query: `INSERT INTO ${store.database}.spans_by_trace SELECT * FROM ${store.database}.spans LIMIT 5`,
+      });
+      await before.upgrade();
+      expect(await layout(store)).toEqual([{ name: "spans", sorting_key: NEW_KEY }]);
+      expect(await snapshot(store, "old")).toEqual(old);
+    });
+  });
+
+  describe("resumed after a stop between the exchange and the drop", () => {
+    const before = storeBefore(21);
+
+    it("only drops the old table", async () => {
+      const { store } = before;
+      await insert(store, "old");
+      const old = await snapshot(store, "old");
+      const [create] = renderMigration(loadMigrations().find((m) => m.version === 21)?.sql ?? "", {
+        database: store.database,
+        cluster: "",
+        retentionDays: retentionDaysOf(loadConfig({ env: {} }).storage),
+      });
+      const sql = rebuildStatements(store.database, "", "spans", "spans_by_trace", [...SPAN_COLUMNS]);
+      await store.client.command({ query: create });
+      await store.client.command({ query: `${sql.copy.replace(/\(.*?\) SELECT .* FROM/, "SELECT * FROM")}` });
+      await store.client.command({ query: sql.exchange });
+      expect(await layout(store)).toEqual([
+        { name: "spans", sorting_key: NEW_KEY },
+        { name: "spans_by_trace", sorting_key: expect.stringContaining(", name, start_time") },
+      ]);
+      await before.upgrade();
+      expect(await layout(store)).toEqual([{ name: "spans", sorting_key: NEW_KEY }]);
+      expect(await snapshot(store, "old")).toEqual(old);
+    });
   });
 });
