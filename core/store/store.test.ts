@@ -387,6 +387,15 @@ describe("the upgrade to spans sorted by trace (migration 0021)", () => {
       `SELECT name, sorting_key FROM system.tables
        WHERE database = '${store.database}' AND name IN ('spans', 'spans_by_trace') ORDER BY name`,
     );
+  /** 0021's first statement alone: the new table, as a run stopped before its REBUILD leaves it. */
+  const createNext = async (store: Store) => {
+    const [create] = renderMigration(loadMigrations().find((m) => m.version === 21)?.sql ?? "", {
+      database: store.database,
+      cluster: "",
+      retentionDays: retentionDaysOf(loadConfig({ env: {} }).storage),
+    });
+    await store.client.command({ query: create });
+  };
   const insert = (store: Store, tenant: string) =>
     store.insertRowBinary("spans", SPAN_COLUMNS, encodeSpansRowBinary(tenant, spans), {
       insert_deduplication_token: `u21-${tenant}`,
@@ -431,12 +440,7 @@ describe("the upgrade to spans sorted by trace (migration 0021)", () => {
       await insert(store, "old");
       const old = await snapshot(store, "old");
       // what a stop left: the new table created, some rows copied, no exchange, 0021 not recorded
-      const [create] = renderMigration(loadMigrations().find((m) => m.version === 21)?.sql ?? "", {
-        database: store.database,
-        cluster: "",
-        retentionDays: retentionDaysOf(loadConfig({ env: {} }).storage),
-      });
-      await store.client.command({ query: create });
+      await createNext(store);
       await store.client.command({
         query: `INSERT INTO ${store.database}.spans_by_trace SELECT * FROM ${store.database}.spans LIMIT 5`,
       });
@@ -453,13 +457,8 @@ describe("the upgrade to spans sorted by trace (migration 0021)", () => {
       const { store } = before;
       await insert(store, "old");
       const old = await snapshot(store, "old");
-      const [create] = renderMigration(loadMigrations().find((m) => m.version === 21)?.sql ?? "", {
-        database: store.database,
-        cluster: "",
-        retentionDays: retentionDaysOf(loadConfig({ env: {} }).storage),
-      });
       const sql = rebuildStatements(store.database, "", "spans", "spans_by_trace", [...SPAN_COLUMNS]);
-      await store.client.command({ query: create });
+      await createNext(store);
       await store.client.command({ query: `${sql.copy.replace(/\(.*?\) SELECT .* FROM/, "SELECT * FROM")}` });
       await store.client.command({ query: sql.exchange });
       expect(await layout(store)).toEqual([
