@@ -21,6 +21,8 @@
  *   INSERT INTO {database}.t SELECT ... FROM {database}.y
  *                                            → as written, once: the Distributed tables read every
  *                                              shard and send each row to its shard by t's key
+ *   REBUILD {database}.t AS {database}.n    → as written: the migration runner lays out its copy,
+ *                                              exchange and drop (rebuildStatements, migrations.ts)
  *
  * Readers and writers keep using the plain names (`spans`, `trace_index`, ...): on a cluster those
  * are the Distributed tables, so no query changes between single node and cluster.
@@ -82,6 +84,8 @@ const ALTER_TABLE = /^ALTER TABLE \{database\}\.(\w+)/;
 const CREATE_VIEW = /^CREATE VIEW IF NOT EXISTS \{database\}\.(\w+)/;
 const DROP = /^DROP (TABLE|VIEW) IF EXISTS \{database\}\.(\w+)/;
 const INSERT_SELECT = /^INSERT INTO \{database\}\.\w+\s/;
+/** Skald's REBUILD step of a migration (not ClickHouse SQL): the table and the new table it becomes. */
+export const REBUILD = /^REBUILD \{database\}\.(\w+) AS \{database\}\.(\w+)$/;
 const MODIFY_QUERY = /^ALTER TABLE \{database\}\.\w+ \{on_cluster\}\s+MODIFY QUERY\b/;
 const COLUMN_CHANGE = /\b(ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b/;
 
@@ -116,7 +120,9 @@ export function clusterStatements(statement: string, cluster: string, sharding =
     const local = statement.replace(ALTER_TABLE, `ALTER TABLE {database}.${altered}${LOCAL_SUFFIX}`);
     return COLUMN_CHANGE.test(statement) ? [local, statement] : [local];
   }
-  if (CREATE_VIEW.test(statement) || INSERT_SELECT.test(statement)) return [statement];
+  if (CREATE_VIEW.test(statement) || INSERT_SELECT.test(statement) || REBUILD.test(statement)) {
+    return [statement];
+  }
   const dropped = DROP.exec(statement);
   if (dropped) {
     if (dropped[1] === "VIEW") return [statement];

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StorageConfig } from "../config/schema.js";
 import { packageRoot } from "../paths.js";
-import { clusterStatements, LOCAL_SUFFIX, sqlString, storageTable } from "./cluster.js";
+import { clusterStatements, LOCAL_SUFFIX, REBUILD, sqlString, storageTable } from "./cluster.js";
 import type { Store } from "./store.js";
 
 /**
@@ -86,9 +86,7 @@ export function loadMigrations(dir = join(packageRoot(), "migrations")): Migrati
     });
 }
 
-/** Skald's REBUILD step, unrendered: the table and the new table it becomes. */
-export const REBUILD = /^REBUILD \{database\}\.(\w+) AS \{database\}\.(\w+)$/;
-/** The same, rendered: database, table, new table. */
+/** REBUILD (cluster.ts) rendered: database, table, new table. */
 const REBUILD_RENDERED = /^REBUILD (\w+)\.(\w+) AS \1\.(\w+)$/;
 
 const stripComments = (sql: string): string => sql.replace(/^\s*--.*$/gm, "");
@@ -104,9 +102,7 @@ export function renderMigration(sql: string, ctx: RenderContext): string[] {
     .split(/;\s*$/m)
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
-    .flatMap((statement) =>
-      ctx.cluster && !REBUILD.test(statement) ? clusterStatements(statement, ctx.cluster) : [statement],
-    )
+    .flatMap((statement) => (ctx.cluster ? clusterStatements(statement, ctx.cluster) : [statement]))
     .map((statement) => {
       const table = /CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS \{database\}\.(\w+)/.exec(
         statement,
@@ -247,6 +243,7 @@ async function rebuildTable(store: Store, table: string, next: string, mark: str
          WHERE database = ${sqlString(database)} AND name = ${sqlString(storageTable(name, cluster))}`,
       )
     )[0]?.comment;
+  if ((await comment(next)) === undefined) return;
   const columns = (
     await rows<{ name: string }>(
       `SELECT name FROM system.columns
@@ -254,7 +251,6 @@ async function rebuildTable(store: Store, table: string, next: string, mark: str
     )
   ).map((c) => c.name);
   const sql = rebuildStatements(database, cluster, table, next, columns);
-  if ((await comment(next)) === undefined) return;
   if ((await comment(table)) !== mark) {
     await client.command({ query: sql.empty });
     await client.command({
