@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Attr, Span } from "../core/model/span.js";
 import { STORE_TARGETS } from "../test/support/targets.js";
+import { decodeSpan } from "./span-record.js";
 import { buildDataset, type Dataset, OTHER_TENANT, T1, T2, T3, TENANT } from "./testing/dataset.js";
 import { gql, type QueryHarness, startHarness } from "./testing/fixtures.js";
 import { formatRfc3339Nanos } from "./time.js";
@@ -173,6 +174,54 @@ describe.each(STORE_TARGETS)("reading spans over GraphQL on $name ClickHouse", (
     );
     expect(wide.errors).toBeUndefined();
     expect(wide.data!.trace.spans).toEqual(data.t1.map(({ span, depth }) => expected(span, depth)));
+  });
+
+  it("serves each span field asked for alone from the stored span, not from an empty default", async () => {
+    // every field whose columns are read only when the selection shows them, each on its own
+    const alone: Array<[string, (e: ReturnType<typeof expected>) => unknown]> = [
+      ["traceId", (e) => ({ traceId: e.traceId })],
+      ["traceState", (e) => ({ traceState: e.traceState })],
+      ["flags", (e) => ({ flags: e.flags })],
+      ["status { code message }", (e) => ({ status: e.status })],
+      ["scope { name version }", (e) => ({ scope: e.scope })],
+      ["droppedAttributesCount", (e) => ({ droppedAttributesCount: e.droppedAttributesCount })],
+      ["droppedEventsCount", (e) => ({ droppedEventsCount: e.droppedEventsCount })],
+      ["droppedLinksCount", (e) => ({ droppedLinksCount: e.droppedLinksCount })],
+      [
+        "resource { attributes { key } }",
+        (e) => ({ resource: { attributes: e.resource.attributes.map(({ key }) => ({ key })) } }),
+      ],
+      ["events { name }", (e) => ({ events: e.events.map(({ name }) => ({ name })) })],
+      ["links { spanId flags }", (e) => ({ links: e.links.map(({ spanId, flags }) => ({ spanId, flags })) })],
+    ];
+    const want = data.t1.map(({ span, depth }) => expected(span, depth));
+    // what a read of the core columns alone would answer: each field differs from it somewhere
+    // in the trace, so a group left unread fails here
+    const bare = data.t1.map(({ span, depth }) =>
+      expected(
+        decodeSpan({
+          span_id: span.spanId,
+          parent_span_id: span.parentSpanId,
+          name: span.name,
+          kind: KINDS[span.kind],
+          service_name: span.resource.serviceName,
+          start_ns: span.startTimeUnixNano.toString(),
+          dur_ns: (span.endTimeUnixNano - span.startTimeUnixNano).toString(),
+        }),
+        depth,
+      ),
+    );
+    for (const [fields, pick] of alone) expect(bare.map(pick), fields).not.toEqual(want.map(pick));
+    for (const [fields, pick] of alone) {
+      const res = await q<{ trace: { spans: unknown[] } }>(
+        `query ($id: ID!) { trace(id: $id) { spans { ${fields} } } }`,
+        {
+          id: T1,
+        },
+      );
+      expect(res.errors, fields).toBeUndefined();
+      expect(res.data!.trace.spans, fields).toEqual(want.map(pick));
+    }
   });
 
   it("pages a trace's spans through spanPage cursors and through span ids", async () => {

@@ -194,7 +194,7 @@ export class TraceReader {
     const offset = after ? resumePosition(waterfall, after) : 0;
     const end = Math.min(offset + size, waterfall.spanIds.length);
     const spans = whole
-      ? pageFromRows(whole.rows, waterfall, offset, end)
+      ? pageFromRows(ref, whole.rows, waterfall, offset, end)
       : await this.spansAt(ref, waterfall, offset, end);
     return {
       spans,
@@ -210,7 +210,7 @@ export class TraceReader {
     const waterfall = whole?.waterfall ?? (await this.waterfall(ref));
     const pos = waterfall.rootPosition;
     if (pos < 0) return null;
-    if (whole) return pageFromRows(whole.rows, waterfall, pos, pos + 1)[0] ?? null;
+    if (whole) return pageFromRows(ref, whole.rows, waterfall, pos, pos + 1)[0] ?? null;
     return (await this.spansAt(ref, waterfall, pos, pos + 1))[0] ?? null;
   }
 
@@ -255,7 +255,7 @@ export class TraceReader {
     for (let i = from; i < to; i++) {
       const row = byId.get(w.spanIds[i]);
       // A span the skeleton saw but the row read did not can only vanish through TTL; skip it.
-      if (row) out.push({ ...decodeSpan(row), depth: w.depths[i], position: i });
+      if (row) out.push({ ...decodeSpan(row, ref.traceId), depth: w.depths[i], position: i });
     }
     return out;
   }
@@ -329,11 +329,17 @@ function smallTraceOf(list: SpanRow[]): SmallTrace {
   return { rows: new Map(list.map((r) => [r.span_id, r])), waterfall: waterfallOfRows(list) };
 }
 
-function pageFromRows(rows: Map<string, SpanRow>, w: Waterfall, from: number, to: number): PagedSpan[] {
+function pageFromRows(
+  ref: TraceRef,
+  rows: Map<string, SpanRow>,
+  w: Waterfall,
+  from: number,
+  to: number,
+): PagedSpan[] {
   const out: PagedSpan[] = [];
   for (let i = from; i < to; i++) {
     const row = rows.get(w.spanIds[i]);
-    if (row) out.push({ ...decodeSpan(row), depth: w.depths[i], position: i });
+    if (row) out.push({ ...decodeSpan(row, ref.traceId), depth: w.depths[i], position: i });
   }
   return out;
 }

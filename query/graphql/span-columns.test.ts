@@ -30,4 +30,15 @@ describe("span columns a trace selection can show", () => {
     );
     expect(groups).toEqual(new Set(["attributes", "events", "resource"]));
   });
+
+  it("the group of each field that shows one: dropped counts, status, scope, trace state and flags", () => {
+    const of = (fields: string) => spanColumnsOf(infoOf(`{ trace(id: "a") { spans { spanId ${fields} } } }`));
+    expect(of("droppedAttributesCount")).toEqual(new Set(["attributes"]));
+    expect(of("droppedEventsCount droppedLinksCount")).toEqual(new Set(["events", "links"]));
+    expect(of("status { code }")).toEqual(new Set(["status"]));
+    expect(of("scope { name }")).toEqual(new Set(["scope"]));
+    expect(of("traceState")).toEqual(new Set(["state"]));
+    expect(of("flags")).toEqual(new Set(["state"]));
+    expect(of("traceId kind serviceName depth descendantCount")).toEqual(new Set());
+  });
 });

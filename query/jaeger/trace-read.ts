@@ -54,7 +54,7 @@ export async function readTracesBulk(
     if (BigInt(e.last_ns) > hi) hi = BigInt(e.last_ns);
   }
   const q = new Params();
-  const rows = await sql.rows<SpanRow>(
+  const rows = await sql.rows<SpanRow & { trace_id: string }>(
     "jaeger_trace_spans",
     `SELECT ${SPAN_SELECT} FROM ${sql.table("spans")}
      WHERE tenant = ${q.bind("String", tenant)}
@@ -66,7 +66,7 @@ export async function readTracesBulk(
      LIMIT 1 BY trace_id, span_id`,
     q,
   );
-  const byTrace = new Map<string, SpanRow[]>();
+  const byTrace = new Map<string, Array<SpanRow & { trace_id: string }>>();
   for (const r of rows) {
     const list = byTrace.get(r.trace_id) ?? [];
     list.push(r);
