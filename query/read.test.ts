@@ -213,12 +213,8 @@ describe.each(STORE_TARGETS)("reading spans over GraphQL on $name ClickHouse", (
     );
     for (const [fields, pick] of alone) expect(bare.map(pick), fields).not.toEqual(want.map(pick));
     for (const [fields, pick] of alone) {
-      const res = await q<{ trace: { spans: unknown[] } }>(
-        `query ($id: ID!) { trace(id: $id) { spans { ${fields} } } }`,
-        {
-          id: T1,
-        },
-      );
+      const query = `query ($id: ID!) { trace(id: $id) { spans { ${fields} } } }`;
+      const res = await q<{ trace: { spans: unknown[] } }>(query, { id: T1 });
       expect(res.errors, fields).toBeUndefined();
       expect(res.data!.trace.spans, fields).toEqual(want.map(pick));
     }
