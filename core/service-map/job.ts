@@ -6,6 +6,8 @@ import {
   PAIRING_SLICE_SPANS,
   PAIRING_SPILL_BYTES,
   type PairingCandidates,
+  type PairingInputs,
+  pairingCensusSql,
   pairingSql,
   sliceCount,
 } from "./pairing.js";
@@ -105,7 +107,7 @@ export function createServiceMapJob(
     (registers) =>
       new Gauge({
         name: "skald_service_map_last_window",
-        help: "The last window the service-map job finished: its span arrivals, the slices its pairing was cut into (serviceMap.pairingSliceSpans), and 1 if it read every trace of the window (most crossed services) rather than those with a child of another service.",
+        help: "The last window the service-map job finished: its span arrivals, the slices its pairing was cut into (serviceMap.pairingSliceSpans), 1 if it read every trace of the window (most crossed services) rather than those with a child of another service, and 1 if it was paired at all (0: no span in it or its lookback could make a call).",
         labelNames: ["what"],
         registers,
       }),
@@ -129,7 +131,7 @@ export function createServiceMapJob(
   async function slicesOf(
     a: bigint,
     b: bigint,
-  ): Promise<{ arrivals: number; slices: number; candidates: PairingCandidates }> {
+  ): Promise<{ arrivals: number; slices: number; candidates: PairingCandidates; inputs: PairingInputs }> {
     const counted = await one<{ n: string; traces: string; childTraces: string; peers: string }>(
       `SELECT count() AS n, uniq(trace_id) AS traces, uniqIf(trace_id, remote_child = 1) AS childTraces,
           countIf(peer_kind != '') AS peers
@@ -155,8 +157,19 @@ export function createServiceMapJob(
     const decided = await one<{ n: string }>(
       `SELECT argMin(slices, decided_at) AS n FROM ${db}.sm_window_slices WHERE window_end = ${at(b)}`,
     );
+    // What kinds of rows the pairing would read (the calls do not depend on it, so runners need
+    // not agree on it either): a window with none to pair is not paired at all.
+    const census = await one<Record<keyof PairingInputs, string>>(
+      pairingCensusSql(db, a, b, config.latenessMs),
+    );
+    const inputs: PairingInputs = {
+      childrenInWindow: census?.childrenInWindow !== "0",
+      childrenBefore: census?.childrenBefore !== "0",
+      links: census?.links !== "0",
+      due: census?.due !== "0",
+    };
     // 0 (nothing read back) keeps this runner's own count
-    return { arrivals, slices: Number(decided?.n ?? 0) || wanted, candidates };
+    return { arrivals, slices: Number(decided?.n ?? 0) || wanted, candidates, inputs };
   }
 
   /** False when stopped before the window was finished. */
@@ -166,14 +179,15 @@ export function createServiceMapJob(
     );
     if (Number(finished?.n ?? 0) > 0) return true; // another runner finished it
     const endTimer = windowSeconds.startTimer();
-    const { arrivals, slices, candidates } = await slicesOf(a, b);
+    const { arrivals, slices, candidates, inputs } = await slicesOf(a, b);
+    const pairs = inputs.childrenInWindow || inputs.childrenBefore || inputs.due;
     const spill = Math.max(0, Math.trunc(config.pairingSpillBytes ?? PAIRING_SPILL_BYTES));
-    for (let index = 0; index < slices; index++) {
+    for (let index = 0; pairs && index < slices; index++) {
       if (stopped) return false; // the window is finished on the next run, from its first slice
       const token = slices === 1 ? `sm-edges-${b}` : `sm-edges-${b}-${index}-of-${slices}`;
       const select = `SELECT tenant, minute, source, target_kind, target,
           ${at(b)} AS window_end, ${EDGE_AGGREGATES}
-        FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs, candidates }, { index, count: slices })})
+        FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs, candidates, inputs }, { index, count: slices })})
         GROUP BY tenant, minute, source, target_kind, target
         SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1,
           max_bytes_before_external_group_by = ${spill}`;
@@ -203,6 +217,7 @@ export function createServiceMapJob(
     lastWindow.set({ what: "arrivals" }, arrivals);
     lastWindow.set({ what: "slices" }, slices);
     lastWindow.set({ what: "crossing_traces_read_all" }, candidates === "arrivals" ? 1 : 0);
+    lastWindow.set({ what: "paired" }, pairs ? 1 : 0);
     return true;
   }
 

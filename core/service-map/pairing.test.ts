@@ -10,7 +10,7 @@ import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../st
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { openStore, type Store } from "../store/store.js";
 import { createServiceMapJob, pairedSpans } from "./job.js";
-import { inSlice, pairingSql, sliceCount } from "./pairing.js";
+import { inSlice, type PairingInputs, pairingCensusSql, pairingSql, sliceCount } from "./pairing.js";
 import { redSql } from "./red.js";
 
 function span(over: Partial<Span> & Pick<Span, "traceId" | "spanId" | "kind">, service: string): Span {
@@ -87,27 +87,57 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     return (await rs.json<{ ins: string }>()).map((r) => BigInt(r.ins));
   };
   const arrival = async (tenant: string, spanId: string) => (await arrivals(tenant, spanId))[0];
+  /** What the job's census finds in the window [fromMs, untilMs) (every tenant's arrivals). */
+  const census = async (fromMs: bigint, untilMs: bigint): Promise<PairingInputs> => {
+    const rs = await store.client.query({
+      query: pairingCensusSql(store.database, fromMs, untilMs, 300_000),
+      format: "JSONEachRow",
+    });
+    const [row] = await rs.json<Record<keyof PairingInputs, string>>();
+    return {
+      childrenInWindow: row.childrenInWindow === "1",
+      childrenBefore: row.childrenBefore === "1",
+      links: row.links === "1",
+      due: row.due === "1",
+    };
+  };
   /**
    * The calls done in [fromMs, untilMs), paired in `slices` slices of the trace-id space
-   * (concatenated); the same whichever traces the pairing reads (both ways are checked).
+   * (concatenated); the same whichever traces the pairing reads, and with the branches the census
+   * finds no input for left out, as the job does (every way is checked).
    */
   const calls = async (tenant: string, fromMs: bigint, untilMs: bigint, slices = 1) => {
-    const by = { children: [] as unknown[], arrivals: [] as unknown[] };
-    for (const candidates of ["children", "arrivals"] as const) {
+    const inputs = await census(fromMs, untilMs);
+    const ways = {
+      children: { candidates: "children" },
+      arrivals: { candidates: "arrivals" },
+      census: { candidates: "children", inputs },
+      censusArrivals: { candidates: "arrivals", inputs },
+    } as const;
+    const by: Record<string, unknown[]> = {};
+    for (const [way, how] of Object.entries(ways)) {
+      by[way] = [];
+      // the job does not pair a window whose census finds nothing to pair
+      const pairs = inputs.childrenInWindow || inputs.childrenBefore || inputs.due;
+      if (way.startsWith("census") && !pairs) continue;
       for (let index = 0; index < slices; index++) {
         const rs = await store.client.query({
           query: `SELECT source, target_kind, target, is_late FROM (${pairingSql(
             store.database,
-            { doneFromMs: fromMs, untilMs, latenessMs: 300_000, candidates },
+            { doneFromMs: fromMs, untilMs, latenessMs: 300_000, ...how },
             { index, count: slices },
           )}) WHERE tenant = {t:String} ORDER BY target`,
           query_params: { t: tenant },
           format: "JSONEachRow",
         });
-        by[candidates].push(...(await rs.json()));
+        by[way].push(...(await rs.json()));
       }
     }
     expect(by.children, "the same calls whichever traces are read").toEqual(by.arrivals);
+    expect(by.census, "the same calls with the branches the census rules out left out").toEqual(by.children);
+    expect(by.censusArrivals, "the same calls with the branches the census rules out left out").toEqual(
+      by.children,
+    );
     return by.children;
   };
 

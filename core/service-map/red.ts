@@ -52,12 +52,13 @@ SELECT tenant, toStartOfMinute(start) AS minute, service, operation, version, in
   maxIf(lower(hex(trace_id)), err = 1) AS error_trace
 FROM
 (
-  SELECT tenant, trace_id, any(service_name) AS service, any(operation) AS operation,
-    any(version) AS version, any(instance) AS instance, any(start_time) AS start,
-    any(duration_ns) AS dur, any(is_error) AS err
+  -- one row per span: LIMIT BY keeps one copy without aggregating the others' columns (with a
+  -- GROUP BY and any() of each, RED of 300,000 entries took 0.49-0.55 CPU-s against 0.36-0.37)
+  SELECT tenant, trace_id, service_name AS service, operation, version, instance, start_time AS start,
+    duration_ns AS dur, is_error AS err
   FROM ${db}.sm_arrivals
   WHERE ${conditions.join(" AND ")}
-  GROUP BY tenant, trace_id, span_id
+  LIMIT 1 BY tenant, trace_id, span_id
 )
 ${outer}
 GROUP BY tenant, minute, service, operation, version, instance`;
