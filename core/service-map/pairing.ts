@@ -281,8 +281,9 @@ function serviceEdgesSql(
           PREWHERE notEmpty(ref_trace_id) AND ${b.horizon} AND ref_trace_id IN (${linked})
           WHERE ${inSlice("ref_trace_id", slice)}`
     : "";
-  // The IN is in the PREWHERE: the other columns are then read only for granules that hold a
-  // candidate's span.
+  // The IN is in the PREWHERE, before the arrival time: the other columns, the time among them, are
+  // then read only for granules that hold a candidate's span (with the time first, reading a
+  // window's candidates back to the horizon took 0.44-0.81 CPU-s a slice against 0.21-0.33).
   return `
 SELECT tenant, toStartOfMinute(ch.2) AS minute, p_service AS source, 'service' AS target_kind, ch.1 AS target,
   lower(hex(ch.6)) AS trace_id, if(p_kind = 'CLIENT', p_dur, ch.3) AS duration_ns,
@@ -311,7 +312,7 @@ FROM
       FROM
       (
         SELECT ${columns} FROM ${db}.sm_arrivals
-          PREWHERE ${b.horizon} AND trace_id IN (${candidates}) WHERE ${inSlice("trace_id", slice)}${linkedRows}
+          PREWHERE trace_id IN (${candidates}) AND ${b.horizon} WHERE ${inSlice("trace_id", slice)}${linkedRows}
       )
       GROUP BY tenant, trace_id, span_id
     )
@@ -389,7 +390,7 @@ function virtualEdgesSql(
         SELECT tenant, trace_id, span_id, ref_trace_id, ref_span_id, service_name, start_time, duration_ns,
             is_error, peer_kind, peer_name, inserted_at
           FROM ${db}.sm_arrivals
-          PREWHERE ${b.horizon} AND trace_id IN (${traces}) WHERE ${inSlice("trace_id", slice)}
+          PREWHERE trace_id IN (${traces}) AND ${b.horizon} WHERE ${inSlice("trace_id", slice)}
       )
       ARRAY JOIN [(trace_id, span_id, 1), (trace_id, ref_span_id, 0)] AS k
       WHERE (k.1, k.2) IN (${keys}) AND (k.3 = 1 OR empty(ref_trace_id))${linked}`
