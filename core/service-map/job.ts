@@ -8,7 +8,9 @@ import {
   type PairingCandidates,
   type PairingInputs,
   pairingCensusSql,
+  pairingInputsOf,
   pairingSql,
+  pairsAnything,
   sliceCount,
 } from "./pairing.js";
 import { RED_COLUMNS, redSql } from "./red.js";
@@ -159,15 +161,9 @@ export function createServiceMapJob(
     );
     // What kinds of rows the pairing would read (the calls do not depend on it, so runners need
     // not agree on it either): a window with none to pair is not paired at all.
-    const census = await one<Record<keyof PairingInputs, string>>(
-      pairingCensusSql(db, a, b, config.latenessMs),
+    const inputs = pairingInputsOf(
+      await one<Record<keyof PairingInputs, string>>(pairingCensusSql(db, a, b, config.latenessMs)),
     );
-    const inputs: PairingInputs = {
-      childrenInWindow: census?.childrenInWindow !== "0",
-      childrenBefore: census?.childrenBefore !== "0",
-      links: census?.links !== "0",
-      due: census?.due !== "0",
-    };
     // 0 (nothing read back) keeps this runner's own count
     return { arrivals, slices: Number(decided?.n ?? 0) || wanted, candidates, inputs };
   }
@@ -180,7 +176,7 @@ export function createServiceMapJob(
     if (Number(finished?.n ?? 0) > 0) return true; // another runner finished it
     const endTimer = windowSeconds.startTimer();
     const { arrivals, slices, candidates, inputs } = await slicesOf(a, b);
-    const pairs = inputs.childrenInWindow || inputs.childrenBefore || inputs.due;
+    const pairs = pairsAnything(inputs);
     const spill = Math.max(0, Math.trunc(config.pairingSpillBytes ?? PAIRING_SPILL_BYTES));
     for (let index = 0; pairs && index < slices; index++) {
       if (stopped) return false; // the window is finished on the next run, from its first slice

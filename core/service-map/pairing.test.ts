@@ -10,7 +10,15 @@ import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../st
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { openStore, type Store } from "../store/store.js";
 import { createServiceMapJob, pairedSpans } from "./job.js";
-import { inSlice, type PairingInputs, pairingCensusSql, pairingSql, sliceCount } from "./pairing.js";
+import {
+  inSlice,
+  type PairingInputs,
+  pairingCensusSql,
+  pairingInputsOf,
+  pairingSql,
+  pairsAnything,
+  sliceCount,
+} from "./pairing.js";
 import { redSql } from "./red.js";
 
 function span(over: Partial<Span> & Pick<Span, "traceId" | "spanId" | "kind">, service: string): Span {
@@ -94,12 +102,7 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
       format: "JSONEachRow",
     });
     const [row] = await rs.json<Record<keyof PairingInputs, string>>();
-    return {
-      childrenInWindow: row.childrenInWindow === "1",
-      childrenBefore: row.childrenBefore === "1",
-      links: row.links === "1",
-      due: row.due === "1",
-    };
+    return pairingInputsOf(row);
   };
   /**
    * The calls done in [fromMs, untilMs), paired in `slices` slices of the trace-id space
@@ -118,8 +121,7 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
     for (const [way, how] of Object.entries(ways)) {
       by[way] = [];
       // the job does not pair a window whose census finds nothing to pair
-      const pairs = inputs.childrenInWindow || inputs.childrenBefore || inputs.due;
-      if (way.startsWith("census") && !pairs) continue;
+      if (way.startsWith("census") && !pairsAnything(inputs)) continue;
       for (let index = 0; index < slices; index++) {
         const rs = await store.client.query({
           query: `SELECT source, target_kind, target, is_late FROM (${pairingSql(

@@ -81,6 +81,20 @@ export interface PairingInputs {
   due: boolean;
 }
 
+/** PairingInputs from pairingCensusSql's row; without a row, every kind (nothing is left out). */
+export function pairingInputsOf(row: Record<keyof PairingInputs, string> | undefined): PairingInputs {
+  return {
+    childrenInWindow: row?.childrenInWindow !== "0",
+    childrenBefore: row?.childrenBefore !== "0",
+    links: row?.links !== "0",
+    due: row?.due !== "0",
+  };
+}
+
+/** Whether a range with these inputs can hold a call at all (the job pairs only such a window). */
+export const pairsAnything = (inputs: PairingInputs): boolean =>
+  inputs.childrenInWindow || inputs.childrenBefore || inputs.due;
+
 /**
  * One row of PairingInputs' fields (0 or 1 each) for the job's window [fromMs, untilMs) with the
  * default lookback (LATE_HORIZON). Inlined integers, as in pairingSql.

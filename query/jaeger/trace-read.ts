@@ -2,6 +2,9 @@ import { decodeSpan, SPAN_SELECT, type SpanRow, type StoredSpan } from "../span-
 import { Params, type SqlRunner } from "../sql.js";
 import { waterfallOfRows } from "../trace-reader.js";
 
+/** A span row read with its trace id (SPAN_SELECT reads every column). */
+type TracedRow = SpanRow & { trace_id: string };
+
 /**
  * Several whole traces in two queries, for searches that answer with whole traces (Jaeger's
  * /api/traces returns every span of every match): their extents from trace_index, then every
@@ -54,7 +57,7 @@ export async function readTracesBulk(
     if (BigInt(e.last_ns) > hi) hi = BigInt(e.last_ns);
   }
   const q = new Params();
-  const rows = await sql.rows<SpanRow & { trace_id: string }>(
+  const rows = await sql.rows<TracedRow>(
     "jaeger_trace_spans",
     `SELECT ${SPAN_SELECT} FROM ${sql.table("spans")}
      WHERE tenant = ${q.bind("String", tenant)}
@@ -66,7 +69,7 @@ export async function readTracesBulk(
      LIMIT 1 BY trace_id, span_id`,
     q,
   );
-  const byTrace = new Map<string, Array<SpanRow & { trace_id: string }>>();
+  const byTrace = new Map<string, TracedRow[]>();
   for (const r of rows) {
     const list = byTrace.get(r.trace_id) ?? [];
     list.push(r);
