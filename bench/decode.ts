@@ -3,7 +3,8 @@
  *
  * Builds requests of 512 spans × 10 attributes with the OpenTelemetry JS SDK, encodes them once
  * with the SDK's own OTLP serializers (protobuf and JSON), then measures spans/s for:
- *   - Skald's protobuf decoder (bytes → Skald spans, the product path),
+ *   - Skald's protobuf transcoder (bytes → RowBinary rows of `spans`, what the receivers run),
+ *   - Skald's protobuf decoder (bytes → Skald spans; the transcoder's definition and fallback),
  *   - protobufjs decoding the same bytes into message objects (reflection codegen from the
  *     official field definitions; no conversion to Skald spans, so it does less work),
  *   - Skald's JSON decoder (bytes → Skald spans, including UTF-8 decode and JSON.parse).
@@ -19,7 +20,7 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import protobuf from "protobufjs";
-import { decodeTracesJson, decodeTracesProto } from "../core/otlp/index.js";
+import { decodeTracesJson, decodeTracesProto, transcodeTracesProto } from "../core/otlp/index.js";
 
 const SPANS = 512;
 const REQUESTS = 8;
@@ -274,6 +275,7 @@ function main(): void {
   for (const b of protoBytes) {
     const d = decodeTracesProto(b);
     if (d.spans.length !== SPANS || d.rejected !== 0) throw new Error("skald proto decode mismatch");
+    if (transcodeTracesProto(b, "default").rows.count !== SPANS) throw new Error("skald transcode mismatch");
   }
   for (const b of jsonBytes) {
     if (decodeTracesJson(b).spans.length !== SPANS) throw new Error("skald json decode mismatch");
@@ -287,6 +289,11 @@ function main(): void {
   if (pbjsCount(RequestType.decode(protoBytes[0])) !== SPANS) throw new Error("protobufjs decode mismatch");
 
   const contenders: Contender[] = [
+    {
+      name: "transcode proto to rows (skald, the receivers' path)",
+      run: (i) => transcodeTracesProto(protoBytes[i], "default").rows.count,
+      best: 0,
+    },
     { name: "decode proto (skald)", run: (i) => decodeTracesProto(protoBytes[i]).spans.length, best: 0 },
     { name: "decode proto (protobufjs)", run: (i) => pbjsCount(RequestType.decode(protoBytes[i])), best: 0 },
     { name: "decode json (skald)", run: (i) => decodeTracesJson(jsonBytes[i]).spans.length, best: 0 },

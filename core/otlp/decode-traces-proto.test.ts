@@ -503,6 +503,26 @@ describe("malformed protobuf", () => {
     expect(decodeError(bytes(msg(1, msg(2, msg(1, lfield(1, [0xf8, 0x88, 0x80, 0x80, 0x80]))))))).toMatch(
       /in InstrumentationScope\.name$/,
     );
+    // The transcoder checks attribute keys and values four bytes at a time as it copies them: a
+    // bad byte in any word, in the bytes after the last word, or in a string long enough to be
+    // copied whole is refused all the same.
+    for (const at of [0, 3, 4, 9, 11, 66]) {
+      const text = [...Buffer.from("x".repeat(at < 12 ? 12 : 70))];
+      text[at] = 0xff;
+      expect(
+        decodeError(request([span(0, lfield(9, [...lfield(1, text), ...lfield(2, av.str("v"))]))])),
+      ).toMatch(/in KeyValue\.key$/);
+      expect(decodeError(request([span(0, lfield(9, kv("k", lfield(1, text))))]))).toMatch(
+        /in AnyValue\.string_value$/,
+      );
+    }
+    // A key or value given twice is refused for a bad first one, though the last one wins.
+    expect(decodeError(request([span(0, lfield(9, [...lfield(1, bad), ...kv("k", av.str("v"))]))]))).toMatch(
+      /in KeyValue\.key$/,
+    );
+    expect(
+      decodeError(request([span(0, lfield(9, [...kv("k", lfield(1, bad)), ...lfield(2, av.str("v"))]))])),
+    ).toMatch(/in AnyValue\.string_value$/);
     // Valid multi-byte UTF-8 everywhere is fine.
     const d = decodeTracesProto(
       request([span(0, sfield(5, "naïve ✓ 🎉"), lfield(9, kv("ключ", av.str("值"))))]),

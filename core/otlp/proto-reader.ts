@@ -327,6 +327,11 @@ export class ProtoReader {
     return start;
   }
 
+  /** Throws unless the bytes from `start` to `end` are valid UTF-8 (leaves `pos` alone). */
+  checkUtf8(start: number, end: number, where: string): void {
+    if (!isUtf8(this.buf.subarray(start, end))) this.fail("invalid UTF-8", start, where);
+  }
+
   private utf8(start: number, end: number, where: string): string {
     if (!isUtf8(this.buf.subarray(start, end))) this.fail("invalid UTF-8", start, where);
     return this.buf.toString("utf8", start, end);

@@ -378,18 +378,22 @@ function writeAttributes(st: State, f: SpanFields): void {
     while (r.pos < end) {
       const tag = r.tag(end, "KeyValue");
       if (tag === KV_KEY) {
+        // checked for UTF-8 as it is copied, below; a key given twice (the last wins) is checked here
         const e = r.lenEnd(end, "KeyValue.key");
-        kFrom = r.utf8Bytes(e, "KeyValue.key");
+        if (kTo !== 0) r.checkUtf8(kFrom, kTo, "KeyValue.key");
+        kFrom = r.pos;
         kTo = e;
+        r.pos = e;
       } else if (tag === KV_VALUE) {
         const e = r.lenEnd(end, "KeyValue.value");
+        if (vFrom >= 0) r.checkUtf8(vFrom, vTo, "AnyValue.string_value");
         const p = r.pos;
         const len = e - p - 2;
         if (len >= 0 && len < 0x80 && buf[p] === AV_STRING && buf[p + 1] === len) {
           // an AnyValue of just a short string: copied as it is
-          r.pos = p + 2;
-          vFrom = r.utf8Bytes(e, "AnyValue.string_value");
+          vFrom = p + 2;
           vTo = e;
+          r.pos = e;
           type = TYPE_STRING;
         } else {
           text = decodeAnyValueText(r, e);
@@ -401,10 +405,11 @@ function writeAttributes(st: State, f: SpanFields): void {
       }
     }
     keyFrom[i] = w.length;
-    w.stringBytes(buf, kFrom, kTo);
+    if (w.stringBytesUnchecked(buf, r.view, kFrom, kTo) !== 0) r.checkUtf8(kFrom, kTo, "KeyValue.key");
     keyTo[i] = w.length;
-    if (vFrom >= 0) w.stringBytes(buf, vFrom, vTo);
-    else w.string(text);
+    if (vFrom < 0) w.string(text);
+    else if (w.stringBytesUnchecked(buf, r.view, vFrom, vTo) !== 0)
+      r.checkUtf8(vFrom, vTo, "AnyValue.string_value");
     attrType[i] = type;
     if (type !== TYPE_STRING) typed++;
   }
