@@ -109,6 +109,39 @@ describe("Batcher", () => {
     expect(rec.batches.reduce((n, x) => n + x.rows, 0)).toBe(30);
   });
 
+  it("addCopy takes a copy: the caller reuses its buffer at once, and every batch holds exactly its rows", async () => {
+    const rec = recorder();
+    const b = new Batcher(config({ maxRows: 10 }), rec.write);
+    const shared = Buffer.alloc(128 * 1024);
+    const expected: string[] = [];
+    const pending: Promise<void>[] = [];
+    const send = (rows: number, tag: string) => {
+      const body = rowsOf(rows, tag);
+      body.copy(shared);
+      pending.push(b.addCopy(shared.subarray(0, body.length), rows));
+      shared.fill(0x78); // the caller's next request overwrites it
+      expected.push(...body.toString().trim().split("\n"));
+    };
+    // a batch in flight while the next one fills, then batches of growing size one after another
+    // (each may take the copy buffer of one already written), and owned bodies mixed in
+    rec.hold();
+    send(10, "held-");
+    for (let i = 0; i < 4; i++) send(2, `filling${i}-`);
+    send(3, `${"y".repeat(30_000)}-grown-`); // more than the batch's first buffer: it grows
+    pending.push(b.add(rowsOf(2, "owned-"), 2));
+    expected.push(...rowsOf(2, "owned-").toString().trim().split("\n"));
+    await new Promise((r) => setTimeout(r, 40));
+    rec.release();
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i <= round; i++) send(1 + ((round + i) % 9), `r${round}.${i}-`);
+      await Promise.all(pending);
+    }
+    expect(rec.batches.length).toBeGreaterThan(6);
+    for (const batch of rec.batches) expect(batch.lines).toHaveLength(batch.rows);
+    expect(rec.batches.flatMap((x) => x.lines).sort()).toEqual(expected.sort());
+    expect(b.depth).toBe(0);
+  });
+
   it("shutdown writes everything accepted and refuses new rows", async () => {
     const rec = recorder();
     const b = new Batcher(config({ maxDelayMs: 10_000 }), rec.write);

@@ -74,8 +74,8 @@ export function createStoreSpanSink(store: Store, config: PipelineConfig, metric
     },
     consumeRows(_tenant, rows) {
       if (rows.count === 0) return Promise.resolve();
-      // the transcoder's buffer: copied, as the batcher keeps it (SpanRows.body)
-      return batcher.add(Buffer.from(rows.body), rows.count);
+      // the transcoder's buffer: copied into the batch, as the transcoder reuses it (SpanRows.body)
+      return batcher.addCopy(rows.body, rows.count);
     },
     shutdown: () => batcher.shutdown(),
   };
