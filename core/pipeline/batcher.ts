@@ -161,6 +161,9 @@ export class Batcher {
   private seal(): void {
     if (this.open.rows === 0) return;
     this.lastBatchBytes = this.open.used;
+    // a spare from a busier time, much larger than batches now are, is let go
+    if (this.spare !== undefined && this.spare.length > 4 * Math.max(MIN_COPY_BYTES, this.lastBatchBytes))
+      this.spare = undefined;
     this.ready.push(this.open);
     this.open = emptyBatch();
   }
