@@ -165,12 +165,7 @@ export function inSlice(column: string, slice: PairingSlice | undefined): string
  * 2.5-3.1.
  */
 export function pairingSql(db: string, r: PairingRange, slice?: PairingSlice): string {
-  const inputs: PairingInputs = r.inputs ?? {
-    childrenInWindow: true,
-    childrenBefore: true,
-    links: true,
-    due: true,
-  };
+  const inputs = r.inputs ?? pairingInputsOf(undefined);
   const children = inputs.childrenInWindow || inputs.childrenBefore;
   const tenant = r.tenantParam ? `AND tenant = ${r.tenantParam}` : "";
   // Times are inlined as integer literals (computed in code, never user input) rather than bound:
