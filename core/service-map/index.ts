@@ -9,4 +9,10 @@ export {
   QUANTILES_MERGE,
   SLOW_STATE,
 } from "./pairing.js";
+export {
+  type PublicationState,
+  publicationStateOf,
+  publicationStateSql,
+  readPublished,
+} from "./publication.js";
 export { liveRedSql, redRowsSql } from "./red.js";

@@ -11,6 +11,7 @@ import {
   pairingInputsOf,
   pairingSql,
   pairsAnything,
+  QUANTILES_MERGE_STATE,
   sliceCount,
 } from "./pairing.js";
 import { RED_COLUMNS, redSql } from "./red.js";
@@ -59,11 +60,13 @@ export interface ServiceMapJob {
 /**
  * The service-map job. Arrival time is cut into aligned windows of `windowMs`; window [a, b) is
  * finished once b <= server now - visibility margin: the calls done in it (pairing.ts) are
- * inserted into sm_edges_1m with window_end = b, the RED of the entry spans that arrived in it
- * (red.ts) into sm_red_1m, then b is recorded in sm_windows (the watermark).
+ * paired slice by slice into sm_edges_stage, then the window is published (publication.ts): b is
+ * recorded in sm_publishing, its calls are copied into sm_edges_1m with window_end = b (views fill
+ * the rollups), the RED of the entry spans that arrived in it (red.ts) goes into sm_red_1m, and b
+ * is recorded in sm_windows (the watermark).
  * Idempotent: a window's result reads only rows that arrived before b, and the inserts carry the
- * deterministic dedup tokens `sm-edges-<b>` and `sm-red-<b>`, so a crash between the steps, or two
- * query nodes running the job at once, never counts a call or a request twice.
+ * deterministic dedup tokens `sm-stage-<b>...`, `sm-edges-<b>` and `sm-red-<b>`, so a crash between
+ * the steps, or two query nodes running the job at once, never counts a call or a request twice.
  */
 export function createServiceMapJob(
   deps: { store: Store; logger: Logger; registry: Registry },
@@ -180,7 +183,7 @@ export function createServiceMapJob(
     const spill = Math.max(0, Math.trunc(config.pairingSpillBytes ?? PAIRING_SPILL_BYTES));
     for (let index = 0; pairs && index < slices; index++) {
       if (stopped) return false; // the window is finished on the next run, from its first slice
-      const token = slices === 1 ? `sm-edges-${b}` : `sm-edges-${b}-${index}-of-${slices}`;
+      const token = slices === 1 ? `sm-stage-${b}` : `sm-stage-${b}-${index}-of-${slices}`;
       const select = `SELECT tenant, minute, source, target_kind, target,
           ${at(b)} AS window_end, ${EDGE_AGGREGATES}
         FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs, candidates, inputs }, { index, count: slices })})
@@ -190,17 +193,33 @@ export function createServiceMapJob(
       // Settings go in the SQL text, not in `clickhouse_settings`: over chDB those persist in the
       // shared session, and a dedup token left there silently drops later span inserts.
       await store.client.command({
-        query: `INSERT INTO ${db}.sm_edges_1m (tenant, minute, source, target_kind, target, window_end,
+        query: `INSERT INTO ${db}.sm_edges_stage (tenant, minute, source, target_kind, target, window_end,
           calls, errors, late, duration, slow_trace, error_trace) ${select}`,
       });
     }
+    if (stopped) return false;
+    // Publication (publication.ts): from its record in sm_publishing to its record in sm_windows,
+    // readers wait for the window rather than read rollups that may hold part of it.
+    await store.client.command({
+      query: `INSERT INTO ${db}.sm_publishing (window_end) SELECT ${at(b)}`,
+    });
+    // The window's calls, one row per minute and edge, into sm_edges_1m: its views fill the
+    // rollups from this one insert.
+    await store.client.command({
+      query: `INSERT INTO ${db}.sm_edges_1m (tenant, minute, source, target_kind, target, window_end,
+          calls, errors, late, duration, slow_trace, error_trace)
+        SELECT tenant, minute, source, target_kind, target, window_end, sum(calls), sum(errors), sum(late),
+          ${QUANTILES_MERGE_STATE}(duration), argMaxMergeState(slow_trace), max(error_trace)
+        FROM ${db}.sm_edges_stage WHERE window_end = ${at(b)}
+        GROUP BY tenant, minute, source, target_kind, target, window_end
+        SETTINGS insert_deduplication_token = 'sm-edges-${b}', deduplicate_blocks_in_dependent_materialized_views = 1`,
+    });
     const lateRow = await one<{ n: string }>(
-      `SELECT sum(late) AS n FROM ${db}.sm_edges_1m WHERE window_end = ${at(b)}`,
+      `SELECT sum(late) AS n FROM ${db}.sm_edges_stage WHERE window_end = ${at(b)}`,
     );
     lateCalls.inc(Number(lateRow?.n ?? 0));
     // RED of the entry spans that arrived in the window (red.ts); the views on sm_red_1m fill the
-    // hourly and per-service rollups from this one insert. After the edges, right before the
-    // watermark moves, so readers see rollups ahead of the watermark for as short a time as possible.
+    // hourly and per-service rollups from this one insert.
     await store.client.command({
       query: `INSERT INTO ${db}.sm_red_1m (tenant, ${RED_COLUMNS})
         ${redSql(db, { arrivedFrom: a, arrivedBefore: b })}

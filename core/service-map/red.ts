@@ -78,9 +78,8 @@ export const liveRedSql = (db: string, r: RedReadRange): string =>
 /**
  * Every RED row of one tenant for minutes in [minuteFrom, minuteTo) (SQL expressions), as
  * RED_COLUMNS: sm_red_1m_v2 (the windows the job finished, in sm_red_1m's fine-grained twin,
- * migrations/0015) plus the entries stored since its
- * watermark. The two never hold the same span, but a query running while the job finishes a
- * window can see that window's rows before the watermark moves (a few milliseconds every window).
+ * migrations/0015) plus the entries stored since its watermark. The two never hold the same span
+ * when read while no window is being published (publication.ts).
  */
 export function redRowsSql(db: string, r: RedReadRange): string {
   const where = r.where ? `AND ${r.where}` : "";

@@ -1,4 +1,5 @@
 import { redRowsSql } from "../../core/service-map/index.js";
+import { published } from "../service-map/map-reader.js";
 import { Params } from "../sql.js";
 import type { CanaryMetricConfig } from "./config.js";
 import { type ExtractDeps, OVERALL, type RunSpec, type Side, type ZoneSeries } from "./extract.js";
@@ -81,13 +82,16 @@ export async function rollupSeries(
   const zoneExpr = zoneOf.size
     ? `transform(instance, ${p.bind("Array(String)", [...zoneOf.keys()])}, ${p.bind("Array(String)", [...zoneOf.values()])}, '')`
     : "''";
-  const grouped = await deps.sql.compactRows<[Side, string, number, string, string, string, number[]]>(
-    "canary_rollup_zones",
-    `SELECT side, z, t, sum(calls), sum(errors), uniqExact(instance), quantilesDDMerge(0.01, 0.5, 0.9, 0.95, 0.99)(duration)
+  // the figures themselves: read when no window of the service-map job is half published
+  const grouped = await published(deps.sql, db, () =>
+    deps.sql.compactRows<[Side, string, number, string, string, string, number[]]>(
+      "canary_rollup_zones",
+      `SELECT side, z, t, sum(calls), sum(errors), uniqExact(instance), quantilesDDMerge(0.01, 0.5, 0.9, 0.95, 0.99)(duration)
      FROM (${sql.replace("quantilesDDMerge(0.01, 0.5, 0.9, 0.95, 0.99)(duration) AS q", "quantilesDDMergeState(0.01, 0.5, 0.9, 0.95, 0.99)(duration) AS duration")})
      ARRAY JOIN [${zoneExpr}, '${OVERALL}'] AS z
      GROUP BY side, z, t`,
-    p,
+      p,
+    ),
   );
   const out = new Map<CanaryMetricConfig, ZoneSeries>();
   for (const m of metrics) {

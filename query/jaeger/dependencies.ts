@@ -1,4 +1,4 @@
-import { readEdges } from "../service-map/map-reader.js";
+import { published, readEdges } from "../service-map/map-reader.js";
 import type { SqlRunner } from "../sql.js";
 
 /** One edge of Jaeger's dependency graph (`model.DependencyLink`). */
@@ -23,7 +23,9 @@ export async function readDependencyLinks(
   toMs: bigint,
   latenessMs: number,
 ): Promise<DependencyLink[]> {
-  const { edges } = await readEdges(sql, database, tenant, fromMs, toMs, latenessMs);
+  const { edges } = await published(sql, database, () =>
+    readEdges(sql, database, tenant, fromMs, toMs, latenessMs),
+  );
   const name = (id: string) => id.slice(id.indexOf(":") + 1);
   return edges
     .filter((e) => e.calls > 0)

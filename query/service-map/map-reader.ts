@@ -1,4 +1,12 @@
-import { EDGE_AGGREGATES, pairingSql, QUANTILES_MERGE } from "../../core/service-map/index.js";
+import type { Logger } from "../../core/log.js";
+import {
+  EDGE_AGGREGATES,
+  pairingSql,
+  publicationStateOf,
+  publicationStateSql,
+  QUANTILES_MERGE,
+  readPublished,
+} from "../../core/service-map/index.js";
 import { Params, type SqlRunner } from "../sql.js";
 
 /** Node kinds, as GraphQL enum values. */
@@ -32,6 +40,29 @@ export const nodeId = (kind: string, name: string): string => `${kind}:${name}`;
 const HOUR_MS = 3_600_000n;
 const TEN_MINUTES_MS = 600_000n;
 const MINUTE_MS = 60_000n;
+
+/**
+ * Runs `read` (readers of rollups plus what arrived since the watermark) so that it sees every
+ * window of the service-map job whole or not at all (core/service-map/publication.ts).
+ */
+export function published<T>(sql: SqlRunner, db: string, read: () => Promise<T>, log?: Logger): Promise<T> {
+  const state = async () =>
+    publicationStateOf(
+      (
+        await sql.rows<{ published: string; publishing: string }>(
+          "serviceMap.publication",
+          publicationStateSql(db),
+          new Params(),
+        )
+      )[0],
+    );
+  return readPublished(state, read, (s) =>
+    log?.warn(
+      { published: String(s.published), publishing: String(s.publishing) },
+      "a service-map window has been in publication for seconds (its runner may have died); read as it stands",
+    ),
+  );
+}
 
 /** A run of whole buckets of one size, [fromMs, toMs). */
 export interface Span {
@@ -74,7 +105,9 @@ interface EdgeRow {
 /**
  * Edges of one tenant over [from, to), widened to whole minutes (the buckets calls are counted
  * in). Exact: pre-aggregated rows of every arrival window the job finished (window_end <=
- * watermark) plus a live pairing of everything done since (pairing.ts); the two never overlap.
+ * watermark) plus a live pairing of everything done since (pairing.ts); the two never overlap
+ * when read through `published` (a window being published holds its calls in the rollups before
+ * the watermark passes it).
  * Whole hours and ten-minute runs the watermark has passed come from sm_edges_1h and
  * sm_edges_10m_v2, the ragged minutes from sm_edges_1m_v2 (the fine-grained twins of sm_edges_10m
  * and sm_edges_1m, migrations/0014: every sketch in a granule read is deserialised). Raw spans are

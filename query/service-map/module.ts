@@ -4,7 +4,7 @@ import { servicesInEnvironment } from "../environment.js";
 import type { QueryContext } from "../graphql/resolvers.js";
 import type { QueryModule, QueryModuleFactory } from "../module.js";
 import { createSqlRunner } from "../sql.js";
-import { type MapNode, nodeId, type Red, readEdges } from "./map-reader.js";
+import { type MapNode, nodeId, published, type Red, readEdges } from "./map-reader.js";
 import { type GroupBy, readSeries, readServiceRed } from "./red-reader.js";
 import { SERVICE_MAP_SDL } from "./schema.js";
 import { type ServiceMapFilter, selectNodes } from "./select.js";
@@ -86,9 +86,18 @@ export const createServiceMapModule: QueryModuleFactory = (deps): QueryModule =>
           }
           const fromMs = args.from / NS_PER_MS;
           const toMs = (args.to + NS_PER_MS - 1n) / NS_PER_MS;
-          const [read, allServices, inEnv] = await Promise.all([
-            readEdges(sql, db, ctx.tenant, fromMs, toMs, cfg.latenessMs),
-            readServiceRed(sql, db, ctx.tenant, fromMs, toMs),
+          const [[read, allServices], inEnv] = await Promise.all([
+            // edges and nodes from the same finished windows
+            published(
+              sql,
+              db,
+              () =>
+                Promise.all([
+                  readEdges(sql, db, ctx.tenant, fromMs, toMs, cfg.latenessMs),
+                  readServiceRed(sql, db, ctx.tenant, fromMs, toMs),
+                ]),
+              logger,
+            ),
             args.environment == null
               ? null
               : servicesInEnvironment(sql, ctx.tenant, args.environment, {
@@ -164,15 +173,21 @@ export const createServiceMapModule: QueryModuleFactory = (deps): QueryModule =>
           if ((args.to - args.from) / step > MAX_POINTS) {
             throw invalidInput("BAD_STEP", `at most ${MAX_POINTS} points per series; use a larger step`);
           }
-          const series = await readSeries(sql, db, {
-            tenant: ctx.tenant,
-            service: args.service,
-            operation: args.operation,
-            groupBy: args.groupBy,
-            fromMs: args.from / NS_PER_MS,
-            toMs: (args.to + NS_PER_MS - 1n) / NS_PER_MS,
-            stepMs: step / NS_PER_MS,
-          });
+          const series = await published(
+            sql,
+            db,
+            () =>
+              readSeries(sql, db, {
+                tenant: ctx.tenant,
+                service: args.service,
+                operation: args.operation,
+                groupBy: args.groupBy,
+                fromMs: args.from / NS_PER_MS,
+                toMs: (args.to + NS_PER_MS - 1n) / NS_PER_MS,
+                stepMs: step / NS_PER_MS,
+              }),
+            logger,
+          );
           return series.map((s) => ({
             group: s.group,
             points: s.points.map((p) => ({ time: p.timeMs * NS_PER_MS, ...redFields(p) })),

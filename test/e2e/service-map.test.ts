@@ -148,6 +148,36 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     expectExact(map, false, false);
   });
 
+  it("stays exact while the job publishes windows (rollups and live pairing never overlap)", async () => {
+    // The same estate again under another tenant, in one request: its spans land in one or two
+    // arrival windows, each paired in many slices (pairingSliceSpans: 60) over a second or more.
+    // The spans' start times lie ten minutes back, in ten-minute rollups the reader takes whole.
+    // Every read meanwhile must count each call once: none both in a
+    // half-written rollup and in the live pairing.
+    const tenant = { "x-scope-orgid": "publishing" };
+    const other = new OTLPTraceExporter({ url: app.listeners.otlpHttp, headers: tenant });
+    await new Promise<void>((resolve, reject) =>
+      other.export(shuffle(estate.spans, rng(5)), (r: ExportResult) =>
+        r.code === 0 ? resolve() : reject(r.error),
+      ),
+    );
+    const sent = Date.now();
+    await other.shutdown();
+    // from a ten-minute boundary, so the reader takes whole ten-minute rollups (not minutes)
+    const aligned = new Date(Math.floor((baseMs - 60_000) / 600_000) * 600_000).toISOString();
+    let reads = 0;
+    let map: MapResult["serviceMap"];
+    do {
+      const res = await graphql<MapResult>(app.graphqlUrl, MAP, { from: aligned, to }, tenant);
+      expect(res.errors).toBeUndefined();
+      map = res.data?.serviceMap as MapResult["serviceMap"];
+      expectExact(map, false, false);
+      reads++;
+    } while (Date.parse(map.aggregatedUntil ?? "1970-01-01T00:00:00Z") < sent + 2000 && reads < 400);
+    // the reads went on until the job had published the windows the spans arrived in
+    expect(Date.parse(map.aggregatedUntil ?? "")).toBeGreaterThanOrEqual(sent + 2000);
+  }, 60_000);
+
   it("stays exact once pre-aggregated, counts a too-late child as late, quantiles within 1%", async () => {
     await sleep(LATENESS_MS + 1500);
     await send([lateTraceSpans[1]]);
