@@ -6,9 +6,9 @@
 -- cannot leave out a window it reads live. The job used to insert a window's calls slice by slice
 -- straight into sm_edges_1m (whose views fill the rollups), then its RED, then its record in
 -- sm_windows: for the seconds that took, the rollups already held part of a window that readers
--- also paired live, and those calls were counted twice. Now each slice goes to sm_edges_stage.
--- Once the window is paired, the job records it in sm_publishing, copies it from the stage into
--- sm_edges_1m, inserts its RED and records it in sm_windows. A reader that sees a window in
+-- also paired live, and those calls were counted twice. Now each slice goes to sm_edges_stage and
+-- the window's RED to sm_red_stage. Then the job records the window in sm_publishing, copies both
+-- from the stages into sm_edges_1m and sm_red_1m, and records it in sm_windows. A reader that sees a window in
 -- sm_publishing but not in sm_windows, or either change while it reads, reads again
 -- (core/service-map/publication.ts).
 
@@ -31,6 +31,28 @@ ENGINE = {engine:MergeTree}
 ORDER BY window_end
 TTL toDateTime(window_end) + toIntervalDay(2)
 -- a slice paired again (a retry, a second runner) carries its first insert's dedup token
+SETTINGS non_replicated_deduplication_window = 10000;
+
+-- A window's RED (core/service-map/red.ts), computed before its publication so that the
+-- publication only copies it: readers wait while a window is in publication.
+CREATE TABLE IF NOT EXISTS {database}.sm_red_stage {on_cluster}
+(
+    window_end DateTime64(3),
+    tenant LowCardinality(String),
+    minute DateTime,
+    service LowCardinality(String),
+    operation LowCardinality(String),
+    version LowCardinality(String),
+    instance LowCardinality(String),
+    calls UInt64,
+    errors UInt64,
+    duration AggregateFunction(quantilesDD(0.01, 0.5, 0.9, 0.95, 0.99), UInt64),
+    slow_trace AggregateFunction(argMax, String, UInt64),
+    error_trace String
+)
+ENGINE = {engine:MergeTree}
+ORDER BY window_end
+TTL toDateTime(window_end) + toIntervalDay(2)
 SETTINGS non_replicated_deduplication_window = 10000;
 
 -- Windows whose publication began; the window is published once it is in sm_windows too.

@@ -22,6 +22,8 @@ export interface SqlRunner {
   compactRows<T extends unknown[]>(name: string, sql: string, params: Params): Promise<T[]>;
   /** `database.table`, for interpolation (the database name is validated by the config schema). */
   table(name: "spans" | "trace_index" | "operations"): string;
+  /** The store queried (readers that coordinate with this process's writers look it up). */
+  readonly store?: Store;
 }
 
 /** Accumulates bound parameters; `bind` returns the placeholder to put in the SQL text. */
@@ -104,6 +106,7 @@ export function createSqlRunner(
     rows: (name, sql, params) => run(name, sql, params, "JSONEachRow"),
     compactRows: (name, sql, params) => run(name, sql, params, "JSONCompactEachRow"),
     table: (name) => `${store.database}.${name}`,
+    store,
   };
 }
 

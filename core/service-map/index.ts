@@ -10,6 +10,8 @@ export {
   SLOW_STATE,
 } from "./pairing.js";
 export {
+  LocalPublications,
+  localPublications,
   type PublicationState,
   publicationStateOf,
   publicationStateSql,

@@ -14,6 +14,7 @@ import {
   QUANTILES_MERGE_STATE,
   sliceCount,
 } from "./pairing.js";
+import { localPublications } from "./publication.js";
 import { RED_COLUMNS, redSql } from "./red.js";
 
 /** What users set (config section `serviceMap`). */
@@ -60,12 +61,12 @@ export interface ServiceMapJob {
 /**
  * The service-map job. Arrival time is cut into aligned windows of `windowMs`; window [a, b) is
  * finished once b <= server now - visibility margin: the calls done in it (pairing.ts) are
- * paired slice by slice into sm_edges_stage, then the window is published (publication.ts): b is
- * recorded in sm_publishing, its calls are copied into sm_edges_1m with window_end = b (views fill
- * the rollups), the RED of the entry spans that arrived in it (red.ts) goes into sm_red_1m, and b
- * is recorded in sm_windows (the watermark).
+ * paired slice by slice into sm_edges_stage and the RED of the entry spans that arrived in it
+ * (red.ts) into sm_red_stage, then the window is published (publication.ts): b is recorded in
+ * sm_publishing, its calls are copied into sm_edges_1m with window_end = b and its RED into
+ * sm_red_1m (views fill the rollups), and b is recorded in sm_windows (the watermark).
  * Idempotent: a window's result reads only rows that arrived before b, and the inserts carry the
- * deterministic dedup tokens `sm-stage-<b>...`, `sm-edges-<b>` and `sm-red-<b>`, so a crash between
+ * deterministic dedup tokens `sm-stage-<b>...`, `sm-red-stage-<b>`, `sm-edges-<b>` and `sm-red-<b>`, so a crash between
  * the steps, or two query nodes running the job at once, never counts a call or a request twice.
  */
 export function createServiceMapJob(
@@ -117,6 +118,8 @@ export function createServiceMapJob(
         registers,
       }),
   );
+  // on an embedded store, this process's readers learn of publications from memory (publication.ts)
+  const local = store.kind === "embedded" ? localPublications(store, true) : undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let stopped = false;
@@ -198,8 +201,38 @@ export function createServiceMapJob(
       });
     }
     if (stopped) return false;
+    // RED of the entry spans that arrived in the window (red.ts), staged like the calls: the
+    // aggregation over the window's arrivals is done before readers wait for the publication
+    await store.client.command({
+      query: `INSERT INTO ${db}.sm_red_stage (window_end, tenant, ${RED_COLUMNS})
+        SELECT ${at(b)}, * FROM (${redSql(db, { arrivedFrom: a, arrivedBefore: b })})
+        SETTINGS insert_deduplication_token = 'sm-red-stage-${b}'`,
+    });
     // Publication (publication.ts): from its record in sm_publishing to its record in sm_windows,
     // readers wait for the window rather than read rollups that may hold part of it.
+    local?.begin();
+    try {
+      await publish(b);
+    } catch (err) {
+      local?.unsettle();
+      throw err;
+    } finally {
+      local?.end();
+    }
+    const lateRow = await one<{ n: string }>(
+      `SELECT sum(late) AS n FROM ${db}.sm_edges_stage WHERE window_end = ${at(b)}`,
+    );
+    lateCalls.inc(Number(lateRow?.n ?? 0));
+    endTimer();
+    lastWindow.set({ what: "arrivals" }, arrivals);
+    lastWindow.set({ what: "slices" }, slices);
+    lastWindow.set({ what: "crossing_traces_read_all" }, candidates === "arrivals" ? 1 : 0);
+    lastWindow.set({ what: "paired" }, pairs ? 1 : 0);
+    return true;
+  }
+
+  /** Publishes window b (see publication.ts): its calls and RED from the stages. */
+  async function publish(b: bigint): Promise<void> {
     await store.client.command({
       query: `INSERT INTO ${db}.sm_publishing (window_end) SELECT ${at(b)}`,
     });
@@ -214,26 +247,15 @@ export function createServiceMapJob(
         GROUP BY tenant, minute, source, target_kind, target, window_end
         SETTINGS insert_deduplication_token = 'sm-edges-${b}', deduplicate_blocks_in_dependent_materialized_views = 1`,
     });
-    const lateRow = await one<{ n: string }>(
-      `SELECT sum(late) AS n FROM ${db}.sm_edges_stage WHERE window_end = ${at(b)}`,
-    );
-    lateCalls.inc(Number(lateRow?.n ?? 0));
-    // RED of the entry spans that arrived in the window (red.ts); the views on sm_red_1m fill the
-    // hourly and per-service rollups from this one insert.
+    // its RED: the views on sm_red_1m fill the hourly and per-service rollups from this one insert
     await store.client.command({
       query: `INSERT INTO ${db}.sm_red_1m (tenant, ${RED_COLUMNS})
-        ${redSql(db, { arrivedFrom: a, arrivedBefore: b })}
+        SELECT tenant, ${RED_COLUMNS} FROM ${db}.sm_red_stage WHERE window_end = ${at(b)}
         SETTINGS insert_deduplication_token = 'sm-red-${b}', deduplicate_blocks_in_dependent_materialized_views = 1`,
     });
     await store.client.command({
       query: `INSERT INTO ${db}.sm_windows (window_end) SELECT ${at(b)}`,
     });
-    endTimer();
-    lastWindow.set({ what: "arrivals" }, arrivals);
-    lastWindow.set({ what: "slices" }, slices);
-    lastWindow.set({ what: "crossing_traces_read_all" }, candidates === "arrivals" ? 1 : 0);
-    lastWindow.set({ what: "paired" }, pairs ? 1 : 0);
-    return true;
   }
 
   async function run(): Promise<number> {
@@ -260,6 +282,9 @@ export function createServiceMapJob(
       done++;
     }
     if (done > 0) watermarkGauge.set(Number(a) / 1000);
+    // every window left in publication before this run (by this process or one that died) is
+    // published again by now: this process's readers may take the state from memory
+    if (!stopped) local?.settle();
     return done;
   }
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type PublicationState, publicationStateOf, readPublished } from "./publication.js";
+import {
+  LocalPublications,
+  localPublications,
+  type PublicationState,
+  publicationStateOf,
+  readPublished,
+} from "./publication.js";
 
 /** A fake clock and a scripted sequence of publication states, one per state() call. */
 function script(states: Array<[published: number, publishing: number]>) {
@@ -103,5 +109,58 @@ describe("readPublished", () => {
     });
     expect(publicationStateOf({ published: "0", publishing: "" })).toEqual({ published: 0n, publishing: 0n });
     expect(publicationStateOf(undefined)).toEqual({ published: 0n, publishing: 0n });
+  });
+});
+
+describe("LocalPublications (this process's jobs on an embedded store)", () => {
+  it("is quiet between publications and moves at each begin and end", async () => {
+    const p = new LocalPublications();
+    const quiet = (s: PublicationState) => s.publishing <= s.published;
+    const s0 = p.state();
+    expect(quiet(s0)).toBe(true);
+    p.begin();
+    const s1 = p.state();
+    expect(quiet(s1)).toBe(false);
+    p.end();
+    const s2 = p.state();
+    expect(quiet(s2)).toBe(true);
+    // a read that straddled the publication sees the state move
+    expect(s2).not.toEqual(s0);
+    // a reader waits for a publication in progress, and reads once it ended
+    p.begin();
+    let clock = 0;
+    const reads: number[] = [];
+    const result = readPublished(
+      async () => p.state(),
+      async () => reads.push(clock),
+      undefined,
+      {
+        now: () => clock,
+        sleep: async (ms) => {
+          clock += ms;
+          if (clock >= 30) p.end();
+        },
+      },
+    );
+    expect(await result).toBe(1);
+    expect(reads[0]).toBeGreaterThanOrEqual(30);
+  });
+
+  it("answers for the store only once a run ended well, and not after a failed publication", () => {
+    const p = new LocalPublications();
+    expect(p.ready).toBe(false);
+    p.settle();
+    expect(p.ready).toBe(true);
+    p.unsettle();
+    expect(p.ready).toBe(false);
+  });
+
+  it("is one tracker per store, made by the job, found by readers", () => {
+    const store = {};
+    expect(localPublications(store, false)).toBeUndefined();
+    const made = localPublications(store, true);
+    expect(made).toBeInstanceOf(LocalPublications);
+    expect(localPublications(store, false)).toBe(made);
+    expect(localPublications({}, false)).toBeUndefined();
   });
 });

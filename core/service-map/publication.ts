@@ -10,7 +10,8 @@
  * sm_edges_stage) and its RED, and records it in sm_windows. A read is taken when, before it, no
  * window was being published (every window in sm_publishing is in sm_windows) and, after it,
  * neither record has moved: then the rollups it read held exactly the windows up to the watermark
- * it read. Otherwise it waits for the publication (a few milliseconds) and reads again.
+ * it read. Otherwise it waits for the publication (a few milliseconds) and reads again. On an
+ * embedded store the state comes from memory (LocalPublications).
  */
 
 /** The two records, as milliseconds since the epoch (0 when empty). */
@@ -33,6 +34,68 @@ export const publicationStateOf = (
   published: BigInt(row?.published || "0"),
   publishing: BigInt(row?.publishing || "0"),
 });
+
+/**
+ * Publications by the jobs of this process on an embedded store, where they are the only runners
+ * (chDB's data directory is open in one process). Readers take the state from here instead of two
+ * queries that each wait behind the store's one-at-a-time inserts. Under 8 OTLP clients (about
+ * 13,000 spans/s with the reads), serviceMap over 1 h took a mean of 437 ms with the queries
+ * against 340 without any check, and 367 from memory against 372 without (two runs of each,
+ * alternating). A read that meets a publication still waits for it: p99 844 ms against 558.
+ */
+export class LocalPublications {
+  private epoch = 0n;
+  private open = 0;
+  private settled = false;
+
+  /** A window's publication begins (before its record in sm_publishing). */
+  begin(): void {
+    this.open++;
+    this.epoch++;
+  }
+
+  /** It ended: recorded in sm_windows, or failed (then left to `unsettle` and the next run). */
+  end(): void {
+    this.open = Math.max(0, this.open - 1);
+    this.epoch++;
+  }
+
+  /**
+   * Whether this process can answer for the store: after a job's run ended without error. A
+   * window that an earlier process left in publication (it died there) is published again by the
+   * first run (it resumes at the watermark), and a failed publication is published again by a later
+   * run; until then readers ask the store.
+   */
+  get ready(): boolean {
+    return this.settled;
+  }
+
+  /** A job's run ended without error. */
+  settle(): void {
+    this.settled = true;
+  }
+
+  /** A publication failed: the store may hold part of a window until a run publishes it again. */
+  unsettle(): void {
+    this.settled = false;
+  }
+
+  state(): PublicationState {
+    return { published: this.epoch - (this.open > 0 ? 1n : 0n), publishing: this.epoch };
+  }
+}
+
+const locals = new WeakMap<object, LocalPublications>();
+
+/** The tracker of embedded store `store` (created by its first job; readers pass `create` false). */
+export function localPublications(store: object, create: boolean): LocalPublications | undefined {
+  let tracker = locals.get(store);
+  if (!tracker && create) {
+    tracker = new LocalPublications();
+    locals.set(store, tracker);
+  }
+  return tracker;
+}
 
 /** How long a read waits for a publication to end before it reads what is there. */
 export const PUBLICATION_WAIT_MS = 5000;

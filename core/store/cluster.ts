@@ -57,6 +57,7 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   sm_windows: "cityHash64(window_end)",
   sm_window_slices: "cityHash64(window_end)", // 0016
   sm_edges_stage: "cityHash64(window_end)", // 0022: a window's calls before it is published
+  sm_red_stage: "cityHash64(window_end)",
   sm_publishing: "cityHash64(window_end)",
   sm_red_1m: "cityHash64(tenant, service)",
   sm_red_1m_v2: "cityHash64(tenant, service)", // 0015: 256-row granules

@@ -1,6 +1,7 @@
 import type { Logger } from "../../core/log.js";
 import {
   EDGE_AGGREGATES,
+  localPublications,
   pairingSql,
   publicationStateOf,
   publicationStateSql,
@@ -46,16 +47,19 @@ const MINUTE_MS = 60_000n;
  * window of the service-map job whole or not at all (core/service-map/publication.ts).
  */
 export function published<T>(sql: SqlRunner, db: string, read: () => Promise<T>, log?: Logger): Promise<T> {
+  const local = sql.store?.kind === "embedded" ? localPublications(sql.store, false) : undefined;
   const state = async () =>
-    publicationStateOf(
-      (
-        await sql.rows<{ published: string; publishing: string }>(
-          "serviceMap.publication",
-          publicationStateSql(db),
-          new Params(),
-        )
-      )[0],
-    );
+    local?.ready
+      ? local.state()
+      : publicationStateOf(
+          (
+            await sql.rows<{ published: string; publishing: string }>(
+              "serviceMap.publication",
+              publicationStateSql(db),
+              new Params(),
+            )
+          )[0],
+        );
   return readPublished(state, read, (s) =>
     log?.warn(
       { published: String(s.published), publishing: String(s.publishing) },
