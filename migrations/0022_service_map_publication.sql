@@ -8,9 +8,9 @@
 -- sm_windows: for the seconds that took, the rollups already held part of a window that readers
 -- also paired live, and those calls were counted twice. Now each slice goes to sm_edges_stage and
 -- the window's RED to sm_red_stage. Then the job records the window in sm_publishing, copies both
--- from the stages into sm_edges_1m and sm_red_1m, and records it in sm_windows. A reader that sees a window in
--- sm_publishing but not in sm_windows, or either change while it reads, reads again
--- (core/service-map/publication.ts).
+-- from the stages into sm_edges_1m and sm_red_1m, and records it in sm_windows. A reader that
+-- sees a window in sm_publishing but not in sm_windows, or either change while it reads, reads
+-- again (core/service-map/publication.ts).
 
 CREATE TABLE IF NOT EXISTS {database}.sm_edges_stage {on_cluster}
 (

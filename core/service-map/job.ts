@@ -66,8 +66,9 @@ export interface ServiceMapJob {
  * sm_publishing, its calls are copied into sm_edges_1m with window_end = b and its RED into
  * sm_red_1m (views fill the rollups), and b is recorded in sm_windows (the watermark).
  * Idempotent: a window's result reads only rows that arrived before b, and the inserts carry the
- * deterministic dedup tokens `sm-stage-<b>...`, `sm-red-stage-<b>`, `sm-edges-<b>` and `sm-red-<b>`, so a crash between
- * the steps, or two query nodes running the job at once, never counts a call or a request twice.
+ * deterministic dedup tokens `sm-stage-<b>...`, `sm-red-stage-<b>`, `sm-edges-<b>` and
+ * `sm-red-<b>`, so a crash between the steps, or two query nodes running the job at once, never
+ * counts a call or a request twice.
  */
 export function createServiceMapJob(
   deps: { store: Store; logger: Logger; registry: Registry },

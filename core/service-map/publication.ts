@@ -87,7 +87,7 @@ export class LocalPublications {
 
 const locals = new WeakMap<object, LocalPublications>();
 
-/** The tracker of embedded store `store` (created by its first job; readers pass `create` false). */
+/** The tracker of embedded store `store` (made by its first job; readers pass `create` false). */
 export function localPublications(store: object, create: boolean): LocalPublications | undefined {
   let tracker = locals.get(store);
   if (!tracker && create) {
