@@ -215,7 +215,8 @@ export function createServiceMapJob(
     try {
       await publish(b);
     } catch (err) {
-      local?.unsettle();
+      // the store may hold part of the window until a run publishes it again
+      if (local) local.ready = false;
       throw err;
     } finally {
       local?.end();
@@ -285,7 +286,7 @@ export function createServiceMapJob(
     if (done > 0) watermarkGauge.set(Number(a) / 1000);
     // every window left in publication before this run (by this process or one that died) is
     // published again by now: this process's readers may take the state from memory
-    if (!stopped) local?.settle();
+    if (local && !stopped) local.ready = true;
     return done;
   }
 

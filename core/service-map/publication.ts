@@ -46,7 +46,13 @@ export const publicationStateOf = (
 export class LocalPublications {
   private epoch = 0n;
   private open = 0;
-  private settled = false;
+  /**
+   * Whether this process can answer for the store: set by a job's run that ended without error,
+   * cleared by a failed publication. A window that an earlier process left in publication (it
+   * died there) is published again by the first run (it resumes at the watermark), and a failed
+   * one by a later run; until then readers ask the store.
+   */
+  ready = false;
 
   /** A window's publication begins (before its record in sm_publishing). */
   begin(): void {
@@ -54,30 +60,10 @@ export class LocalPublications {
     this.epoch++;
   }
 
-  /** It ended: recorded in sm_windows, or failed (then left to `unsettle` and the next run). */
+  /** It ended: recorded in sm_windows, or failed (then `ready` is cleared until a run succeeds). */
   end(): void {
     this.open = Math.max(0, this.open - 1);
     this.epoch++;
-  }
-
-  /**
-   * Whether this process can answer for the store: after a job's run ended without error. A
-   * window that an earlier process left in publication (it died there) is published again by the
-   * first run (it resumes at the watermark), and a failed publication is published again by a later
-   * run; until then readers ask the store.
-   */
-  get ready(): boolean {
-    return this.settled;
-  }
-
-  /** A job's run ended without error. */
-  settle(): void {
-    this.settled = true;
-  }
-
-  /** A publication failed: the store may hold part of a window until a run publishes it again. */
-  unsettle(): void {
-    this.settled = false;
   }
 
   state(): PublicationState {
