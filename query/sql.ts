@@ -24,6 +24,8 @@ export interface SqlRunner {
   table(name: "spans" | "trace_index" | "operations"): string;
   /** The store queried (readers that coordinate with this process's writers look it up). */
   readonly store?: Store;
+  /** Where the runner logs, for readers that warn about what they read. */
+  readonly logger?: Logger;
 }
 
 /** Accumulates bound parameters; `bind` returns the placeholder to put in the SQL text. */
@@ -107,6 +109,7 @@ export function createSqlRunner(
     compactRows: (name, sql, params) => run(name, sql, params, "JSONCompactEachRow"),
     table: (name) => `${store.database}.${name}`,
     store,
+    logger,
   };
 }
 

@@ -1,4 +1,3 @@
-import type { Logger } from "../../core/log.js";
 import {
   EDGE_AGGREGATES,
   localPublications,
@@ -44,9 +43,10 @@ const MINUTE_MS = 60_000n;
 
 /**
  * Runs `read` (readers of rollups plus what arrived since the watermark) so that it sees every
- * window of the service-map job whole or not at all (core/service-map/publication.ts).
+ * window of the service-map job whole or not at all (core/service-map/publication.ts). A read that
+ * gives up waiting says so in `sql`'s log.
  */
-export function published<T>(sql: SqlRunner, db: string, read: () => Promise<T>, log?: Logger): Promise<T> {
+export function published<T>(sql: SqlRunner, db: string, read: () => Promise<T>): Promise<T> {
   const local = sql.store?.kind === "embedded" ? localPublications(sql.store, false) : undefined;
   const state = async () =>
     local?.ready
@@ -61,7 +61,7 @@ export function published<T>(sql: SqlRunner, db: string, read: () => Promise<T>,
           )[0],
         );
   return readPublished(state, read, (s) =>
-    log?.warn(
+    sql.logger?.warn(
       { published: String(s.published), publishing: String(s.publishing) },
       "a service-map window has been in publication for seconds (its runner may have died); read as it stands",
     ),

@@ -88,15 +88,11 @@ export const createServiceMapModule: QueryModuleFactory = (deps): QueryModule =>
           const toMs = (args.to + NS_PER_MS - 1n) / NS_PER_MS;
           const [[read, allServices], inEnv] = await Promise.all([
             // edges and nodes from the same finished windows
-            published(
-              sql,
-              db,
-              () =>
-                Promise.all([
-                  readEdges(sql, db, ctx.tenant, fromMs, toMs, cfg.latenessMs),
-                  readServiceRed(sql, db, ctx.tenant, fromMs, toMs),
-                ]),
-              logger,
+            published(sql, db, () =>
+              Promise.all([
+                readEdges(sql, db, ctx.tenant, fromMs, toMs, cfg.latenessMs),
+                readServiceRed(sql, db, ctx.tenant, fromMs, toMs),
+              ]),
             ),
             args.environment == null
               ? null
@@ -173,20 +169,16 @@ export const createServiceMapModule: QueryModuleFactory = (deps): QueryModule =>
           if ((args.to - args.from) / step > MAX_POINTS) {
             throw invalidInput("BAD_STEP", `at most ${MAX_POINTS} points per series; use a larger step`);
           }
-          const series = await published(
-            sql,
-            db,
-            () =>
-              readSeries(sql, db, {
-                tenant: ctx.tenant,
-                service: args.service,
-                operation: args.operation,
-                groupBy: args.groupBy,
-                fromMs: args.from / NS_PER_MS,
-                toMs: (args.to + NS_PER_MS - 1n) / NS_PER_MS,
-                stepMs: step / NS_PER_MS,
-              }),
-            logger,
+          const series = await published(sql, db, () =>
+            readSeries(sql, db, {
+              tenant: ctx.tenant,
+              service: args.service,
+              operation: args.operation,
+              groupBy: args.groupBy,
+              fromMs: args.from / NS_PER_MS,
+              toMs: (args.to + NS_PER_MS - 1n) / NS_PER_MS,
+              stepMs: step / NS_PER_MS,
+            }),
           );
           return series.map((s) => ({
             group: s.group,
