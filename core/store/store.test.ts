@@ -93,6 +93,16 @@ describe.each(STORE_TARGETS)("store on $name ClickHouse", (target) => {
     expect(second.ttlChanged).toEqual([]);
   });
 
+  it("merges sm_arrivals thirty parts wide (migration 0023)", async () => {
+    const table = await store.client.query({
+      query: `SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = 'sm_arrivals'`,
+      query_params: { db: store.database },
+      format: "JSONEachRow",
+    });
+    const [{ create_table_query: ddl }] = await table.json<{ create_table_query: string }>();
+    expect(ddl).toMatch(/\bmerge_selector_base = 30\b/);
+  });
+
   it("stores encoded spans with nanosecond times, escapes and typed attributes intact", async () => {
     const s = span();
     await store.insertTsv("spans", SPAN_COLUMNS, encodeSpans("tenant-a", [s]));
