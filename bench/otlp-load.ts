@@ -95,17 +95,20 @@ export interface LoadResult {
 
 /**
  * `uniqueIds`: every request sent carries span and trace ids of its own (the pre-encoded requests
- * with their ids varied per send) instead of re-sending the same spans.
+ * with their ids varied per send) instead of re-sending the same spans. `env` adds to the
+ * environment of the `skald start` child.
  */
 export async function otlpLoad(
   dataDir: string,
   clients: number,
   seconds: number,
   uniqueIds = false,
+  env: Record<string, string> = {},
 ): Promise<LoadResult> {
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const child = await spawnSkald({
+    ...env,
     SKALD_DATA_DIR: dataDir,
     SKALD_OTLP_GRPC_PORT: String(grpcPort),
     SKALD_OTLP_HTTP_PORT: String(await freePort()),

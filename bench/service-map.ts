@@ -24,7 +24,7 @@ import { openStore, type Store } from "../core/store/store.js";
 import { graphql } from "../test/support/app.js";
 import { freePort } from "../test/support/clickhouse-server.js";
 import { generateRequest } from "../test/support/otlp-encode.js";
-import { closedLoop, otlpLoad, threadsPer100k } from "./otlp-load.js";
+import { closedLoop, type LoadResult, otlpLoad, threadsPer100k } from "./otlp-load.js";
 import { fmt, percentile, spawnSkald, stopSkald, waitForMerges } from "./support.js";
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 10_000_000);
@@ -33,6 +33,8 @@ const INGEST_SPANS = Number(process.env.BENCH_INGEST_SPANS ?? 1_000_000);
 const OTLP_SECONDS = Number(process.env.BENCH_OTLP_SECONDS ?? 30);
 const OTLP_CLIENTS = Number(process.env.BENCH_CLIENTS ?? 256);
 const OTLP_ROUNDS = Number(process.env.BENCH_OTLP_ROUNDS ?? 2);
+/** BENCH_OTLP_MODE with BENCH_ONLY_OTLP: "alternate", "side-by-side", or both (default). */
+const OTLP_MODE = process.env.BENCH_OTLP_MODE ?? "both";
 
 /**
  * Spans n in [from, from + count), start times `stepNs` apart and ending at `endNs` for n = total.
@@ -168,39 +170,91 @@ async function otlpRatio(): Promise<number> {
   const totals = { with: { spans: 0, sec: 0, cpu: 0 }, without: { spans: 0, sec: 0, cpu: 0 } };
   for (let round = 0; round < OTLP_ROUNDS; round++) {
     for (const name of round % 2 === 0 ? (["without", "with"] as const) : (["with", "without"] as const)) {
-      const dir = mkdtempSync(join(tmpdir(), `skald-bench-sm-otlp-${name}-`));
-      if (name === "without") {
-        const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
-        const store = await openStore(config.storage);
-        await migrate(store, retentionDaysOf(config.storage));
-        const views = await store.client.query({
-          query: `SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'MaterializedView'
-            AND name LIKE 'sm%'`,
-          query_params: { db: store.database },
-          format: "JSONEachRow",
-        });
-        for (const { name: view } of await views.json<{ name: string }>())
-          await store.client.command({ query: `DROP VIEW ${store.database}.${view}` });
-        await store.close();
-      }
+      const dir = await storeFor(name);
       // distinct spans in every request: re-sent copies would make the job pair ~50 copies of each
       const r = await otlpLoad(dir, OTLP_CLIENTS, OTLP_SECONDS, true);
-      totals[name].spans += r.accepted;
-      totals[name].sec += r.seconds;
-      totals[name].cpu += r.cpu;
-      console.log(
-        `  OTLP run ${round + 1} ${name} service map: ${fmt(r.accepted / r.seconds)} spans/s, ${((r.cpu / r.accepted) * 100_000).toFixed(2)} CPU-s per 100k spans, mean batch ${fmt(r.batchSpans)}, peak RSS ${fmt(r.rssPeak / 2 ** 20)} MiB; by thread ${threadsPer100k(r, 4)}`,
-      );
+      add(totals[name], r);
+      console.log(`  OTLP run ${round + 1} ${name} service map: ${loadLine(r)}`);
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const rate = (t: { spans: number; sec: number }) => t.spans / t.sec;
-  const cpuPer = (t: { spans: number; cpu: number }) => (t.cpu / t.spans) * 100_000;
-  const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
   console.log(
-    `OTLP gRPC ingest (${OTLP_CLIENTS} clients, ${OTLP_ROUNDS} × ${OTLP_SECONDS} s each): without service map ${fmt(rate(totals.without))} spans/s, ${cpuPer(totals.without).toFixed(2)} CPU-s per 100k spans; with ${fmt(rate(totals.with))} spans/s, ${cpuPer(totals.with).toFixed(2)} CPU-s per 100k; throughput ratio ${(rate(totals.with) / rate(totals.without)).toFixed(3)} (overhead ${((rate(totals.without) / rate(totals.with) - 1) * 100).toFixed(1)}%), CPU per span ${signed((cpuPer(totals.with) / cpuPer(totals.without) - 1) * 100)}%`,
+    `OTLP gRPC ingest (${OTLP_CLIENTS} clients, ${OTLP_ROUNDS} × ${OTLP_SECONDS} s each): ${ratioLine(totals)}`,
   );
   return cpuPer(totals.without);
+}
+
+/**
+ * The same ratio with both set-ups loaded at once, side by side: two `skald start` processes, one
+ * with the service map and one without, each under BENCH_CLIENTS clients (so each batches its
+ * inserts as it would alone), for BENCH_OTLP_SECONDS, BENCH_OTLP_ROUNDS rounds. The machine's pace drifts by tens of percent within
+ * minutes here, and one run after the other lets that drift into the ratio; side by side, both
+ * meet the same pace. The two share the cores as the scheduler splits them, so each one's CPU per
+ * span is the figure to compare: a set-up alone on the machine takes throughput in inverse
+ * proportion to it (the alternating runs above show that).
+ */
+async function otlpSideBySide(): Promise<void> {
+  const totals = { with: { spans: 0, sec: 0, cpu: 0 }, without: { spans: 0, sec: 0, cpu: 0 } };
+  const clients = OTLP_CLIENTS;
+  for (let round = 0; round < OTLP_ROUNDS; round++) {
+    const dirs = { with: await storeFor("with"), without: await storeFor("without") };
+    const [w, wo] = await Promise.all([
+      otlpLoad(dirs.with, clients, OTLP_SECONDS, true),
+      otlpLoad(dirs.without, clients, OTLP_SECONDS, true),
+    ]);
+    add(totals.with, w);
+    add(totals.without, wo);
+    console.log(`  side by side, round ${round + 1}: without service map ${loadLine(wo)}`);
+    console.log(`  side by side, round ${round + 1}: with service map ${loadLine(w)}`);
+    for (const dir of Object.values(dirs)) rmSync(dir, { recursive: true, force: true });
+  }
+  const cpu = (cpuPer(totals.with) / cpuPer(totals.without) - 1) * 100;
+  console.log(
+    `OTLP gRPC ingest side by side (${clients} clients each, ${OTLP_ROUNDS} × ${OTLP_SECONDS} s): ${ratioLine(totals)}; alone on the machine, CPU per span +${cpu.toFixed(1)}% is a throughput ratio of ${(1 / (1 + cpu / 100)).toFixed(3)} (overhead ${cpu.toFixed(1)}%)`,
+  );
+}
+
+interface Totals {
+  spans: number;
+  sec: number;
+  cpu: number;
+}
+
+const add = (t: Totals, r: LoadResult) => {
+  t.spans += r.accepted;
+  t.sec += r.seconds;
+  t.cpu += r.cpu;
+};
+const rate = (t: Totals) => t.spans / t.sec;
+const cpuPer = (t: Totals) => (t.cpu / t.spans) * 100_000;
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+
+const loadLine = (r: LoadResult) =>
+  `${fmt(r.accepted / r.seconds)} spans/s, ${((r.cpu / r.accepted) * 100_000).toFixed(2)} CPU-s per 100k spans, mean batch ${fmt(r.batchSpans)}, peak RSS ${fmt(r.rssPeak / 2 ** 20)} MiB; by thread ${threadsPer100k(r, 4)}`;
+
+const ratioLine = (totals: { with: Totals; without: Totals }) =>
+  `without service map ${fmt(rate(totals.without))} spans/s, ${cpuPer(totals.without).toFixed(2)} CPU-s per 100k spans; with ${fmt(rate(totals.with))} spans/s, ${cpuPer(totals.with).toFixed(2)} CPU-s per 100k; throughput ratio ${(rate(totals.with) / rate(totals.without)).toFixed(3)} (overhead ${((rate(totals.without) / rate(totals.with) - 1) * 100).toFixed(1)}%), CPU per span ${signed((cpuPer(totals.with) / cpuPer(totals.without) - 1) * 100)}%`;
+
+/**
+ * A fresh data directory for `skald start`: "with" as it starts, "without" migrated and with the
+ * service-map views dropped (its pairing job then finds nothing to pair).
+ */
+async function storeFor(name: "with" | "without"): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `skald-bench-sm-otlp-${name}-`));
+  if (name === "with") return dir;
+  const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dir } });
+  const store = await openStore(config.storage);
+  await migrate(store, retentionDaysOf(config.storage));
+  const views = await store.client.query({
+    query: `SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'MaterializedView'
+      AND name LIKE 'sm%'`,
+    query_params: { db: store.database },
+    format: "JSONEachRow",
+  });
+  for (const { name: view } of await views.json<{ name: string }>())
+    await store.client.command({ query: `DROP VIEW ${store.database}.${view}` });
+  await store.close();
+  return dir;
 }
 
 /**
@@ -274,7 +328,11 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
 }
 
 async function main() {
-  if (process.env.BENCH_ONLY_OTLP === "1") return otlpRatio();
+  if (process.env.BENCH_ONLY_OTLP === "1") {
+    if (OTLP_MODE !== "side-by-side") await otlpRatio();
+    if (OTLP_MODE !== "alternate") await otlpSideBySide();
+    return;
+  }
   const keep = process.env.BENCH_DATA_DIR;
   const dataDir = keep ?? mkdtempSync(join(tmpdir(), "skald-bench-service-map-"));
   const config = loadConfig({ env: {}, overrides: { "storage.dataDir": dataDir } });
@@ -322,6 +380,7 @@ async function main() {
     const jobPer100k = await steadyStateJob(store, retentionDays);
     await store.close();
     const plainPer100k = await otlpRatio();
+    await otlpSideBySide();
     console.log(
       `  steady state: the job adds ${((jobPer100k / plainPer100k) * 100).toFixed(1)}% to the CPU per span of OTLP ingest without the service map (${jobPer100k.toFixed(2)} vs ${plainPer100k.toFixed(2)} CPU-s per 100k spans), on top of the views' share above`,
     );
