@@ -81,8 +81,14 @@ async function main() {
   const parts = await rs.json<{ table: string; rows: string; bytes: string }>();
   const spansBytes = Number(parts.find((p) => p.table === "spans")?.bytes ?? 0);
   const allBytes = parts.reduce((s, p) => s + Number(p.bytes), 0);
+  const byTable = parts
+    .map((p) => [p.table, Number(p.bytes) / stored] as const)
+    .filter(([, perSpan]) => perSpan >= 0.05)
+    .sort((x, y) => y[1] - x[1])
+    .map(([table, perSpan]) => `${table} ${perSpan.toFixed(1)}`)
+    .join(", ");
   console.log(
-    `bytes on disk per span after merges: ${(spansBytes / stored).toFixed(1)} (spans table), ${(allBytes / stored).toFixed(1)} (all tables)`,
+    `bytes on disk per span after merges: ${(spansBytes / stored).toFixed(1)} (spans table), ${(allBytes / stored).toFixed(1)} (all tables: ${byTable})`,
   );
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });
