@@ -8,7 +8,9 @@
  * job's), OTLP gRPC ingest into `skald start` with and without the service-map views, and the
  * pairing job at steady state (which the short OTLP runs hardly include) as a share of that ingest.
  * BENCH_DATA_DIR keeps the data between runs (generation and pairing are skipped when present);
- * BENCH_ONLY_OTLP=1 runs only the OTLP ratio (BENCH_OTLP_SECONDS per run, BENCH_OTLP_ROUNDS rounds),
+ * BENCH_ONLY_OTLP=1 runs only the OTLP ratio (BENCH_OTLP_SECONDS per run, BENCH_OTLP_ROUNDS rounds;
+ * BENCH_OTLP_MODE "alternate" or "side-by-side" runs one of its two measures, otlpRatio and
+ * otlpSideBySide),
  * BENCH_ONLY_JOB=1 only the steady-state pairing job (BENCH_JOB_RUNS times, default twice; BENCH_SLICE_SPANS and BENCH_SPILL_BYTES set
  * the job's pairingSliceSpans and pairingSpillBytes; BENCH_JOB_CROSSING=0 makes its traces stay in
  * one service).
@@ -187,20 +189,20 @@ async function otlpRatio(): Promise<number> {
 /**
  * The same ratio with both set-ups loaded at once, side by side: two `skald start` processes, one
  * with the service map and one without, each under BENCH_CLIENTS clients (so each batches its
- * inserts as it would alone), for BENCH_OTLP_SECONDS, BENCH_OTLP_ROUNDS rounds. The machine's pace drifts by tens of percent within
- * minutes here, and one run after the other lets that drift into the ratio; side by side, both
- * meet the same pace. The two share the cores as the scheduler splits them, so each one's CPU per
- * span is the figure to compare: a set-up alone on the machine takes throughput in inverse
- * proportion to it (the alternating runs above show that).
+ * inserts about as it would alone), for BENCH_OTLP_SECONDS, BENCH_OTLP_ROUNDS rounds. The
+ * machine's pace drifts by tens of percent within minutes here, and one run after the other lets
+ * that drift into the ratio; side by side, both meet the same pace. The two share the cores as the
+ * scheduler splits them, so each one's CPU per span is the figure to compare: alone on the
+ * machine, a saturated set-up's throughput is inversely proportional to it (in the alternating
+ * runs the two overheads differ by a few points).
  */
 async function otlpSideBySide(): Promise<void> {
   const totals = { with: { spans: 0, sec: 0, cpu: 0 }, without: { spans: 0, sec: 0, cpu: 0 } };
-  const clients = OTLP_CLIENTS;
   for (let round = 0; round < OTLP_ROUNDS; round++) {
     const dirs = { with: await storeFor("with"), without: await storeFor("without") };
     const [w, wo] = await Promise.all([
-      otlpLoad(dirs.with, clients, OTLP_SECONDS, true),
-      otlpLoad(dirs.without, clients, OTLP_SECONDS, true),
+      otlpLoad(dirs.with, OTLP_CLIENTS, OTLP_SECONDS, true),
+      otlpLoad(dirs.without, OTLP_CLIENTS, OTLP_SECONDS, true),
     ]);
     add(totals.with, w);
     add(totals.without, wo);
@@ -210,7 +212,7 @@ async function otlpSideBySide(): Promise<void> {
   }
   const cpu = (cpuPer(totals.with) / cpuPer(totals.without) - 1) * 100;
   console.log(
-    `OTLP gRPC ingest side by side (${clients} clients each, ${OTLP_ROUNDS} × ${OTLP_SECONDS} s): ${ratioLine(totals)}; alone on the machine, CPU per span +${cpu.toFixed(1)}% is a throughput ratio of ${(1 / (1 + cpu / 100)).toFixed(3)} (overhead ${cpu.toFixed(1)}%)`,
+    `OTLP gRPC ingest side by side (${OTLP_CLIENTS} clients each, ${OTLP_ROUNDS} × ${OTLP_SECONDS} s): ${ratioLine(totals)}; alone on the machine, CPU per span ${signed(cpu)}% is a throughput ratio of ${(1 / (1 + cpu / 100)).toFixed(3)} (overhead ${cpu.toFixed(1)}%)`,
   );
 }
 
