@@ -169,7 +169,7 @@ async function ingestRatio(store: Store, retentionDays: Record<string, number>):
  * set-ups busy, so the throughput ratio is one of cost, not of how fast a request is acknowledged.
  */
 async function otlpRatio(): Promise<number> {
-  const totals = { with: { spans: 0, sec: 0, cpu: 0 }, without: { spans: 0, sec: 0, cpu: 0 } };
+  const totals = { with: newTotals(), without: newTotals() };
   for (let round = 0; round < OTLP_ROUNDS; round++) {
     for (const name of round % 2 === 0 ? (["without", "with"] as const) : (["with", "without"] as const)) {
       const dir = await storeFor(name);
@@ -199,7 +199,7 @@ async function otlpRatio(): Promise<number> {
  * which cost more per span, and the ratio came out at +3.0% against +13.4% with equal batches.
  */
 async function otlpSideBySide(): Promise<void> {
-  const totals = { with: { spans: 0, sec: 0, cpu: 0 }, without: { spans: 0, sec: 0, cpu: 0 } };
+  const totals = { with: newTotals(), without: newTotals() };
   for (let round = 0; round < OTLP_ROUNDS; round++) {
     const dirs = { with: await storeFor("with"), without: await storeFor("without") };
     const [w, wo] = await Promise.all([
@@ -212,7 +212,7 @@ async function otlpSideBySide(): Promise<void> {
     console.log(`  side by side, round ${round + 1}: with service map ${loadLine(w)}`);
     for (const dir of Object.values(dirs)) rmSync(dir, { recursive: true, force: true });
   }
-  const cpu = (cpuPer(totals.with) / cpuPer(totals.without) - 1) * 100;
+  const cpu = cpuOverhead(totals);
   console.log(
     `OTLP gRPC ingest side by side (${OTLP_CLIENTS} clients each, full batches, ${OTLP_ROUNDS} × ${OTLP_SECONDS} s): ${ratioLine(totals)}; alone on the machine, CPU per span ${signed(cpu)}% is a throughput ratio of ${(1 / (1 + cpu / 100)).toFixed(3)} (overhead ${cpu.toFixed(1)}%)`,
   );
@@ -227,6 +227,7 @@ interface Totals {
   cpu: number;
 }
 
+const newTotals = (): Totals => ({ spans: 0, sec: 0, cpu: 0 });
 const add = (t: Totals, r: LoadResult) => {
   t.spans += r.accepted;
   t.sec += r.seconds;
@@ -235,12 +236,14 @@ const add = (t: Totals, r: LoadResult) => {
 const rate = (t: Totals) => t.spans / t.sec;
 const cpuPer = (t: Totals) => (t.cpu / t.spans) * 100_000;
 const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+/** How much more CPU per span the set-up with the service map took, in %. */
+const cpuOverhead = (t: { with: Totals; without: Totals }) => (cpuPer(t.with) / cpuPer(t.without) - 1) * 100;
 
 const loadLine = (r: LoadResult) =>
   `${fmt(r.accepted / r.seconds)} spans/s, ${((r.cpu / r.accepted) * 100_000).toFixed(2)} CPU-s per 100k spans, mean batch ${fmt(r.batchSpans)}, peak RSS ${fmt(r.rssPeak / 2 ** 20)} MiB; by thread ${threadsPer100k(r, 4)}`;
 
 const ratioLine = (totals: { with: Totals; without: Totals }) =>
-  `without service map ${fmt(rate(totals.without))} spans/s, ${cpuPer(totals.without).toFixed(2)} CPU-s per 100k spans; with ${fmt(rate(totals.with))} spans/s, ${cpuPer(totals.with).toFixed(2)} CPU-s per 100k; throughput ratio ${(rate(totals.with) / rate(totals.without)).toFixed(3)} (overhead ${((rate(totals.without) / rate(totals.with) - 1) * 100).toFixed(1)}%), CPU per span ${signed((cpuPer(totals.with) / cpuPer(totals.without) - 1) * 100)}%`;
+  `without service map ${fmt(rate(totals.without))} spans/s, ${cpuPer(totals.without).toFixed(2)} CPU-s per 100k spans; with ${fmt(rate(totals.with))} spans/s, ${cpuPer(totals.with).toFixed(2)} CPU-s per 100k; throughput ratio ${(rate(totals.with) / rate(totals.without)).toFixed(3)} (overhead ${((rate(totals.without) / rate(totals.with) - 1) * 100).toFixed(1)}%), CPU per span ${signed(cpuOverhead(totals))}%`;
 
 /**
  * A fresh data directory for `skald start`: "with" as it starts, "without" migrated and with the
