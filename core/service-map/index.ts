@@ -2,8 +2,12 @@ export { createServiceMapJob, type ServiceMapJob, type ServiceMapJobConfig } fro
 export {
   DURATION_STATE,
   EDGE_AGGREGATES,
+  type PairingInputs,
   type PairingRange,
+  pairingCensusColumns,
+  pairingInputsOf,
   pairingSql,
+  pairsAnything,
   QUANTILE_LEVELS,
   QUANTILE_RELATIVE_ACCURACY,
   QUANTILES_MERGE,

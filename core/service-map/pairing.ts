@@ -100,17 +100,36 @@ export const pairsAnything = (inputs: PairingInputs): boolean =>
  * default lookback (LATE_HORIZON). Inlined integers, as in pairingSql.
  */
 export function pairingCensusSql(db: string, fromMs: bigint, untilMs: bigint, latenessMs: number): string {
-  const late = BigInt(Math.trunc(latenessMs));
-  const arrived = (a: bigint, b: bigint) =>
-    `inserted_at >= fromUnixTimestamp64Milli(toInt64(${a})) AND inserted_at < fromUnixTimestamp64Milli(toInt64(${b}))`;
-  const lookback = fromMs - late * BigInt(LATE_HORIZON);
+  return `SELECT ${pairingCensusColumns(db, fromMs, untilMs, latenessMs)}`;
+}
+
+/**
+ * pairingCensusSql's columns for a pairing of [fromMs, untilMs) with `lookbackBounds` (as in
+ * PairingRange) and, with `tenantParam` (a placeholder the caller binds), one tenant's arrivals:
+ * the reader's live part asks for the same range it then pairs.
+ */
+export function pairingCensusColumns(
+  db: string,
+  fromMs: bigint,
+  untilMs: bigint,
+  latenessMs: number,
+  opts: { lookbackBounds?: number; tenantParam?: string } = {},
+): string {
+  const late = Math.trunc(latenessMs);
+  const from = `toInt64(${BigInt(fromMs)})`;
+  const until = `toInt64(${BigInt(untilMs)})`;
+  const bounds = Math.max(1, Math.trunc(opts.lookbackBounds ?? LATE_HORIZON));
+  const lookback = `${from} - ${late * bounds}`;
+  const tenant = opts.tenantParam ? ` AND tenant = ${opts.tenantParam}` : "";
+  const arrived = (a: string, b: string) =>
+    `inserted_at >= fromUnixTimestamp64Milli(${a}) AND inserted_at < fromUnixTimestamp64Milli(${b})${tenant}`;
   // the kind's column first: PREWHERE then reads the time only where the kind is present
   const any = (condition: string) =>
     `(SELECT count() FROM (SELECT 1 FROM ${db}.sm_arrivals PREWHERE ${condition} LIMIT 1))`;
-  return `SELECT ${any(`remote_child = 1 AND ${arrived(fromMs, untilMs)}`)} AS childrenInWindow,
-    ${any(`remote_child = 1 AND ${arrived(lookback, fromMs)}`)} AS childrenBefore,
-    ${any(`notEmpty(ref_trace_id) AND ${arrived(lookback, untilMs)}`)} AS links,
-    ${any(`peer_kind != '' AND ${arrived(fromMs - late, untilMs - late)}`)} AS due`;
+  return `${any(`remote_child = 1 AND ${arrived(from, until)}`)} AS childrenInWindow,
+    ${any(`remote_child = 1 AND ${arrived(lookback, from)}`)} AS childrenBefore,
+    ${any(`notEmpty(ref_trace_id) AND ${arrived(lookback, until)}`)} AS links,
+    ${any(`peer_kind != '' AND ${arrived(`${from} - ${late}`, `${until} - ${late}`)}`)} AS due`;
 }
 
 /** Default arrivals per slice of a window's pairing (config `serviceMap.pairingSliceSpans`; job.ts). */

@@ -1,7 +1,11 @@
 import {
   EDGE_AGGREGATES,
   localPublications,
+  type PairingInputs,
+  pairingCensusColumns,
+  pairingInputsOf,
   pairingSql,
+  pairsAnything,
   publicationStateOf,
   publicationStateSql,
   QUANTILES_MERGE,
@@ -40,6 +44,11 @@ export const nodeId = (kind: string, name: string): string => `${kind}:${name}`;
 const HOUR_MS = 3_600_000n;
 const TEN_MINUTES_MS = 600_000n;
 const MINUTE_MS = 60_000n;
+/**
+ * How far back the live part looks for partners: one bound finds every partner of a call that is
+ * not late; late ones are counted by the job's window.
+ */
+const LIVE_LOOKBACK_BOUNDS = 1;
 
 /**
  * Runs `read` (readers of rollups plus what arrived since the watermark) so that it sees every
@@ -141,6 +150,25 @@ export async function readEdges(
   );
   const watermarkMs = Number(wmRows[0]?.n ?? 0) > 0 ? BigInt(wmRows[0].wm) : 0n;
   const fresh = Number(wmRows[0]?.fresh ?? 1) > 0;
+  const liveUntil = BigInt(Date.now() + 86_400_000); // everything stored so far
+  // What the live part would pair, as the job's census finds it for a window (pairing.ts): the
+  // branches with no input are left out, and with none the live pairing is not run at all. Under
+  // steady load of traces that stay in one service, that pairing built its sets of the span ids
+  // since the watermark for nothing: 158-186 ms of a map's 238-321 ms with 221,000 spans arrived
+  // since, against 25-31 ms with the branches left out (a census: 11-17 ms).
+  let inputs: PairingInputs | undefined;
+  if (fresh) {
+    const cp = new Params();
+    const [row] = await sql.rows<Record<keyof PairingInputs, string>>(
+      "serviceMap.census",
+      `SELECT ${pairingCensusColumns(db, watermarkMs, liveUntil, latenessMs, {
+        lookbackBounds: LIVE_LOOKBACK_BOUNDS,
+        tenantParam: cp.bind("String", tenant),
+      })}`,
+      cp,
+    );
+    inputs = pairingInputsOf(row);
+  }
   const p = new Params();
   const t = p.bind("String", tenant);
   const fromMin = (fromMs / MINUTE_MS) * MINUTE_MS;
@@ -159,14 +187,13 @@ export async function readEdges(
         : `SELECT ${cols} FROM ${db}.sm_edges_1m_v2
           WHERE tenant = ${t} AND minute >= ${minute(r.fromMs)} AND minute < ${minute(r.toMs)} AND window_end <= ${wm}`,
   );
-  if (fresh) {
+  if (inputs && pairsAnything(inputs)) {
     const live = pairingSql(db, {
       doneFromMs: watermarkMs,
-      untilMs: BigInt(Date.now() + 86_400_000), // everything stored so far
+      untilMs: liveUntil,
       latenessMs,
-      // one bound back finds every partner of a call that is not late; late ones are counted
-      // by the job's window
-      lookbackBounds: 1,
+      lookbackBounds: LIVE_LOOKBACK_BOUNDS,
+      inputs,
       tenantParam: t,
       minuteFrom: minute(fromMin),
       minuteTo: minute(toMs),

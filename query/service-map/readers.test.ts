@@ -3,13 +3,17 @@ import type { Params, SqlRunner } from "../sql.js";
 import { coverRange, readEdges } from "./map-reader.js";
 import { readSeries, readServiceRed } from "./red-reader.js";
 
-/** A SqlRunner that records the SQL it is given and answers with no rows (watermark: `wm`). */
-function recorder(wmMs: number) {
+/**
+ * A SqlRunner that records the SQL it is given and answers with no rows (watermark: `wm`; the
+ * live part's census: `census`, or no row, which leaves nothing out).
+ */
+function recorder(wmMs: number, census?: Record<string, string>) {
   const seen: Array<{ name: string; sql: string; params: Params }> = [];
   const runner: SqlRunner = {
     async rows<T>(name: string, sql: string, params: Params): Promise<T[]> {
       seen.push({ name, sql, params });
-      return (name === "serviceMap.watermark" ? [{ wm: String(wmMs), n: "1" }] : []) as T[];
+      if (name === "serviceMap.watermark") return [{ wm: String(wmMs), n: "1", fresh: "1" }] as T[];
+      return (name === "serviceMap.census" && census ? [census] : []) as T[];
     },
     async compactRows<T extends unknown[]>(): Promise<T[]> {
       return [];
@@ -55,6 +59,37 @@ describe("service-map readers never scan raw spans over long windows", () => {
       }
     });
   }
+
+  it("serviceMap leaves out of its live part what the census finds no input for", async () => {
+    const edgesSql = async (census: Record<string, string>) => {
+      const { runner, seen } = recorder(Number(now - 60_000n), census);
+      await readEdges(runner, "skald", "t1", now - HOUR, now, 300_000);
+      expect(seen.map((s) => s.name)).toEqual([
+        "serviceMap.watermark",
+        "serviceMap.census",
+        "serviceMap.edges",
+      ]);
+      // the census asks about this tenant's arrivals only
+      expect(Object.values(seen[1].params.values)).toEqual(["t1"]);
+      return seen[2].sql;
+    };
+    const none = { childrenInWindow: "0", childrenBefore: "0", links: "0", due: "0" };
+    // nothing to pair since the watermark: the rollups alone
+    expect(tablesIn(await edgesSql(none))).toEqual(["sm_edges_10m_v2", "sm_edges_1m_v2"]);
+    // children of calls between services, no links, no peers: the service half, without links
+    const children = await edgesSql({ ...none, childrenInWindow: "1" });
+    expect(children).toContain("remote_child = 1");
+    expect(children).not.toContain("notEmpty(ref_trace_id)");
+    expect(children).not.toContain("peer_kind != ''");
+    // a peer coming due only: the virtual half
+    const due = await edgesSql({ ...none, due: "1" });
+    expect(due).toContain("peer_kind != ''");
+    expect(due).not.toContain("notEmpty(ref_trace_id)");
+    // every kind: both halves with their links
+    const all = await edgesSql({ childrenInWindow: "1", childrenBefore: "1", links: "1", due: "1" });
+    for (const part of ["remote_child = 1", "notEmpty(ref_trace_id)", "peer_kind != ''"])
+      expect(all).toContain(part);
+  });
 
   it("serviceMetrics with an hourly step reads the hourly rollup", async () => {
     const { runner, seen } = recorder(0);
