@@ -478,8 +478,8 @@ async function main() {
     );
     let arriving = true;
     const loadStart = performance.now();
-    // distinct ids in every send, as an SDK's: re-sent copies of the same spans are read once each
-    // by the pairing but still fill sm_arrivals
+    // distinct ids in every send, as an SDK sends them (this load used to re-send the same 8,192
+    // spans, which the pairing reads as copies of one span)
     const load = closedLoop({
       targets: [`127.0.0.1:${grpcPort}`],
       clients: 8,

@@ -5,10 +5,11 @@
 -- Such a span is of its parent's service, so it is never the child of a call between services:
 -- the job reads parents for remote children only (remote_child = 1), and a span under its
 -- parent's key in the same service is dropped as a call to itself (core/service-map/pairing.ts).
--- The parent's id was the one column of the row that neither sorting nor compression could
--- shrink (eight random bytes), on most rows: on bench:ingest's traces seven spans in eight came
--- with their parent. remote_child is computed as before, and the job still finds each of these
--- spans by its own id when it is the parent of a remote child.
+-- A parent's id is eight random bytes, which compression shrinks only where the same parent
+-- repeats. On bench:ingest's traces seven spans in eight came with their parent (the root, shared
+-- by all seven), and sm_arrivals took 16.9 bytes a span against 19.1; traces whose spans have
+-- different parents save more. remote_child is computed as before, and the job still finds each
+-- of these spans by its own id when it is the parent of a remote child.
 --
 -- Rows stored before keep their parent's id, which changes no answer; they leave with the
 -- table's one-day TTL. The view's query is replaced in place (MODIFY QUERY), as in 0018.
