@@ -12,7 +12,7 @@ function recorder(wmMs: number, census?: Record<string, string>) {
   const runner: SqlRunner = {
     async rows<T>(name: string, sql: string, params: Params): Promise<T[]> {
       seen.push({ name, sql, params });
-      if (name === "serviceMap.watermark") return [{ wm: String(wmMs), n: "1", fresh: "1" }] as T[];
+      if (name === "serviceMap.watermark") return [{ wm: String(wmMs), n: "1" }] as T[];
       return (name === "serviceMap.census" && census ? [census] : []) as T[];
     },
     async compactRows<T extends unknown[]>(): Promise<T[]> {
