@@ -39,8 +39,12 @@ export async function closedLoop(opts: {
   running: () => boolean;
   metadata?: Record<string, string>;
   onRefused?: (err: grpc.ServiceError) => void;
+  /** At most this many requests a second, all clients together (default: as fast as answered). */
+  requestsPerSecond?: number;
 }): Promise<LoopResult> {
   const { targets, clients, requests, running } = opts;
+  const interval = opts.requestsPerSecond ? 1000 / opts.requestsPerSecond : 0;
+  let nextAt = performance.now();
   let sends = 0;
   let accepted = 0;
   let refused = 0;
@@ -50,6 +54,13 @@ export async function closedLoop(opts: {
       const client = rawTraceClient(targets[c % targets.length], opts.metadata);
       try {
         for (let i = c; running(); i++) {
+          if (interval > 0) {
+            // each send takes the next free slot of the shared schedule
+            const at = Math.max(nextAt, performance.now());
+            nextAt = at + interval;
+            await new Promise((r) => setTimeout(r, at - performance.now()));
+            if (!running()) break;
+          }
           const t0 = performance.now();
           const r = i % requests.length;
           // a number no other send uses, so no two sends carry the same ids

@@ -93,19 +93,85 @@ export function encodeRequest(
   spans: GenSpan[],
   resourceAttrs: Array<[string, string]> = [],
 ): Buffer {
+  return encodeResources([{ service, spans, resourceAttrs }]);
+}
+
+/** One ExportTraceServiceRequest with a ResourceSpans (one scope) per entry. */
+export function encodeResources(
+  resources: Array<{ service: string; spans: GenSpan[]; resourceAttrs?: Array<[string, string]> }>,
+): Buffer {
   const w = new ProtoWriter();
-  w.message(1, (rs) => {
-    rs.message(1, (res) => {
-      for (const [k, v] of [["service.name", service], ...resourceAttrs]) {
-        res.message(1, (kv) => kv.string(1, k).message(2, (av) => av.string(1, v)));
-      }
+  for (const r of resources) {
+    w.message(1, (rs) => {
+      rs.message(1, (res) => {
+        for (const [k, v] of [["service.name", r.service], ...(r.resourceAttrs ?? [])]) {
+          res.message(1, (kv) => kv.string(1, k).message(2, (av) => av.string(1, v)));
+        }
+      });
+      rs.message(2, (ss) => {
+        ss.message(1, (scope) => scope.string(1, "skald-loadgen").string(2, "1.0.0"));
+        for (const s of r.spans) ss.message(2, (sw) => writeSpan(sw, s));
+      });
     });
-    rs.message(2, (ss) => {
-      ss.message(1, (scope) => scope.string(1, "skald-loadgen").string(2, "1.0.0"));
-      for (const s of spans) ss.message(2, (sw) => writeSpan(sw, s));
-    });
-  });
+  }
   return w.finish();
+}
+
+/**
+ * A request of `count` spans in traces of 8 that cross services, as bench:service-map's steady-state
+ * job estate: a SERVER root in one of `services`, and seven children of the root, each in another
+ * service than the root (so in another ResourceSpans: every child is the child of a call between
+ * services); five are SERVER spans, two CLIENT spans calling a database or a cache (virtual
+ * nodes). Each service's spans are one ResourceSpans.
+ */
+export function generateCrossingRequest(opts: {
+  services: string[];
+  count: number;
+  attrs: number;
+  nowNs?: bigint;
+}): { body: Buffer; spanIds: string[]; traceIds: string[] } {
+  const now = opts.nowNs ?? BigInt(Date.now()) * 1_000_000n;
+  const n = opts.services.length;
+  const byService = new Map<string, GenSpan[]>();
+  const spanIds: string[] = [];
+  const traceIds: string[] = [];
+  let traceId = randomBytes(16);
+  let root = randomBytes(8);
+  for (let i = 0; i < opts.count; i++) {
+    const j = i % 8;
+    const t = Math.floor(i / 8);
+    if (j === 0) {
+      traceId = randomBytes(16);
+      root = randomBytes(8);
+      traceIds.push(traceId.toString("hex"));
+    }
+    const spanId = j === 0 ? root : randomBytes(8);
+    const service = opts.services[(t + j) % n];
+    const start = now - BigInt(opts.count - i) * 1000n;
+    const attributes: Array<[string, string]> = [];
+    for (let a = 0; a < opts.attrs; a++) attributes.push([`attr.key${a}`, `value-${a}-${i % 50}`]);
+    if (j >= 6)
+      attributes.push(["db.system", j === 6 ? "postgresql" : "redis"], ["server.address", `db-${t % 5}`]);
+    const spans = byService.get(service) ?? [];
+    byService.set(service, spans);
+    spans.push({
+      traceId,
+      spanId,
+      parentSpanId: j === 0 ? undefined : root,
+      name: `op-${i % 20}`,
+      kind: j >= 6 ? 3 : 2,
+      startNs: start,
+      endNs: start + 1_000_000n + BigInt(i % 1000) * 1000n,
+      attributes,
+      statusCode: i % 97 === 0 ? 2 : 0,
+    });
+    spanIds.push(spanId.toString("hex"));
+  }
+  return {
+    body: encodeResources([...byService].map(([service, spans]) => ({ service, spans }))),
+    spanIds,
+    traceIds,
+  };
 }
 
 /** A request of `count` spans forming traces of `perTrace` spans, each with `attrs` attributes. */
