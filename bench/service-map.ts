@@ -363,6 +363,8 @@ async function main() {
   const [have] = await (
     await store.client.query({ query: `SELECT count() AS n FROM ${db}.sm_arrivals`, format: "JSONEachRow" })
   ).json<{ n: string }>();
+  // what the stored-data maps read: a kept store also holds the spans of earlier runs' loads
+  const stored = Math.max(SPANS, Number(have.n));
   if (Number(have.n) < SPANS) {
     const s = await generate(store, db, SPANS, SPANS, BigInt(Date.now()) * 1_000_000n);
     console.log(`bench:service-map: generated ${fmt(SPANS)} spans in ${s.toFixed(1)} s`);
@@ -461,7 +463,7 @@ async function main() {
     for (const hours of [1, 24]) {
       const r = await timeMap(hours, RUNS);
       console.log(
-        `serviceMap over ${hours} h (${fmt(SPANS)} spans stored, ${r.edges} edges): p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms over ${r.n} queries`,
+        `serviceMap over ${hours} h (${fmt(stored)} spans stored, ${r.edges} edges): p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms over ${r.n} queries`,
       );
     }
     // While spans keep arriving, the part of the map after the job's watermark is paired live;
