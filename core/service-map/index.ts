@@ -4,7 +4,7 @@ export {
   EDGE_AGGREGATES,
   type PairingInputs,
   type PairingRange,
-  pairingCensusColumns,
+  pairingCensusSql,
   pairingInputsOf,
   pairingSql,
   pairsAnything,

@@ -169,7 +169,9 @@ export function createServiceMapJob(
     // What kinds of rows the pairing would read (the calls do not depend on it, so runners need
     // not agree on it either): a window with none to pair is not paired at all.
     const inputs = pairingInputsOf(
-      await one<Record<keyof PairingInputs, string>>(pairingCensusSql(db, a, b, config.latenessMs)),
+      await one<Record<keyof PairingInputs, string>>(
+        pairingCensusSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs }),
+      ),
     );
     // 0 (nothing read back) keeps this runner's own count
     return { arrivals, slices: Number(decided?.n ?? 0) || wanted, candidates, inputs };

@@ -98,7 +98,7 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
   /** What the job's census finds in the window [fromMs, untilMs) (every tenant's arrivals). */
   const census = async (fromMs: bigint, untilMs: bigint): Promise<PairingInputs> => {
     const rs = await store.client.query({
-      query: pairingCensusSql(store.database, fromMs, untilMs, 300_000),
+      query: pairingCensusSql(store.database, { doneFromMs: fromMs, untilMs, latenessMs: 300_000 }),
       format: "JSONEachRow",
     });
     const [row] = await rs.json<Record<keyof PairingInputs, string>>();

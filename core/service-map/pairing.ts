@@ -96,40 +96,48 @@ export const pairsAnything = (inputs: PairingInputs): boolean =>
   inputs.childrenInWindow || inputs.childrenBefore || inputs.due;
 
 /**
- * One row of PairingInputs' fields (0 or 1 each) for the job's window [fromMs, untilMs) with the
- * default lookback (LATE_HORIZON). Inlined integers, as in pairingSql.
+ * One row of PairingInputs' fields (0 or 1 each) for the pairing of range `r` (the job: a window
+ * with the default lookback; the reader's live part: one bound, one tenant, the range it then
+ * pairs). It asks about the arrivals of exactly the conditions the pairing reads (arrivalsOf).
  */
-export function pairingCensusSql(db: string, fromMs: bigint, untilMs: bigint, latenessMs: number): string {
-  return `SELECT ${pairingCensusColumns(db, fromMs, untilMs, latenessMs)}`;
-}
-
-/**
- * pairingCensusSql's columns for a pairing of [fromMs, untilMs) with `lookbackBounds` (as in
- * PairingRange) and, with `tenantParam` (a placeholder the caller binds), one tenant's arrivals:
- * the reader's live part asks for the same range it then pairs.
- */
-export function pairingCensusColumns(
-  db: string,
-  fromMs: bigint,
-  untilMs: bigint,
-  latenessMs: number,
-  opts: { lookbackBounds?: number; tenantParam?: string } = {},
-): string {
-  const late = Math.trunc(latenessMs);
-  const from = `toInt64(${BigInt(fromMs)})`;
-  const until = `toInt64(${BigInt(untilMs)})`;
-  const bounds = Math.max(1, Math.trunc(opts.lookbackBounds ?? LATE_HORIZON));
-  const lookback = `${from} - ${late * bounds}`;
-  const tenant = opts.tenantParam ? ` AND tenant = ${opts.tenantParam}` : "";
-  const arrived = (a: string, b: string) =>
-    `inserted_at >= fromUnixTimestamp64Milli(${a}) AND inserted_at < fromUnixTimestamp64Milli(${b})${tenant}`;
+export function pairingCensusSql(db: string, r: PairingRange): string {
+  const c = arrivalsOf(r);
   // the kind's column first: PREWHERE then reads the time only where the kind is present
   const any = (condition: string) =>
     `(SELECT count() FROM (SELECT 1 FROM ${db}.sm_arrivals PREWHERE ${condition} LIMIT 1))`;
-  return `${any(`remote_child = 1 AND ${arrived(from, until)}`)} AS childrenInWindow,
-    ${any(`remote_child = 1 AND ${arrived(lookback, from)}`)} AS childrenBefore,
-    ${any(`notEmpty(ref_trace_id) AND ${arrived(lookback, until)}`)} AS links,
-    ${any(`peer_kind != '' AND ${arrived(`${from} - ${late}`, `${until} - ${late}`)}`)} AS due`;
+  return `SELECT ${any(`remote_child = 1 AND ${c.window}`)} AS childrenInWindow,
+    ${any(`remote_child = 1 AND ${c.before}`)} AS childrenBefore,
+    ${any(`notEmpty(ref_trace_id) AND ${c.horizon}`)} AS links,
+    ${any(`peer_kind != '' AND ${c.due}`)} AS due`;
+}
+
+/**
+ * The arrival-time conditions (SQL, on inserted_at and, with r.tenantParam, tenant) of a pairing
+ * of `r`, shared by pairingSql and its census. Times are inlined as integer literals (computed in
+ * code, never user input) rather than bound: over chDB, parameters of concurrent queries on the
+ * shared session can leak into each other.
+ */
+function arrivalsOf(r: PairingRange) {
+  const tenant = r.tenantParam ? `AND tenant = ${r.tenantParam}` : "";
+  const from = `toInt64(${BigInt(r.doneFromMs)})`;
+  const until = `toInt64(${BigInt(r.untilMs)})`;
+  const late = `toInt64(${Math.trunc(r.latenessMs)})`;
+  const lookback = `${from} - ${late} * ${Math.max(1, Math.trunc(r.lookbackBounds ?? LATE_HORIZON))}`;
+  const arrived = (a: string, b: string) =>
+    `inserted_at >= fromUnixTimestamp64Milli(${a}) AND inserted_at < fromUnixTimestamp64Milli(${b}) ${tenant}`;
+  return {
+    from,
+    until,
+    late,
+    /** every arrival a partner may be among */
+    horizon: arrived(lookback, until),
+    /** calls done in the range have a span that arrived in it (service edges)... */
+    window: arrived(from, until),
+    before: arrived(lookback, from),
+    /** ...or a CLIENT/PRODUCER span that arrived one lateness bound before (virtual edges) */
+    due: arrived(`${from} - ${late}`, `${until} - ${late}`),
+    beforeDue: arrived(lookback, `${from} - ${late}`),
+  };
 }
 
 /** Default arrivals per slice of a window's pairing (config `serviceMap.pairingSliceSpans`; job.ts). */
@@ -186,27 +194,15 @@ export function inSlice(column: string, slice: PairingSlice | undefined): string
 export function pairingSql(db: string, r: PairingRange, slice?: PairingSlice): string {
   const inputs = r.inputs ?? pairingInputsOf(undefined);
   const children = inputs.childrenInWindow || inputs.childrenBefore;
-  const tenant = r.tenantParam ? `AND tenant = ${r.tenantParam}` : "";
-  // Times are inlined as integer literals (computed in code, never user input) rather than bound:
-  // over chDB, parameters of concurrent queries on the shared session can leak into each other.
-  const from = `toInt64(${BigInt(r.doneFromMs)})`;
-  const until = `toInt64(${BigInt(r.untilMs)})`;
-  const late = `toInt64(${Math.trunc(r.latenessMs)})`;
-  const at = (ms: string) => `fromUnixTimestamp64Milli(${ms})`;
-  const lookback = Math.max(1, Math.trunc(r.lookbackBounds ?? LATE_HORIZON));
-  const horizon = `inserted_at >= ${at(`${from} - ${late} * ${lookback}`)} AND inserted_at < ${at(until)} ${tenant}`;
-  const arrived = (a: string, b: string) => `inserted_at >= ${at(a)} AND inserted_at < ${at(b)} ${tenant}`;
-  const before = arrived(`${from} - ${late} * ${lookback}`, from);
+  const { from, until, late, horizon, window, before, due, beforeDue } = arrivalsOf(r);
   const services = serviceEdgesSql(
     db,
-    { from, until, late, horizon, window: arrived(from, until), before },
+    { from, until, late, horizon, window, before },
     slice,
     r.candidates ?? "children",
     inputs,
   );
   // a virtual edge is done one lateness bound after its CLIENT/PRODUCER span arrived
-  const due = arrived(`${from} - ${late}`, `${until} - ${late}`);
-  const beforeDue = arrived(`${from} - ${late} * ${lookback}`, `${from} - ${late}`);
   const virtuals = virtualEdgesSql(
     db,
     { from, until, late, horizon, window: due, before: beforeDue },

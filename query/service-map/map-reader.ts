@@ -2,7 +2,8 @@ import {
   EDGE_AGGREGATES,
   localPublications,
   type PairingInputs,
-  pairingCensusColumns,
+  type PairingRange,
+  pairingCensusSql,
   pairingInputsOf,
   pairingSql,
   pairsAnything,
@@ -140,7 +141,13 @@ export async function readEdges(
     new Params(),
   );
   const watermarkMs = Number(wmRows[0]?.n ?? 0) > 0 ? BigInt(wmRows[0].wm) : 0n;
-  const liveUntil = BigInt(Date.now() + 86_400_000); // everything stored so far
+  // the live part: calls done since the watermark, among everything stored so far
+  const liveRange: PairingRange = {
+    doneFromMs: watermarkMs,
+    untilMs: BigInt(Date.now() + 86_400_000),
+    latenessMs,
+    lookbackBounds: LIVE_LOOKBACK_BOUNDS,
+  };
   // What the live part would pair, as the job's census finds it for a window (pairing.ts): the
   // branches with no input are left out, and with none (nothing of the tenant arrived since the
   // watermark, or only spans that cannot make a call) the live pairing is not run at all. Under
@@ -151,10 +158,7 @@ export async function readEdges(
   const cp = new Params();
   const [census] = await sql.rows<Record<keyof PairingInputs, string>>(
     "serviceMap.census",
-    `SELECT ${pairingCensusColumns(db, watermarkMs, liveUntil, latenessMs, {
-      lookbackBounds: LIVE_LOOKBACK_BOUNDS,
-      tenantParam: cp.bind("String", tenant),
-    })}`,
+    pairingCensusSql(db, { ...liveRange, tenantParam: cp.bind("String", tenant) }),
     cp,
   );
   const inputs = pairingInputsOf(census);
@@ -178,10 +182,7 @@ export async function readEdges(
   );
   if (pairsAnything(inputs)) {
     const live = pairingSql(db, {
-      doneFromMs: watermarkMs,
-      untilMs: liveUntil,
-      latenessMs,
-      lookbackBounds: LIVE_LOOKBACK_BOUNDS,
+      ...liveRange,
       inputs,
       tenantParam: t,
       minuteFrom: minute(fromMin),
