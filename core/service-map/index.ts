@@ -1,4 +1,4 @@
-export { createServiceMapJob, type ServiceMapJob, type ServiceMapJobConfig } from "./job.js";
+export { createServiceMapJob, type ServiceMapJob, type ServiceMapJobConfig, unstagedWindowsSql } from "./job.js";
 export {
   DURATION_STATE,
   EDGE_AGGREGATES,

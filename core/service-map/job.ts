@@ -7,11 +7,15 @@ import {
   PAIRING_SPILL_BYTES,
   type PairingCandidates,
   type PairingInputs,
+  PENDING_COLUMNS,
   pairingCensusSql,
   pairingInputsOf,
   pairingSql,
   pairsAnything,
+  pendingSql,
   QUANTILES_MERGE_STATE,
+  RESOLVED_COLUMNS,
+  resolvedSql,
   sliceCount,
 } from "./pairing.js";
 import { localPublications } from "./publication.js";
@@ -140,7 +144,13 @@ export function createServiceMapJob(
   async function slicesOf(
     a: bigint,
     b: bigint,
-  ): Promise<{ arrivals: number; slices: number; candidates: PairingCandidates; inputs: PairingInputs }> {
+  ): Promise<{
+    arrivals: number;
+    peers: number;
+    slices: number;
+    candidates: PairingCandidates;
+    inputs: PairingInputs;
+  }> {
     const counted = await one<{ n: string; traces: string; childTraces: string; peers: string }>(
       `SELECT count() AS n, uniq(trace_id) AS traces, uniqIf(trace_id, remote_child = 1) AS childTraces,
           countIf(peer_kind != '') AS peers
@@ -174,7 +184,8 @@ export function createServiceMapJob(
       ),
     );
     // 0 (nothing read back) keeps this runner's own count
-    return { arrivals, slices: Number(decided?.n ?? 0) || wanted, candidates, inputs };
+    const peers = Number(counted?.peers ?? 0);
+    return { arrivals, peers, slices: Number(decided?.n ?? 0) || wanted, candidates, inputs };
   }
 
   /** False when stopped before the window was finished. */
@@ -184,15 +195,39 @@ export function createServiceMapJob(
     );
     if (Number(finished?.n ?? 0) > 0) return true; // another runner finished it
     const endTimer = windowSeconds.startTimer();
-    const { arrivals, slices, candidates, inputs } = await slicesOf(a, b);
+    const { arrivals, peers, slices, candidates, inputs } = await slicesOf(a, b);
     const pairs = pairsAnything(inputs);
     const spill = Math.max(0, Math.trunc(config.pairingSpillBytes ?? PAIRING_SPILL_BYTES));
+    const range = { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs, candidates, inputs };
+    const suffix = (index: number) => (slices === 1 ? `${b}` : `${b}-${index}-of-${slices}`);
+    // The window's CLIENT/PRODUCER spans with a peer still pending at its end, and the keys of
+    // earlier windows' pending spans that a child arriving in it took out (pairing.ts,
+    // migrations/0025), staged before the pairing below reads them (with a bound shorter than a
+    // window, some come due in this one).
+    const children = inputs.childrenInWindow || inputs.links;
+    for (let index = 0; (peers > 0 || children) && index < slices; index++) {
+      if (stopped) return false;
+      const slice = { index, count: slices };
+      if (peers > 0)
+        await store.client.command({
+          query: `INSERT INTO ${db}.sm_pending (${PENDING_COLUMNS}) ${pendingSql(db, range, slice)}
+          SETTINGS insert_deduplication_token = 'sm-pending-${suffix(index)}', max_bytes_before_external_group_by = ${spill}`,
+        });
+      if (children)
+        await store.client.command({
+          query: `INSERT INTO ${db}.sm_resolved (${RESOLVED_COLUMNS}) ${resolvedSql(db, range, slice)}
+          SETTINGS insert_deduplication_token = 'sm-resolved-${suffix(index)}'`,
+        });
+    }
+    // Virtual calls come from the staged spans when every window they may have arrived in was
+    // staged (finished by this version); else they are paired from sm_arrivals.
+    const staged = await stagedThrough(a);
     for (let index = 0; pairs && index < slices; index++) {
       if (stopped) return false; // the window is finished on the next run, from its first slice
-      const token = slices === 1 ? `sm-stage-${b}` : `sm-stage-${b}-${index}-of-${slices}`;
+      const token = `sm-stage-${suffix(index)}`;
       const select = `SELECT tenant, minute, source, target_kind, target,
           ${at(b)} AS window_end, ${EDGE_AGGREGATES}
-        FROM (${pairingSql(db, { doneFromMs: a, untilMs: b, latenessMs: config.latenessMs, candidates, inputs }, { index, count: slices })})
+        FROM (${pairingSql(db, { ...range, ...(staged ? { stagedUntilMs: b } : {}) }, { index, count: slices })})
         GROUP BY tenant, minute, source, target_kind, target
         SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1,
           max_bytes_before_external_group_by = ${spill}`;
@@ -235,6 +270,15 @@ export function createServiceMapJob(
     return true;
   }
 
+  /**
+   * Whether the windows ending in (a - lateness, a] were all finished with their pending spans
+   * staged (sm_windows.pending; a window published by two runners counts as staged if one did).
+   */
+  async function stagedThrough(a: bigint): Promise<boolean> {
+    const row = await one<{ n: string }>(unstagedWindowsSql(db, a, config.latenessMs));
+    return Number(row?.n ?? 1) === 0;
+  }
+
   /** Publishes window b (see publication.ts): its calls and RED from the stages. */
   async function publish(b: bigint): Promise<void> {
     await store.client.command({
@@ -258,7 +302,7 @@ export function createServiceMapJob(
         SETTINGS insert_deduplication_token = 'sm-red-${b}', deduplicate_blocks_in_dependent_materialized_views = 1`,
     });
     await store.client.command({
-      query: `INSERT INTO ${db}.sm_windows (window_end) SELECT ${at(b)}`,
+      query: `INSERT INTO ${db}.sm_windows (window_end, pending) SELECT ${at(b)}, 1`,
     });
   }
 
@@ -349,6 +393,18 @@ export function pairedSpans(
 
 /** How many arrivals' ids weigh one grouped span in a slice (pairedSpans). */
 const ID_SETS_PER_GROUPED_SPAN = 8;
+
+/**
+ * One row, `n`: how many windows ending in (endMs - latenessMs, endMs] were published without
+ * their pending spans staged (by an older runner, or before migrations/0025). With none, the
+ * CLIENT/PRODUCER spans that arrived in the last bound before endMs are all in sm_pending.
+ */
+export function unstagedWindowsSql(db: string, endMs: bigint | string, latenessMs: number): string {
+  const end = typeof endMs === "bigint" ? at(endMs) : endMs;
+  return `SELECT count() AS n FROM (SELECT max(pending) AS staged FROM ${db}.sm_windows
+    WHERE window_end > ${end} - toIntervalMillisecond(${Math.trunc(latenessMs)}) AND window_end <= ${end}
+    GROUP BY window_end HAVING staged = 0)`;
+}
 
 /** An arrival time in milliseconds as a SQL DateTime64(3) (computed in code, inlined; see pairingSql). */
 const at = (ms: bigint): string => `fromUnixTimestamp64Milli(toInt64(${ms}))`;

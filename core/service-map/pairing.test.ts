@@ -9,14 +9,19 @@ import { type Span, SpanKind, type SpanLink } from "../model/span.js";
 import { loadMigrations, migrate, renderMigration, retentionDaysOf } from "../store/migrations.js";
 import { encodeSpans, SPAN_COLUMNS } from "../store/span-encoder.js";
 import { openStore, type Store } from "../store/store.js";
-import { createServiceMapJob, pairedSpans } from "./job.js";
+import { createServiceMapJob, pairedSpans, unstagedWindowsSql } from "./job.js";
 import {
   inSlice,
   type PairingInputs,
+  type PairingRange,
+  PENDING_COLUMNS,
   pairingCensusSql,
   pairingInputsOf,
   pairingSql,
   pairsAnything,
+  pendingSql,
+  RESOLVED_COLUMNS,
+  resolvedSql,
   sliceCount,
 } from "./pairing.js";
 import { redSql } from "./red.js";
@@ -330,6 +335,156 @@ describe.each(STORE_TARGETS)("service-map pairing across linked traces on $name 
       { service: "gateway", calls: "1" },
     ]);
   });
+  it("stages each window's pending CLIENT/PRODUCER spans: the calls read from the stage are those paired again", async () => {
+    const tenant = "staged";
+    const late = 4_000;
+    const windowMs = 1_000n;
+    const pause = () => new Promise((r) => setTimeout(r, 1100));
+    const attrs = (pairs: [string, string][]) =>
+      pairs.map(([key, value]) => ({ key, value, type: "string" as const }));
+    const caller = (
+      id: string,
+      service: string,
+      peer: [string, string][],
+      kind: Span["kind"] = SpanKind.CLIENT,
+    ) => span({ traceId: id.repeat(32), spanId: id.repeat(16), kind, attributes: attrs(peer) }, service);
+    const callee = (parent: Span, id: string, service: string) =>
+      span(
+        {
+          traceId: parent.traceId,
+          spanId: id.repeat(16),
+          parentSpanId: parent.spanId,
+          kind: SpanKind.SERVER,
+        },
+        service,
+      );
+    // a database (never instrumented), four calls to services whose spans arrive at different
+    // times, and a message consumed in a trace of its own
+    const query = caller("1", "billing", [
+      ["db.system", "postgresql"],
+      ["server.address", "pg-1"],
+    ]);
+    const toAuth = caller("2", "gateway", [["peer.service", "auth"]]);
+    const toMailer = caller("3", "gateway", [["peer.service", "mailer"]]);
+    const toSelf = caller("4", "gateway", [["peer.service", "payments"]]);
+    const toSearch = caller("5", "gateway", [["peer.service", "search"]]);
+    const publish = caller("6", "shop", [["messaging.destination.name", "orders"]], SpanKind.PRODUCER);
+    const consumer = span(
+      { traceId: "7".repeat(32), spanId: "7".repeat(16), kind: SpanKind.CONSUMER, links: [linkTo(publish)] },
+      "mailer",
+    );
+    const put = (spans: Span[], step: string) =>
+      store.insertTsv("spans", SPAN_COLUMNS, encodeSpans(tenant, spans), {
+        insert_deduplication_token: `pairing-${tenant}-${step}`,
+      });
+    // the mailer's span comes before its caller's
+    await put([callee(toMailer, "a", "mailer")], "early child");
+    await pause();
+    await put([query, toAuth, toMailer, toSelf, toSearch, publish], "callers");
+    await pause();
+    // after the callers' window: auth's span, and one of the gateway's own (not a call between services)
+    await put([callee(toAuth, "b", "auth"), callee(toSelf, "c", "gateway")], "children");
+    await pause();
+    await put([consumer], "consumer");
+    await put([query], "replayed query");
+    // search's span comes after the bound: the call is external until then, and late
+    const sent = await arrival(tenant, toSearch.spanId);
+    await new Promise((r) => setTimeout(r, Math.max(0, Number(sent) + late + 300 - Date.now())));
+    await put([callee(toSearch, "d", "search")], "too late");
+    const times = await store.client.query({
+      query: `SELECT toUnixTimestamp64Milli(min(inserted_at)) AS first, toUnixTimestamp64Milli(max(inserted_at)) AS last
+        FROM ${store.database}.sm_arrivals WHERE tenant = {t:String}`,
+      query_params: { t: tenant },
+      format: "JSONEachRow",
+    });
+    const [{ first, last }] = await times.json<{ first: string; last: string }>();
+    const start = (BigInt(first) / windowMs) * windowMs;
+    const end = (BigInt(last) / windowMs + 2n) * windowMs + BigInt(late);
+    const read = async (r: PairingRange) => {
+      const rs = await store.client.query({
+        query: `SELECT source, target_kind, target, is_late, trace_id, toString(done) AS done FROM (${pairingSql(store.database, r)})
+          WHERE tenant = {t:String} ORDER BY target, trace_id, is_late`,
+        query_params: { t: tenant },
+        format: "JSONEachRow",
+      });
+      return rs.json<Record<string, string | number>>();
+    };
+    // the job's windows, in order: stage, then pair from the stage and again from the arrivals
+    const all: Record<string, string | number>[] = [];
+    for (let a = start; a < end; a += windowMs) {
+      const b = a + windowMs;
+      // both ways of reading traces (the job picks one per window; the calls are the same)
+      const window: PairingRange = {
+        doneFromMs: a,
+        untilMs: b,
+        latenessMs: late,
+        candidates: (a / windowMs) % 2n === 0n ? "children" : "arrivals",
+      };
+      await store.client.command({
+        query: `INSERT INTO ${store.database}.sm_pending (${PENDING_COLUMNS}) ${pendingSql(store.database, window)}`,
+      });
+      await store.client.command({
+        query: `INSERT INTO ${store.database}.sm_resolved (${RESOLVED_COLUMNS}) ${resolvedSql(store.database, window)}`,
+      });
+      const paired = await read(window);
+      expect(await read({ ...window, stagedUntilMs: b }), `window ending ${b}`).toEqual(paired);
+      all.push(...paired);
+    }
+    // every call once, in the window it is done in (a service edge's trace is its child's)
+    const call = (source: string, kind: string, target: string, s: Span, isLate = 0) =>
+      `${source} -> ${kind}:${target} ${s.traceId}${isLate ? " late" : ""}`;
+    expect(
+      all
+        .map((c) => `${c.source} -> ${c.target_kind}:${c.target} ${c.trace_id}${c.is_late ? " late" : ""}`)
+        .sort(),
+    ).toEqual(
+      [
+        call("gateway", "service", "auth", toAuth),
+        call("gateway", "service", "mailer", toMailer),
+        call("shop", "service", "mailer", consumer),
+        call("gateway", "external", "payments", toSelf),
+        call("billing", "database", "postgresql@pg-1", query),
+        call("gateway", "external", "search", toSearch),
+        call("gateway", "service", "search", toSearch, 1),
+      ].sort(),
+    );
+    // the reader's live part at every watermark: what is done since it, counted from the stage
+    // for the spans that arrived before it, equals pairing everything since it again
+    for (let wm = start; wm <= end; wm += windowMs) {
+      const live: PairingRange = {
+        doneFromMs: wm,
+        untilMs: BigInt(Date.now() + 60_000),
+        latenessMs: late,
+        lookbackBounds: 2,
+      };
+      expect(await read({ ...live, stagedUntilMs: wm }), `watermark ${wm}`).toEqual(await read(live));
+    }
+  });
+
+  it("finds the windows of the last bound published without their pending spans staged", async () => {
+    // an hour ago (within sm_windows' TTL), before any window of this file's job
+    const base = Math.floor(Date.now() / 1000) - 3600;
+    const at = (s: number) => `fromUnixTimestamp64Milli(toInt64(${(base + s) * 1000}))`;
+    // windows 1-6 s; 3 published twice, once staged; 5 by a runner that did not stage
+    await store.client.command({
+      query: `INSERT INTO ${store.database}.sm_windows (window_end, pending) VALUES
+        (${at(1)}, 0), (${at(2)}, 1), (${at(3)}, 0), (${at(3)}, 1), (${at(4)}, 1), (${at(5)}, 0), (${at(6)}, 1)`,
+    });
+    const unstaged = async (end: number, lateness: number) => {
+      const rs = await store.client.query({
+        query: unstagedWindowsSql(store.database, `(${at(end)})`, lateness),
+        format: "JSONEachRow",
+      });
+      return Number((await rs.json<{ n: string }>())[0].n);
+    };
+    expect(await unstaged(4, 2000)).toBe(0); // windows 3 and 4
+    expect(await unstaged(4, 3000)).toBe(0); // 2-4
+    expect(await unstaged(4, 3500)).toBe(1); // 1-4: 1 was not staged
+    expect(await unstaged(6, 1000)).toBe(0); // 6
+    expect(await unstaged(6, 2000)).toBe(1); // 5 and 6
+    expect(await unstaged(7, 2000)).toBe(0); // 6 (7 is not published)
+  });
+
   it("counts a replayed database call once: in the window its first copy is due, not in its copy's", async () => {
     const tenant = "replay-virtual";
     const query = span(

@@ -52,6 +52,13 @@ export interface PairingRange {
    * (the reader). The calls are the same either way.
    */
   inputs?: PairingInputs;
+  /**
+   * The CLIENT/PRODUCER spans with a peer that arrived before this time (a window end the job
+   * finished, with every window ending less than a lateness bound before it) are read from what
+   * the job staged for their window in sm_pending, not paired again (stagedVirtualsSql). Omitted:
+   * every due span is paired from sm_arrivals.
+   */
+  stagedUntilMs?: bigint;
   /** Event-time filter on the call's minute, as SQL expressions (the reader). */
   minuteFrom?: string;
   minuteTo?: string;
@@ -129,6 +136,10 @@ function arrivalsOf(r: PairingRange) {
     from,
     until,
     late,
+    tenant,
+    lookback,
+    /** arrivals in [a, b) (ms expressions), of the range's tenant */
+    arrived,
     /** every arrival a partner may be among */
     horizon: arrived(lookback, until),
     /** calls done in the range have a span that arrived in it (service edges)... */
@@ -194,22 +205,21 @@ export function inSlice(column: string, slice: PairingSlice | undefined): string
 export function pairingSql(db: string, r: PairingRange, slice?: PairingSlice): string {
   const inputs = r.inputs ?? pairingInputsOf(undefined);
   const children = inputs.childrenInWindow || inputs.childrenBefore;
-  const { from, until, late, horizon, window, before, due, beforeDue } = arrivalsOf(r);
-  const services = serviceEdgesSql(
-    db,
-    { from, until, late, horizon, window, before },
-    slice,
-    r.candidates ?? "children",
-    inputs,
-  );
+  const c = arrivalsOf(r);
+  const { from, until, late, horizon, window, before, due, beforeDue } = c;
+  const mode = r.candidates ?? "children";
+  const services = serviceEdgesSql(db, { from, until, late, horizon, window, before }, slice, mode, inputs);
   // a virtual edge is done one lateness bound after its CLIENT/PRODUCER span arrived
-  const virtuals = virtualEdgesSql(
-    db,
-    { from, until, late, horizon, window: due, before: beforeDue },
-    slice,
-    r.candidates ?? "children",
-    inputs,
-  );
+  const virtuals =
+    r.stagedUntilMs === undefined
+      ? virtualEdgesSql(
+          db,
+          { from, until, late, horizon, window: due, before: beforeDue },
+          slice,
+          mode,
+          inputs,
+        )
+      : stagedVirtualsSql(db, r, r.stagedUntilMs, slice, mode, inputs);
   const minute = [r.minuteFrom ? `minute >= ${r.minuteFrom}` : "", r.minuteTo ? `minute < ${r.minuteTo}` : ""]
     .filter((c) => c !== "")
     .join(" AND ");
@@ -381,6 +391,26 @@ function virtualEdgesSql(
   mode: PairingCandidates,
   inputs: PairingInputs,
 ): string {
+  return `
+SELECT tenant, toStartOfMinute(p_start) AS minute, p_service AS source, p_peer_kind AS target_kind,
+  p_peer_name AS target, lower(hex(k_trace)) AS trace_id, p_dur AS duration_ns, p_err AS is_error,
+  toUInt8(0) AS is_late, p_ins + ${b.late} AS done
+FROM (${virtualSpansSql(db, b, slice, mode, inputs)})`;
+}
+
+/**
+ * The spans behind virtualEdgesSql's calls, one row each: tenant, k_trace, k_span, p_service,
+ * p_start, p_dur, p_err, p_peer_kind, p_peer_name and p_ins (first arrival, ms). The job stages
+ * them per window (pendingSql) with the done range shifted by a bound: the spans that arrived in
+ * the window and had no child in another service by its end.
+ */
+function virtualSpansSql(
+  db: string,
+  b: PairingBounds,
+  slice: PairingSlice | undefined,
+  mode: PairingCandidates,
+  inputs: PairingInputs,
+): string {
   // the due spans: their keys, and (mode "children") their rows
   const due = `FROM ${db}.sm_arrivals PREWHERE peer_kind != '' AND ${b.window} WHERE ${inSlice("trace_id", slice)}`;
   const keys = `SELECT trace_id, span_id ${due}`;
@@ -441,12 +471,7 @@ function virtualEdgesSql(
           : ""
       }${linked}`;
   return `
-SELECT tenant, toStartOfMinute(p_start) AS minute, p_service AS source, p_peer_kind AS target_kind,
-  p_peer_name AS target, lower(hex(k_trace)) AS trace_id, p_dur AS duration_ns, p_err AS is_error,
-  toUInt8(0) AS is_late, p_ins + ${b.late} AS done
-FROM
-(
-  SELECT tenant, k_trace,
+  SELECT tenant, k_trace, k_span,
     countIf(is_self = 1) > 0 AS has_self,
     anyIf(service, is_self = 1) AS p_service, anyIf(start, is_self = 1) AS p_start,
     anyIf(dur, is_self = 1) AS p_dur, anyIf(err, is_self = 1) AS p_err,
@@ -459,7 +484,192 @@ FROM
   GROUP BY tenant, k_trace, k_span
   HAVING has_self AND p_ins + ${b.late} >= ${b.from} AND p_ins + ${b.late} < ${b.until}
     AND NOT arrayExists(ch -> ch.1 != p_service AND ch.2 <= p_ins + ${b.late}, children)
-)`;
+`;
+}
+
+/** Columns of sm_pending (migrations/0025), in pendingSql's order. */
+export const PENDING_COLUMNS =
+  "window_end, tenant, trace_id, span_id, service, start_time, duration_ns, is_error, peer_kind, peer_name, arrived_ms";
+/** Columns of sm_resolved (migrations/0025), in resolvedSql's order. */
+export const RESOLVED_COLUMNS = "window_end, tenant, trace_id, span_id";
+
+/*
+ * Staged virtual calls (migrations/0025). A virtual call is done one lateness bound after its
+ * CLIENT/PRODUCER span V arrived, if no child of V in another service arrived by then. Pairing
+ * that from sm_arrivals groups every due span with its children by key; the reader's live part
+ * counts every call not yet done as well, a whole bound of spans (at 10,000 spans/s crossing
+ * services, 825,000 a read). So the job stages, as it finishes window [a, b):
+ *  - sm_pending (pendingSql): the window's spans V, first arrived in it, that no child in
+ *    another service arrived for before b (window_end = b);
+ *  - sm_resolved (resolvedSql): the keys of staged spans of earlier windows that a child
+ *    arriving in [a, b) took out (at most a bound after V), window_end = b.
+ * The calls of spans that arrived before a finished window end S are then the staged spans,
+ * less the keys resolved up to S, less those a child arriving since S takes out (the reader:
+ * S = its watermark; the job: S = b, where none can be due any more) — stagedVirtualsSql.
+ */
+
+/**
+ * sm_pending rows of window [doneFromMs, untilMs) (see above), as virtualEdgesSql finds its
+ * spans (the same branches, candidates and lookback back from the window; a copy that arrived
+ * before the window leaves the span to that copy's window).
+ */
+export function pendingSql(db: string, r: PairingRange, slice?: PairingSlice): string {
+  const inputs = r.inputs ?? pairingInputsOf(undefined);
+  const c = arrivalsOf(r);
+  // due one bound after arriving: spans of the window are done in [from + late, until + late)
+  const spans = virtualSpansSql(
+    db,
+    {
+      from: `(${c.from} + ${c.late})`,
+      until: `(${c.until} + ${c.late})`,
+      late: c.late,
+      horizon: c.horizon,
+      window: c.window,
+      before: c.before,
+    },
+    slice,
+    r.candidates ?? "children",
+    inputs,
+  );
+  return `SELECT fromUnixTimestamp64Milli(${c.until}), tenant, k_trace, k_span, p_service, p_start, p_dur, p_err,
+    p_peer_kind, p_peer_name, p_ins
+  FROM (${spans})`;
+}
+
+/**
+ * Staged spans of the windows ending in (fromMs - late, toMs] that arrived in [arrivedFrom,
+ * arrivedBefore) (SQL expressions, ms), as a FROM ... WHERE clause.
+ */
+function pendingRows(
+  db: string,
+  c: ReturnType<typeof arrivalsOf>,
+  windows: [string, string],
+  arrived: [string, string],
+  slice: PairingSlice | undefined,
+): string {
+  return `FROM ${db}.sm_pending
+      WHERE window_end > fromUnixTimestamp64Milli(${windows[0]}) AND window_end <= fromUnixTimestamp64Milli(${windows[1]})
+        AND arrived_ms >= ${arrived[0]} AND arrived_ms < ${arrived[1]} ${c.tenant} AND ${inSlice("trace_id", slice)}`;
+}
+
+/**
+ * Children (a span's own trace, or a CONSUMER linked to it) of the staged spans `pending` (a
+ * FROM ... WHERE clause) that arrived in [a, b): tenant, k_trace, k_span, service, ins. Found by
+ * the parent's span id: a superset, matched to the spans by key.
+ */
+function stagedChildren(
+  db: string,
+  c: ReturnType<typeof arrivalsOf>,
+  pending: string,
+  a: string,
+  b: string,
+  slice: PairingSlice | undefined,
+): string {
+  return `SELECT tenant, if(empty(ref_trace_id), trace_id, ref_trace_id) AS k_trace, ref_span_id AS k_span,
+          toString(service_name) AS service, toUnixTimestamp64Milli(inserted_at) AS ins
+        FROM ${db}.sm_arrivals
+        PREWHERE (remote_child = 1 OR notEmpty(ref_trace_id)) AND ref_span_id IN (SELECT span_id ${pending})
+          AND ${c.arrived(a, b)}
+        WHERE ${inSlice("k_trace", slice)}`;
+}
+
+/** sm_resolved rows of window [doneFromMs, untilMs) (see above). */
+export function resolvedSql(db: string, r: PairingRange, slice?: PairingSlice): string {
+  const c = arrivalsOf(r);
+  // a child arriving in the window takes out a span that arrived at most a bound before it, staged
+  // in an earlier window (the window's own spans were staged with their children before its end)
+  const pending = pendingRows(
+    db,
+    c,
+    [`${c.from} - ${c.late}`, c.from],
+    [`${c.from} - ${c.late}`, c.from],
+    slice,
+  );
+  return `SELECT DISTINCT fromUnixTimestamp64Milli(${c.until}), v.tenant, v.trace_id, v.span_id
+  FROM (SELECT tenant, trace_id, span_id, toString(service) AS v_service, arrived_ms ${pending}) AS v
+  INNER JOIN (${stagedChildren(db, c, pending, c.from, c.until, slice)}) AS ch
+    ON v.tenant = ch.tenant AND v.trace_id = ch.k_trace AND v.span_id = ch.k_span
+  WHERE ch.service != v.v_service AND ch.ins <= v.arrived_ms + ${c.late}`;
+}
+
+/**
+ * The virtual half of pairingSql when the spans that arrived before `stagedUntilMs` (a window end
+ * the job finished, with every window of the bound before it staged) are staged: those are read
+ * from sm_pending (see above), and the spans that arrived since (the reader's live part: since
+ * the watermark) are paired from sm_arrivals as virtualEdgesSql pairs them.
+ */
+function stagedVirtualsSql(
+  db: string,
+  r: PairingRange,
+  stagedUntilMs: bigint,
+  slice: PairingSlice | undefined,
+  mode: PairingCandidates,
+  inputs: PairingInputs,
+): string {
+  const c = arrivalsOf(r);
+  const staged = `toInt64(${BigInt(stagedUntilMs)})`;
+  const late = BigInt(Math.trunc(r.latenessMs));
+  // whether calls of the range may be done after stagedUntil (then spans arrived since are paired
+  // below, and children arriving since may still take out staged spans)
+  const since = BigInt(stagedUntilMs) < BigInt(r.untilMs) - late;
+  // staged spans due in the range: arrived in [from - late, until - late), before stagedUntil
+  const pending = pendingRows(
+    db,
+    c,
+    [`${c.from} - ${c.late}`, staged],
+    [`${c.from} - ${c.late}`, `least(${staged}, ${c.until} - ${c.late})`],
+    slice,
+  );
+  const resolved = `SELECT tenant, trace_id, span_id FROM ${db}.sm_resolved
+      WHERE window_end > fromUnixTimestamp64Milli(${c.from} - ${c.late}) AND window_end <= fromUnixTimestamp64Milli(${staged})
+        ${c.tenant} AND ${inSlice("trace_id", slice)}`;
+  const children =
+    since && (inputs.childrenInWindow || inputs.childrenBefore || inputs.links)
+      ? `
+    LEFT JOIN
+    (
+      SELECT tenant, k_trace, k_span, groupArray((service, ins)) AS children
+      FROM (${stagedChildren(db, c, pending, staged, c.until, slice)})
+      GROUP BY tenant, k_trace, k_span
+    ) AS ch ON v.tenant = ch.tenant AND v.trace_id = ch.k_trace AND v.span_id = ch.k_span`
+      : "";
+  const stagedCalls = `
+SELECT tenant, toStartOfMinute(v_start) AS minute, v_service AS source, v_peer_kind AS target_kind,
+  v_peer_name AS target, lower(hex(v_trace)) AS trace_id, v_dur AS duration_ns, v_err AS is_error,
+  toUInt8(0) AS is_late, v_ins + ${c.late} AS done
+FROM
+(
+  SELECT v.tenant AS tenant, v.trace_id AS v_trace, toString(v.service) AS v_service, v.start_time AS v_start,
+    v.duration_ns AS v_dur, v.is_error AS v_err, toString(v.peer_kind) AS v_peer_kind,
+    toString(v.peer_name) AS v_peer_name, v.arrived_ms AS v_ins${children === "" ? "" : ", ch.children AS v_children"}
+  FROM
+  (
+    SELECT tenant, trace_id, span_id, service, start_time, duration_ns, is_error, peer_kind, peer_name, arrived_ms
+    ${pending} AND (tenant, trace_id, span_id) NOT IN (${resolved})
+  ) AS v${children}
+)${
+    children === ""
+      ? ""
+      : `
+WHERE NOT arrayExists(ch -> ch.1 != v_service AND ch.2 <= v_ins + ${c.late}, v_children)`
+  }`;
+  if (!since) return stagedCalls;
+  // spans that arrived since stagedUntil: done from stagedUntil + late on
+  const direct = virtualEdgesSql(
+    db,
+    {
+      from: `(${staged} + ${c.late})`,
+      until: c.until,
+      late: c.late,
+      horizon: c.horizon,
+      window: c.arrived(staged, `${c.until} - ${c.late}`),
+      before: c.arrived(c.lookback, staged),
+    },
+    slice,
+    mode,
+    inputs,
+  );
+  return `${stagedCalls}\nUNION ALL\n${direct}`;
 }
 
 /** Column types of the aggregate states, for CASTs of -If states. */

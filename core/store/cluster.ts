@@ -59,6 +59,9 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   sm_edges_stage: "cityHash64(window_end)", // 0022: a window's calls before it is published
   sm_red_stage: "cityHash64(window_end)",
   sm_publishing: "cityHash64(window_end)",
+  // 0025: a window's pending CLIENT/PRODUCER spans, on their trace's shard like sm_arrivals
+  sm_pending: "cityHash64(lower(hex(trace_id)))",
+  sm_resolved: "cityHash64(lower(hex(trace_id)))",
   sm_red_1m: "cityHash64(tenant, service)",
   sm_red_1m_v2: "cityHash64(tenant, service)", // 0015: 256-row granules
   sm_red_1h: "cityHash64(tenant, service)",

@@ -11,6 +11,7 @@ import {
   publicationStateSql,
   QUANTILES_MERGE,
   readPublished,
+  unstagedWindowsSql,
 } from "../../core/service-map/index.js";
 import { Params, type SqlRunner } from "../sql.js";
 
@@ -135,18 +136,24 @@ export async function readEdges(
   toMs: bigint,
   latenessMs: number,
 ): Promise<{ edges: MapEdge[]; watermarkMs: bigint }> {
-  const wmRows = await sql.rows<{ wm: string; n: string }>(
+  const wmRows = await sql.rows<{ wm: string; n: string; unstaged: string }>(
     "serviceMap.watermark",
-    `SELECT toUnixTimestamp64Milli(max(window_end)) AS wm, count() AS n FROM ${db}.sm_windows`,
+    `SELECT toUnixTimestamp64Milli(max(window_end)) AS wm, count() AS n,
+       (${unstagedWindowsSql(db, `(SELECT max(window_end) FROM ${db}.sm_windows)`, latenessMs)}) AS unstaged
+     FROM ${db}.sm_windows`,
     new Params(),
   );
   const watermarkMs = Number(wmRows[0]?.n ?? 0) > 0 ? BigInt(wmRows[0].wm) : 0n;
-  // the live part: calls done since the watermark, among everything stored so far
+  // the live part: calls done since the watermark, among everything stored so far; the
+  // CLIENT/PRODUCER spans that arrived in the bound before the watermark are read as the job
+  // staged them, when it staged every window of that bound (pairing.ts, migrations/0025)
+  const staged = watermarkMs > 0n && Number(wmRows[0]?.unstaged ?? 1) === 0;
   const liveRange: PairingRange = {
     doneFromMs: watermarkMs,
     untilMs: BigInt(Date.now() + 86_400_000),
     latenessMs,
     lookbackBounds: LIVE_LOOKBACK_BOUNDS,
+    ...(staged ? { stagedUntilMs: watermarkMs } : {}),
   };
   // What the live part would pair, as the job's census finds it for a window (pairing.ts): the
   // branches with no input are left out, and with none (nothing of the tenant arrived since the

@@ -5,14 +5,15 @@ import { readSeries, readServiceRed } from "./red-reader.js";
 
 /**
  * A SqlRunner that records the SQL it is given and answers with no rows (watermark: `wm`; the
- * live part's census: `census`, or no row, which leaves nothing out).
+ * live part's census: `census`, or no row, which leaves nothing out; `unstaged`: windows of the last
+ * bound before the watermark published without their pending spans staged).
  */
-function recorder(wmMs: number, census?: Record<string, string>) {
+function recorder(wmMs: number, census?: Record<string, string>, unstaged = "1") {
   const seen: Array<{ name: string; sql: string; params: Params }> = [];
   const runner: SqlRunner = {
     async rows<T>(name: string, sql: string, params: Params): Promise<T[]> {
       seen.push({ name, sql, params });
-      if (name === "serviceMap.watermark") return [{ wm: String(wmMs), n: "1" }] as T[];
+      if (name === "serviceMap.watermark") return [{ wm: String(wmMs), n: "1", unstaged }] as T[];
       return (name === "serviceMap.census" && census ? [census] : []) as T[];
     },
     async compactRows<T extends unknown[]>(): Promise<T[]> {
@@ -89,6 +90,26 @@ describe("service-map readers never scan raw spans over long windows", () => {
     const all = await edgesSql({ childrenInWindow: "1", childrenBefore: "1", links: "1", due: "1" });
     for (const part of ["remote_child = 1", "notEmpty(ref_trace_id)", "peer_kind != ''"])
       expect(all).toContain(part);
+  });
+
+  it("serviceMap takes the CLIENT/PRODUCER spans that arrived before the watermark from the job's stage once it staged every window of the bound", async () => {
+    const due = { childrenInWindow: "1", childrenBefore: "1", links: "1", due: "1" };
+    const edgesSql = async (unstaged: string) => {
+      const { runner, seen } = recorder(Number(now - 60_000n), due, unstaged);
+      await readEdges(runner, "skald", "t1", now - HOUR, now, 300_000);
+      const edges = seen.find((s) => s.name === "serviceMap.edges");
+      expect(Object.values(edges?.params.values ?? {})).toContain("t1");
+      return edges?.sql ?? "";
+    };
+    const staged = await edgesSql("0");
+    expect(tablesIn(staged)).toEqual(expect.arrayContaining(["sm_pending", "sm_resolved", "sm_arrivals"]));
+    // the stage is read for this tenant only
+    const reads = staged.split("FROM skald.sm_pending").slice(1);
+    expect(reads.length).toBeGreaterThan(0);
+    for (const read of reads)
+      expect(read.slice(0, read.indexOf("\n", read.indexOf("arrived_ms")))).toContain("tenant = {");
+    // a window of the bound finished without staging (an older runner, before migration 0025)
+    expect(tablesIn(await edgesSql("1"))).not.toContain("sm_pending");
   });
 
   it("serviceMetrics with an hourly step reads the hourly rollup", async () => {
