@@ -118,7 +118,7 @@ export function createServiceMapJob(
     (registers) =>
       new Gauge({
         name: "skald_service_map_last_window",
-        help: "The last window the service-map job finished: its span arrivals, the slices its pairing was cut into (serviceMap.pairingSliceSpans), 1 if it read every trace of the window (most crossed services) rather than those with a child of another service, and 1 if it was paired at all (0: no span in it or its lookback could make a call).",
+        help: "The last window the service-map job finished: its span arrivals, the slices its pairing was cut into (serviceMap.pairingSliceSpans), 1 if it read every trace of the window (most crossed services) rather than those with a child of another service, 1 if it was paired at all (0: no span in it or its lookback could make a call), and 1 if its virtual calls came from the pending spans staged by the windows before it (0: paired from the arrivals, as after windows finished without staging).",
         labelNames: ["what"],
         registers,
       }),
@@ -267,6 +267,7 @@ export function createServiceMapJob(
     lastWindow.set({ what: "slices" }, slices);
     lastWindow.set({ what: "crossing_traces_read_all" }, candidates === "arrivals" ? 1 : 0);
     lastWindow.set({ what: "paired" }, pairs ? 1 : 0);
+    lastWindow.set({ what: "staged" }, staged ? 1 : 0);
     return true;
   }
 

@@ -25,6 +25,8 @@
  * inside the pairing's one GROUP BY instead saved 16% of the job's CPU with unique spans, but its
  * cost grew with the number of copies: a client re-sending the same spans could make it crawl.)
  * Ids are bytes in sm_arrivals (migrations/0011, 0017); trace ids leave as hex text.
+ * Virtual calls of spans that arrived in windows the job has finished are read from what it staged
+ * per window instead (migrations/0025; "Staged virtual calls" below).
  */
 /** How many lateness bounds back partners are looked for (see above). */
 export const LATE_HORIZON = 4;
@@ -537,8 +539,8 @@ export function pendingSql(db: string, r: PairingRange, slice?: PairingSlice): s
 }
 
 /**
- * Staged spans of the windows ending in (fromMs - late, toMs] that arrived in [arrivedFrom,
- * arrivedBefore) (SQL expressions, ms), as a FROM ... WHERE clause.
+ * Staged spans of the windows ending in (windows[0], windows[1]] that arrived in [arrived[0],
+ * arrived[1]) (SQL expressions, ms), of the range's tenant and slice, as a FROM ... WHERE clause.
  */
 function pendingRows(
   db: string,
