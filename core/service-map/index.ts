@@ -1,4 +1,9 @@
-export { createServiceMapJob, type ServiceMapJob, type ServiceMapJobConfig, unstagedWindowsSql } from "./job.js";
+export {
+  createServiceMapJob,
+  type ServiceMapJob,
+  type ServiceMapJobConfig,
+  unstagedWindowsSql,
+} from "./job.js";
 export {
   DURATION_STATE,
   EDGE_AGGREGATES,
