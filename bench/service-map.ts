@@ -284,6 +284,7 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
   await store.client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
   await migrate(scratch, retentionDays);
   const windowMs = 30_000;
+  const latenessMs = 300_000;
   const endMs = Math.floor(Date.now() / windowMs) * windowMs;
   const startMs = endMs - 21 * 60_000;
   const total = rate * 21 * 60;
@@ -317,7 +318,7 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
     {
       jobEnabled: true,
       windowMs,
-      latenessMs: 300_000,
+      latenessMs,
       visibilityMarginMs: 0,
       maxWindowsPerRun: 1,
       ...(process.env.BENCH_SLICE_SPANS ? { pairingSliceSpans: Number(process.env.BENCH_SLICE_SPANS) } : {}),
@@ -327,7 +328,7 @@ async function steadyStateJob(store: Store, retentionDays: Record<string, number
   // The watermark a lateness bound and two windows before the end. The job finishes the windows up
   // to the last one first: they stage the CLIENT/PRODUCER spans the last window's virtual calls
   // are read from (migrations/0025), as at steady state. Then it finishes exactly the last window.
-  const staging = Math.ceil(300_000 / windowMs) + 1;
+  const staging = Math.ceil(latenessMs / windowMs) + 1;
   await store.client.command({
     query: `INSERT INTO ${db}.sm_windows (window_end) SELECT fromUnixTimestamp64Milli(toInt64(${endMs - (staging + 1) * windowMs}))`,
   });

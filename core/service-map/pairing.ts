@@ -149,7 +149,25 @@ function arrivalsOf(r: PairingRange) {
     before: arrived(lookback, from),
     /** ...or a CLIENT/PRODUCER span that arrived one lateness bound before (virtual edges) */
     due: arrived(`${from} - ${late}`, `${until} - ${late}`),
-    beforeDue: arrived(lookback, `${from} - ${late}`),
+  };
+}
+
+type Arrivals = ReturnType<typeof arrivalsOf>;
+
+/**
+ * The bounds of the virtual calls of the CLIENT/PRODUCER spans that arrived in [x, y) (SQL
+ * expressions, ms): done one lateness bound later, their partners looked for back to the range's
+ * horizon. The pairing's due spans (x = from - late), a window's pending spans (pendingSql), and
+ * those that arrived since a stage (stagedVirtualsSql).
+ */
+function arrivedBounds(c: Arrivals, x: string, y: string): PairingBounds {
+  return {
+    from: `(${x} + ${c.late})`,
+    until: `(${y} + ${c.late})`,
+    late: c.late,
+    horizon: c.horizon,
+    window: c.arrived(x, y),
+    before: c.arrived(c.lookback, x),
   };
 }
 
@@ -208,20 +226,14 @@ export function pairingSql(db: string, r: PairingRange, slice?: PairingSlice): s
   const inputs = r.inputs ?? pairingInputsOf(undefined);
   const children = inputs.childrenInWindow || inputs.childrenBefore;
   const c = arrivalsOf(r);
-  const { from, until, late, horizon, window, before, due, beforeDue } = c;
+  const { from, until, late, horizon, window, before } = c;
   const mode = r.candidates ?? "children";
   const services = serviceEdgesSql(db, { from, until, late, horizon, window, before }, slice, mode, inputs);
   // a virtual edge is done one lateness bound after its CLIENT/PRODUCER span arrived
   const virtuals =
     r.stagedUntilMs === undefined
-      ? virtualEdgesSql(
-          db,
-          { from, until, late, horizon, window: due, before: beforeDue },
-          slice,
-          mode,
-          inputs,
-        )
-      : stagedVirtualsSql(db, r, r.stagedUntilMs, slice, mode, inputs);
+      ? virtualEdgesSql(db, arrivedBounds(c, `${from} - ${late}`, `${until} - ${late}`), slice, mode, inputs)
+      : stagedVirtualsSql(db, r, c, r.stagedUntilMs, slice, mode, inputs);
   const minute = [r.minuteFrom ? `minute >= ${r.minuteFrom}` : "", r.minuteTo ? `minute < ${r.minuteTo}` : ""]
     .filter((c) => c !== "")
     .join(" AND ");
@@ -518,17 +530,9 @@ export const RESOLVED_COLUMNS = "window_end, tenant, trace_id, span_id";
 export function pendingSql(db: string, r: PairingRange, slice?: PairingSlice): string {
   const inputs = r.inputs ?? pairingInputsOf(undefined);
   const c = arrivalsOf(r);
-  // due one bound after arriving: spans of the window are done in [from + late, until + late)
   const spans = virtualSpansSql(
     db,
-    {
-      from: `(${c.from} + ${c.late})`,
-      until: `(${c.until} + ${c.late})`,
-      late: c.late,
-      horizon: c.horizon,
-      window: c.window,
-      before: c.before,
-    },
+    arrivedBounds(c, c.from, c.until),
     slice,
     r.candidates ?? "children",
     inputs,
@@ -544,7 +548,7 @@ export function pendingSql(db: string, r: PairingRange, slice?: PairingSlice): s
  */
 function pendingRows(
   db: string,
-  c: ReturnType<typeof arrivalsOf>,
+  c: Arrivals,
   windows: [string, string],
   arrived: [string, string],
   slice: PairingSlice | undefined,
@@ -561,7 +565,7 @@ function pendingRows(
  */
 function stagedChildren(
   db: string,
-  c: ReturnType<typeof arrivalsOf>,
+  c: Arrivals,
   pending: string,
   a: string,
   b: string,
@@ -603,12 +607,12 @@ export function resolvedSql(db: string, r: PairingRange, slice?: PairingSlice): 
 function stagedVirtualsSql(
   db: string,
   r: PairingRange,
+  c: Arrivals,
   stagedUntilMs: bigint,
   slice: PairingSlice | undefined,
   mode: PairingCandidates,
   inputs: PairingInputs,
 ): string {
-  const c = arrivalsOf(r);
   const staged = `toInt64(${BigInt(stagedUntilMs)})`;
   const late = BigInt(Math.trunc(r.latenessMs));
   // whether calls of the range may be done after stagedUntil (then spans arrived since are paired
@@ -657,20 +661,7 @@ WHERE NOT arrayExists(ch -> ch.1 != v_service AND ch.2 <= v_ins + ${c.late}, v_c
   }`;
   if (!since) return stagedCalls;
   // spans that arrived since stagedUntil: done from stagedUntil + late on
-  const direct = virtualEdgesSql(
-    db,
-    {
-      from: `(${staged} + ${c.late})`,
-      until: c.until,
-      late: c.late,
-      horizon: c.horizon,
-      window: c.arrived(staged, `${c.until} - ${c.late}`),
-      before: c.arrived(c.lookback, staged),
-    },
-    slice,
-    mode,
-    inputs,
-  );
+  const direct = virtualEdgesSql(db, arrivedBounds(c, staged, `${c.until} - ${c.late}`), slice, mode, inputs);
   return `${stagedCalls}\nUNION ALL\n${direct}`;
 }
 
