@@ -102,7 +102,8 @@ export function App() {
                     {name}
                   </option>
                 ))}
-              {env && environments.state === "done" && !environments.data.environments.includes(env) && (
+              {/* the chosen one shows at once, before the list has loaded */}
+              {env && !(environments.state === "done" && environments.data.environments.includes(env)) && (
                 <option value={env}>{env}</option>
               )}
             </select>
@@ -122,10 +123,9 @@ export function App() {
                   </option>
                 ))}
               {loc.service &&
-                services.state === "done" &&
-                !services.data.services.some((s) => s.name === loc.service) && (
-                  <option value={loc.service}>{loc.service}</option>
-                )}
+                !(
+                  services.state === "done" && services.data.services.some((s) => s.name === loc.service)
+                ) && <option value={loc.service}>{loc.service}</option>}
             </select>
           </label>
           <TimePicker />
