@@ -223,21 +223,21 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
   it("re-finishing aggregated windows (a runner that died before recording them) counts nothing twice", async () => {
     const before = await query();
     const db = app.store.database;
-    // every rollup of the edges, whichever of them the query above happened to read
-    const rollupCalls = async () => {
-      const rs = await app.store.client.query({
-        query: `SELECT (SELECT sum(calls) FROM ${db}.sm_edges_1m) AS m1, (SELECT sum(calls) FROM ${db}.sm_edges_10m) AS m10,
-                  (SELECT sum(calls) FROM ${db}.sm_edges_1h) AS h1,
-                  (SELECT sum(calls) FROM ${db}.sm_edges_1m_v2) AS m1v2, (SELECT sum(calls) FROM ${db}.sm_edges_10m_v2) AS m10v2,
-                  (SELECT sum(calls) FROM ${db}.sm_red_1m) AS red1m, (SELECT sum(calls) FROM ${db}.sm_red_1h) AS red1h,
-                  (SELECT sum(calls) FROM ${db}.sm_service_red_1m) AS svc1m,
-                  (SELECT sum(calls) FROM ${db}.sm_service_red_1m_v2) AS svc1mv2,
-                  (SELECT sum(calls) FROM ${db}.sm_red_1m_v2) AS red1mv2,
-                  (SELECT sum(calls) FROM ${db}.sm_service_red_1h) AS svc1h`,
-        format: "JSONEachRow",
-      });
+    /** The first row of a query over the store, its values as strings. */
+    const row = async (query: string, params: Record<string, string> = {}) => {
+      const rs = await app.store.client.query({ query, query_params: params, format: "JSONEachRow" });
       return (await rs.json<Record<string, string>>())[0];
     };
+    // every rollup of the edges, whichever of them the query above happened to read
+    const rollupCalls = () =>
+      row(`SELECT (SELECT sum(calls) FROM ${db}.sm_edges_1m) AS m1, (SELECT sum(calls) FROM ${db}.sm_edges_10m) AS m10,
+             (SELECT sum(calls) FROM ${db}.sm_edges_1h) AS h1,
+             (SELECT sum(calls) FROM ${db}.sm_edges_1m_v2) AS m1v2, (SELECT sum(calls) FROM ${db}.sm_edges_10m_v2) AS m10v2,
+             (SELECT sum(calls) FROM ${db}.sm_red_1m) AS red1m, (SELECT sum(calls) FROM ${db}.sm_red_1h) AS red1h,
+             (SELECT sum(calls) FROM ${db}.sm_service_red_1m) AS svc1m,
+             (SELECT sum(calls) FROM ${db}.sm_service_red_1m_v2) AS svc1mv2,
+             (SELECT sum(calls) FROM ${db}.sm_red_1m_v2) AS red1mv2,
+             (SELECT sum(calls) FROM ${db}.sm_service_red_1h) AS svc1h`);
     const rollupsBefore = await rollupCalls();
     // What the windows staged before publishing, up to the last window finished by now: staged
     // again under another cut, a runner that died between staging and publishing would publish
@@ -245,24 +245,17 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
     // The stages' calls stay the same, and no pending span or taken-out key is there twice. (Their
     // counts may grow: a window whose stage came out empty, when a span had not yet been visible
     // at its end, has no dedup token to stop a later run staging it.)
-    const staged = async (until: string) => {
-      const rs = await app.store.client.query({
-        query: `SELECT (SELECT sum(calls) FROM ${db}.sm_edges_stage WHERE window_end <= {u:DateTime64(3)}) AS calls,
-                  (SELECT count() - uniqExact(tenant, window_end, trace_id, span_id) FROM ${db}.sm_pending
-                    WHERE window_end <= {u:DateTime64(3)}) AS pendingTwice,
-                  (SELECT count() - uniqExact(tenant, window_end, trace_id, span_id) FROM ${db}.sm_resolved
-                    WHERE window_end <= {u:DateTime64(3)}) AS resolvedTwice,
-                  (SELECT count() FROM ${db}.sm_pending WHERE window_end <= {u:DateTime64(3)}) AS pending`,
-        query_params: { u: until },
-        format: "JSONEachRow",
-      });
-      return (await rs.json<Record<string, string>>())[0];
-    };
-    const lastFinished = await app.store.client.query({
-      query: `SELECT toString(max(window_end)) AS u FROM ${db}.sm_windows`,
-      format: "JSONEachRow",
-    });
-    const [{ u }] = await lastFinished.json<{ u: string }>();
+    const staged = (u: string) =>
+      row(
+        `SELECT (SELECT sum(calls) FROM ${db}.sm_edges_stage WHERE window_end <= {u:DateTime64(3)}) AS calls,
+           (SELECT count() - uniqExact(tenant, window_end, trace_id, span_id) FROM ${db}.sm_pending
+             WHERE window_end <= {u:DateTime64(3)}) AS pendingTwice,
+           (SELECT count() - uniqExact(tenant, window_end, trace_id, span_id) FROM ${db}.sm_resolved
+             WHERE window_end <= {u:DateTime64(3)}) AS resolvedTwice,
+           (SELECT count() FROM ${db}.sm_pending WHERE window_end <= {u:DateTime64(3)}) AS pending`,
+        { u },
+      );
+    const { u } = await row(`SELECT toString(max(window_end)) AS u FROM ${db}.sm_windows`);
     const stagedBefore = await staged(u);
     expect(stagedBefore).toMatchObject({ pendingTwice: "0", resolvedTwice: "0" });
     expect(Number(stagedBefore.calls)).toBeGreaterThan(0);
@@ -282,34 +275,23 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
       svc1h: svc1m,
     });
     // some windows were paired in several slices (pairingSliceSpans: 60 above)
-    const sliced = await app.store.client.query({
-      query: `SELECT max(slices) AS n FROM ${db}.sm_window_slices`,
-      format: "JSONEachRow",
-    });
-    expect(Number((await sliced.json<{ n: string }>())[0].n)).toBeGreaterThan(1);
+    const sliced = await row(`SELECT max(slices) AS n FROM ${db}.sm_window_slices`);
+    expect(Number(sliced.n)).toBeGreaterThan(1);
     // the first window that paired calls: finishing it again would double them without dedup
-    const first = await app.store.client.query({
-      query: `SELECT toString(min(window_end)) AS w FROM ${db}.sm_edges_1m WHERE calls > 0`,
-      format: "JSONEachRow",
-    });
-    const [{ w }] = await first.json<{ w: string }>();
-    const pending = async () => {
-      const rs = await app.store.client.query({
-        query: `SELECT count() AS n FROM system.mutations
-                WHERE database = {db:String} AND table = 'sm_windows' AND is_done = 0`,
-        query_params: { db },
-        format: "JSONEachRow",
+    const { w } = await row(`SELECT toString(min(window_end)) AS w FROM ${db}.sm_edges_1m WHERE calls > 0`);
+    const count = async (query: string, params: Record<string, string>) =>
+      Number((await row(query, params)).n);
+    const pending = () =>
+      count(
+        `SELECT count() AS n FROM system.mutations
+         WHERE database = {db:String} AND table = 'sm_windows' AND is_done = 0`,
+        { db },
+      );
+    /** Windows recorded as finished: `w` itself ("="), or `w` and any later one (">="). */
+    const recorded = (op: "=" | ">=") =>
+      count(`SELECT count() AS n FROM ${db}.sm_windows WHERE window_end ${op} toDateTime64({w:String}, 3)`, {
+        w,
       });
-      return Number((await rs.json<{ n: string }>())[0].n);
-    };
-    const finishedAtW = async () => {
-      const rs = await app.store.client.query({
-        query: `SELECT count() AS n FROM ${db}.sm_windows WHERE window_end = toDateTime64({w:String}, 3)`,
-        query_params: { w },
-        format: "JSONEachRow",
-      });
-      return Number((await rs.json<{ n: string }>())[0].n);
-    };
     const job = createServiceMapJob(
       { store: app.store, logger: createLogger("silent"), registry: new Registry() },
       {
@@ -324,14 +306,6 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
         pairingSliceSpans: 23,
       },
     );
-    const recordedFromW = async () => {
-      const rs = await app.store.client.query({
-        query: `SELECT count() AS n FROM ${db}.sm_windows WHERE window_end >= toDateTime64({w:String}, 3)`,
-        query_params: { w },
-        format: "JSONEachRow",
-      });
-      return Number((await rs.json<{ n: string }>())[0].n);
-    };
     // The app's own job keeps finishing new windows meanwhile: one recorded during or after the
     // DELETE puts the watermark past `w` again and nobody re-finishes it. Delete until the
     // watermark is seen before `w`, then run at once; repeat until a runner re-finished `w`. Only
@@ -347,10 +321,10 @@ describe.each(STORE_TARGETS)("service map on $name ClickHouse", (target) => {
       });
       // a server may finish the mutation after the ALTER returns: wait until it is done
       await expect.poll(pending, { timeout: 30_000, interval: 100 }).toBe(0);
-      if ((await recordedFromW()) > 0) continue;
+      if ((await recorded(">=")) > 0) continue;
       await job.runOnce();
       // finished again, by this runner or the app's own
-      refinished = await finishedAtW();
+      refinished = await recorded("=");
     }
     await job.stop();
     expect(refinished).toBeGreaterThanOrEqual(1);
